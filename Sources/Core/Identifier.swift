@@ -1,0 +1,80 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A time-ordered, prefixed identifier such as `ten_01JD3ZK4W5Q8N6H2X9R7B1C0VE`.
+///
+/// The body is 26 Crockford base32 characters: 48 bits of milliseconds since the epoch followed
+/// by 80 random bits (the ULID layout), so identifiers sort by creation time and make natural
+/// pagination cursors. The prefix says what the identifier names.
+public struct Identifier<Kind: IdentifierKind>: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    /// The full text, prefix included.
+    public let rawValue: String
+
+    /// Wraps an identifier that is already known to be valid (read back from storage).
+    public init(trusted rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    /// Parses user input; `nil` unless it has this kind's prefix and a well-formed body.
+    public init?(_ text: String) {
+        let prefix = Kind.prefix + "_"
+        guard text.hasPrefix(prefix) else { return nil }
+        let body = text.dropFirst(prefix.count)
+        guard body.count == 26, body.utf8.allSatisfy({ Crockford.value(of: $0) != nil }) else { return nil }
+        self.rawValue = text
+    }
+
+    /// A new identifier for the given instant.
+    public static func generate(at date: Date = Date()) -> Self {
+        var generator = SystemRandomNumberGenerator()
+        return generate(at: date, using: &generator)
+    }
+
+    /// A new identifier for the given instant, drawing randomness from `generator`.
+    public static func generate(at date: Date, using generator: inout some RandomNumberGenerator) -> Self {
+        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        let high = UInt16.random(in: .min ... .max, using: &generator)
+        let low = UInt64.random(in: .min ... .max, using: &generator)
+        return Self(trusted: Kind.prefix + "_" + Crockford.encode(millis: millis, randomHigh: high, randomLow: low))
+    }
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let parsed = Self(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a \(Kind.prefix)_ identifier"))
+        }
+        self = parsed
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// Names the prefix of one kind of identifier.
+public protocol IdentifierKind: Sendable {
+    /// The prefix before the underscore, e.g. `ten`.
+    static var prefix: String { get }
+}
+
+/// Tenants: `ten_…`.
+public enum TenantKind: IdentifierKind { public static let prefix = "ten" }
+/// API keys: `key_…`.
+public enum APIKeyKind: IdentifierKind { public static let prefix = "key" }
+/// Service identities (non-human principals): `svc_…`.
+public enum ServiceIdentityKind: IdentifierKind { public static let prefix = "svc" }
+
+/// A tenant's identifier.
+public typealias TenantID = Identifier<TenantKind>
+/// An API key's identifier (public, also embedded in the secret token).
+public typealias APIKeyID = Identifier<APIKeyKind>
+/// A service identity's identifier.
+public typealias ServiceIdentityID = Identifier<ServiceIdentityKind>

@@ -1,0 +1,135 @@
+/// Tally's validated configuration. Built from plain strings by `Settings.parse`, which is pure:
+/// the executable gathers the strings from the environment and an optional config file.
+public struct Settings: Sendable, Equatable {
+    /// The deployment environment.
+    public enum Environment: String, Sendable, CaseIterable { case dev, stage, prod }
+
+    /// Which storage backend the settings select.
+    public enum Backend: Sendable, Equatable {
+        /// One SQLite file under the data directory; the default.
+        case embedded
+        /// PostgreSQL for the ledger and platform tables, Redis for queue and leases.
+        case production(database: PostgresURL, redis: RedisURL)
+    }
+
+    /// The settings' names, exactly as operators write them in the environment.
+    public enum Name {
+        public static let databaseURL = "TALLY_DATABASE_URL"
+        public static let redisURL = "TALLY_REDIS_URL"
+        public static let httpAddress = "TALLY_HTTP_ADDRESS"
+        public static let dataDir = "TALLY_DATA_DIR"
+        public static let logLevel = "TALLY_LOG_LEVEL"
+        public static let environment = "TALLY_ENV"
+        public static let maxBodyBytes = "TALLY_HTTP_MAX_BODY_BYTES"
+        public static let shutdownTimeout = "TALLY_SHUTDOWN_TIMEOUT_SECONDS"
+        public static let authCacheTTL = "TALLY_AUTH_CACHE_TTL_SECONDS"
+        public static let databasePoolSize = "TALLY_DATABASE_POOL_SIZE"
+        /// Every setting, for the config-file reader and `--help` texts.
+        public static let all = [
+            databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
+            maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize,
+        ]
+    }
+
+    public var backend: Backend
+    public var httpHost: String
+    public var httpPort: Int
+    public var dataDir: String
+    public var logLevel: String
+    public var environment: Environment
+    public var maxBodyBytes: Int
+    public var shutdownTimeoutSeconds: Int
+    public var authCacheTTLSeconds: Int
+    public var databasePoolSize: Int
+
+    /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
+    public static let defaults = Settings(
+        backend: .embedded, httpHost: "127.0.0.1", httpPort: 8080, dataDir: "./data", logLevel: "info",
+        environment: .dev, maxBodyBytes: 1_048_576, shutdownTimeoutSeconds: 30, authCacheTTLSeconds: 5,
+        databasePoolSize: 20
+    )
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Validates raw values (keyed by `Name`); an empty string counts as unset.
+    /// - Throws: `ConfigurationError` naming the first bad setting.
+    public static func parse(_ raw: [String: String]) throws(ConfigurationError) -> Settings {
+        func value(_ name: String) -> String? {
+            guard let text = raw[name]?.trimmingWhitespace(), !text.isEmpty else { return nil }
+            return text
+        }
+        var settings = Settings.defaults
+
+        switch (value(Name.databaseURL), value(Name.redisURL)) {
+        case (nil, nil):
+            settings.backend = .embedded
+        case (let database?, let redis?):
+            settings.backend = .production(
+                database: try PostgresURL.parse(database, setting: Name.databaseURL),
+                redis: try RedisURL.parse(redis, setting: Name.redisURL)
+            )
+        case (_?, nil):
+            throw ConfigurationError(setting: Name.redisURL, message: "is required when \(Name.databaseURL) is set")
+        case (nil, _?):
+            throw ConfigurationError(setting: Name.databaseURL, message: "is required when \(Name.redisURL) is set")
+        }
+
+        if let address = value(Name.httpAddress) {
+            guard let (host, port) = HostPort.split(address, defaultPort: nil) else {
+                throw ConfigurationError(setting: Name.httpAddress, message: "expected host:port, got \"\(address)\"")
+            }
+            settings.httpHost = host
+            settings.httpPort = port
+        }
+        if let dir = value(Name.dataDir) { settings.dataDir = dir }
+        if let level = value(Name.logLevel) {
+            guard logLevels.contains(level.lowercased()) else {
+                throw ConfigurationError(setting: Name.logLevel, message: "expected one of \(logLevels.joined(separator: "|")), got \"\(level)\"")
+            }
+            settings.logLevel = level.lowercased()
+        }
+        if let env = value(Name.environment) {
+            guard let parsed = Environment(rawValue: env.lowercased()) else {
+                throw ConfigurationError(setting: Name.environment, message: "expected dev|stage|prod, got \"\(env)\"")
+            }
+            settings.environment = parsed
+        }
+        settings.maxBodyBytes = try integer(value(Name.maxBodyBytes), Name.maxBodyBytes, in: 1024...1_073_741_824) ?? settings.maxBodyBytes
+        settings.shutdownTimeoutSeconds = try integer(value(Name.shutdownTimeout), Name.shutdownTimeout, in: 1...3600) ?? settings.shutdownTimeoutSeconds
+        settings.authCacheTTLSeconds = try integer(value(Name.authCacheTTL), Name.authCacheTTL, in: 0...300) ?? settings.authCacheTTLSeconds
+        settings.databasePoolSize = try integer(value(Name.databasePoolSize), Name.databasePoolSize, in: 1...500) ?? settings.databasePoolSize
+        return settings
+    }
+
+    private static func integer(_ text: String?, _ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+        guard let text else { return nil }
+        guard let number = Int(text), range.contains(number) else {
+            throw ConfigurationError(setting: name, message: "expected a whole number in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
+        }
+        return number
+    }
+}
+
+/// A setting that failed validation; `description` is the one line start-up prints.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The setting's environment-variable name.
+    public let setting: String
+    /// What is wrong with it.
+    public let message: String
+
+    public init(setting: String, message: String) {
+        self.setting = setting
+        self.message = message
+    }
+
+    public var description: String { "invalid configuration: \(setting) \(message)" }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+}

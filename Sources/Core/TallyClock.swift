@@ -1,0 +1,17 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The source of "now" for every component, injected so tests can fix or move time.
+public protocol TallyClock: Sendable {
+    /// The current wall-clock instant.
+    func now() -> Date
+}
+
+/// The real wall clock.
+public struct SystemClock: TallyClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}

@@ -1,0 +1,61 @@
+import Core
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Logging
+import Metrics
+import Platform
+import Prometheus
+import ServiceLifecycle
+import Storage
+
+/// Builds Tally's router and HTTP application: the middleware chain, every route, `/metrics`
+/// and `/openapi.json`.
+public enum TallyHTTPServer {
+    /// The router with every route. Middleware order, outermost first: request id, access log
+    /// and metrics, security headers, errors to problem+json, body limit; `/v1` adds auth.
+    public static func router(
+        platform: Platform, dependencies: [DependencyCheck], registry: PrometheusCollectorRegistry, settings: Settings
+    ) -> Router<TallyRequestContext> {
+        let router = Router(context: TallyRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: AccessLogMiddleware(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: registry))))
+        router.add(middleware: SecurityHeadersMiddleware(environment: settings.environment))
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: BodyLimitMiddleware(maxBytes: settings.maxBodyBytes))
+
+        HealthRoutes(dependencies: dependencies, timeout: .seconds(2)).register(on: router)
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: .init(bytes: registry.emitToBuffer()))
+            )
+        }
+        router.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                body: .init(byteBuffer: .init(string: OpenAPIDocument.json))
+            )
+        }
+
+        let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: platform.apiKeys))
+        TenantRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
+        APIKeyRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
+        ServiceIdentityRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
+        return router
+    }
+
+    /// The HTTP application bound to the configured address, running `services` beside it.
+    public static func application(
+        router: Router<TallyRequestContext>, settings: Settings, services: [any Service], logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: nil),
+            services: services,
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,19 @@
+import Actors
+import Core
+import Logging
+import Storage
+
+/// The platform services over one store, shared by the HTTP front and the CLI.
+public struct Platform: Sendable {
+    public let tenants: TenantService
+    public let apiKeys: APIKeyService
+    public let serviceIdentities: ServiceIdentityService
+    public let store: any PlatformStore
+
+    public init(store: any PlatformStore, clock: any TallyClock = SystemClock(), cache: CredentialCache, usage: KeyUsageRecorder?) {
+        self.store = store
+        self.tenants = TenantService(store: store, clock: clock, cache: cache)
+        self.apiKeys = APIKeyService(store: store, clock: clock, cache: cache, usage: usage)
+        self.serviceIdentities = ServiceIdentityService(store: store, clock: clock, cache: cache)
+    }
+}

@@ -1,0 +1,52 @@
+import Actors
+import Core
+import Logging
+import Platform
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a command that touches storage shares: loading settings (exiting on bad ones),
+/// logging, and opening the migrated backend.
+enum CommandContext {
+    /// Exit status for bad configuration (sysexits.h EX_CONFIG).
+    static let configurationExitCode: Int32 = 78
+
+    /// The settings, or a one-line error on standard error and exit 78.
+    static func settings(_ options: GlobalOptions) async -> Settings {
+        do {
+            return try await SettingsLoader.load(configFile: options.config)
+        } catch let error as ConfigurationError {
+            fail("tally: \(error)", code: configurationExitCode)
+        } catch {
+            fail("tally: invalid configuration: \(error)", code: configurationExitCode)
+        }
+    }
+
+    /// Installs the JSON log handler at the configured level, once per process.
+    static func bootstrapLogging(_ settings: Settings) -> Logger {
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        var logger = Logger(label: "tally")
+        logger.logLevel = level
+        return logger
+    }
+
+    /// Opens the backend, applies pending migrations, and runs `body` with the platform services.
+    static func withPlatform<T: Sendable>(
+        _ settings: Settings, logger: Logger, _ body: (Platform, StorageBackend) async throws -> T
+    ) async throws -> T {
+        try await StorageBackend.withBackend(settings, logger: logger) { backend in
+            try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
+            let platform = Platform(store: backend.store, cache: CredentialCache(ttl: .zero), usage: nil)
+            return try await body(platform, backend)
+        }
+    }
+
+    static func fail(_ message: String, code: Int32 = 1) -> Never {
+        var line = message + "\n"
+        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+        exit(code)
+    }
+}

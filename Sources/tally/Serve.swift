@@ -1,0 +1,102 @@
+import Actors
+import ArgumentParser
+import Core
+import HTTPFront
+import Hummingbird
+import Logging
+import Metrics
+import Platform
+import Prometheus
+import ServiceLifecycle
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tally serve`: migrate, bootstrap the first operator key, and serve HTTP until SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the HTTP API (and, as later features land, background workers) in one process.",
+        discussion: "SIGTERM or SIGINT stops accepting connections, drains in-flight requests within TALLY_SHUTDOWN_TIMEOUT_SECONDS, and exits 0."
+    )
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let settings = await CommandContext.settings(options)
+        let logger = CommandContext.bootstrapLogging(settings)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        try await StorageBackend.withBackend(settings, logger: logger) { backend in
+            let applied = try await StartupRetry.untilAvailable(logger: logger) { try await backend.migrations.migrate() }
+            logger.info("storage ready", metadata: [LogKey.backend: "\(backend.store.backendName)", "migrations.applied": "\(applied)"])
+
+            let usage = KeyUsageRecorder(store: backend.store, logger: logger)
+            let cache = CredentialCache(ttl: .seconds(settings.authCacheTTLSeconds))
+            let platform = Platform(store: backend.store, cache: cache, usage: usage)
+
+            if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {
+                Self.announce("""
+
+                    Tally created the first operator key. It is shown once here and saved (mode 0600) to \(path):
+
+                        \(issued.token.text)
+
+                    """)
+            }
+
+            let router = TallyHTTPServer.router(platform: platform, dependencies: backend.dependencies, registry: registry, settings: settings)
+            let app = TallyHTTPServer.application(router: router, settings: settings, services: [], logger: logger) { channel in
+                let port = channel.localAddress?.port ?? settings.httpPort
+                Self.announce("Tally listening on http://\(settings.httpHost):\(port) (\(backend.store.backendName))")
+            }
+            var configuration = ServiceGroupConfiguration(
+                services: [.init(service: usage), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+            configuration.maximumGracefulShutdownDuration = .seconds(settings.shutdownTimeoutSeconds)
+            try await ServiceGroup(configuration: configuration).run()
+            logger.info("stopped")
+        }
+    }
+
+    /// Writes a line for the operator to standard error, outside the JSON log stream.
+    static func announce(_ text: String) {
+        var line = text + "\n"
+        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// `tally migrate`: apply pending migrations under the cross-node lock.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations (also done at start-up).")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        let settings = await CommandContext.settings(options)
+        let logger = CommandContext.bootstrapLogging(settings)
+        do {
+            try await StorageBackend.withBackend(settings, logger: logger) { backend in
+                let applied = try await StartupRetry.untilAvailable(logger: logger) { try await backend.migrations.migrate() }
+                let all = try await backend.migrations.appliedMigrations()
+                print(applied.isEmpty
+                    ? "schema is up to date at version \(all.last?.version ?? 0) (\(backend.store.backendName))"
+                    : "applied migrations \(applied.map(String.init).joined(separator: ", ")); schema at version \(all.last?.version ?? 0) (\(backend.store.backendName))")
+            }
+        } catch let error as MigrationError {
+            CommandContext.fail("tally: migrate: \(error)")
+        }
+    }
+}
+
+/// `tally openapi`: print the OpenAPI document.
+struct OpenAPI: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the OpenAPI 3.1 document the server serves at /openapi.json.")
+
+    func run() {
+        print(OpenAPIDocument.json)
+    }
+}

@@ -1,0 +1,46 @@
+import Configuration
+import Core
+import SystemPackage
+
+/// Gathers the raw settings from the environment (first) and an optional JSON config file
+/// (second) through swift-configuration, then validates them with `Settings.parse`.
+///
+/// In the file, `TALLY_HTTP_MAX_BODY_BYTES` is `{"http": {"max_body_bytes": …}}`: the
+/// environment name without `TALLY_`, lower-cased, with dots where the table below has them.
+enum SettingsLoader {
+    /// Environment name and config-file key of every setting.
+    static let keys: [(env: String, file: String)] = [
+        (Settings.Name.databaseURL, "database.url"),
+        (Settings.Name.redisURL, "redis.url"),
+        (Settings.Name.httpAddress, "http.address"),
+        (Settings.Name.dataDir, "data_dir"),
+        (Settings.Name.logLevel, "log_level"),
+        (Settings.Name.environment, "env"),
+        (Settings.Name.maxBodyBytes, "http.max_body_bytes"),
+        (Settings.Name.shutdownTimeout, "shutdown_timeout_seconds"),
+        (Settings.Name.authCacheTTL, "auth.cache_ttl_seconds"),
+        (Settings.Name.databasePoolSize, "database.pool_size"),
+    ]
+
+    /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.
+    static func load(configFile: String?) async throws -> Settings {
+        let environment = ConfigReader(provider: EnvironmentVariablesProvider())
+        var file: ConfigReader?
+        if let path = configFile ?? environment.string(forKey: "tally.config_file"), !path.isEmpty {
+            do {
+                file = ConfigReader(provider: try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw ConfigurationError(setting: "TALLY_CONFIG_FILE", message: "cannot read JSON config file \(path): \(error)")
+            }
+        }
+        var raw: [String: String] = [:]
+        for (env, key) in keys {
+            if let value = environment.string(forKey: ConfigKey("tally." + key), isSecret: env.hasSuffix("_URL")) {
+                raw[env] = value
+            } else if let file {
+                raw[env] = file.string(forKey: ConfigKey(key), isSecret: env.hasSuffix("_URL")) ?? file.int(forKey: ConfigKey(key)).map(String.init)
+            }
+        }
+        return try Settings.parse(raw)
+    }
+}

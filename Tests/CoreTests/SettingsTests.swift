@@ -1,0 +1,69 @@
+import Core
+import Testing
+
+@Suite struct SettingsTests {
+    @Test func defaultsSelectTheEmbeddedBackend() throws {
+        let settings = try Settings.parse([:])
+        #expect(settings == .defaults)
+        #expect(settings.backend == .embedded)
+        #expect(settings.httpHost == "127.0.0.1")
+        #expect(settings.httpPort == 8080)
+        #expect(settings.dataDir == "./data")
+    }
+
+    @Test func databaseAndRedisTogetherSelectProduction() throws {
+        let settings = try Settings.parse([
+            "TALLY_DATABASE_URL": "postgres://tally:s3cret@db.internal:6543/ledger?sslmode=require",
+            "TALLY_REDIS_URL": "redis://:pw@cache:6380/2",
+        ])
+        guard case .production(let database, let redis) = settings.backend else {
+            Issue.record("expected production backend")
+            return
+        }
+        #expect(database == PostgresURL(host: "db.internal", port: 6543, username: "tally", password: "s3cret", database: "ledger", tls: .require))
+        #expect(redis == RedisURL(host: "cache", port: 6380, password: "pw", database: 2))
+        #expect(!database.description.contains("s3cret"))
+        #expect(!redis.description.contains("pw"))
+    }
+
+    @Test(arguments: [
+        (["TALLY_DATABASE_URL": "postgres://u@h/d"], "TALLY_REDIS_URL"),
+        (["TALLY_REDIS_URL": "redis://h"], "TALLY_DATABASE_URL"),
+        (["TALLY_DATABASE_URL": "mysql://u@h/d", "TALLY_REDIS_URL": "redis://h"], "TALLY_DATABASE_URL"),
+        (["TALLY_DATABASE_URL": "postgres://h/d", "TALLY_REDIS_URL": "redis://h"], "TALLY_DATABASE_URL"),
+        (["TALLY_DATABASE_URL": "postgres://u@h/d?sslmode=bogus", "TALLY_REDIS_URL": "redis://h"], "TALLY_DATABASE_URL"),
+        (["TALLY_DATABASE_URL": "postgres://u@h/d", "TALLY_REDIS_URL": "redis://h/99"], "TALLY_REDIS_URL"),
+        (["TALLY_HTTP_ADDRESS": "nonsense"], "TALLY_HTTP_ADDRESS"),
+        (["TALLY_HTTP_ADDRESS": "127.0.0.1:99999"], "TALLY_HTTP_ADDRESS"),
+        (["TALLY_LOG_LEVEL": "loud"], "TALLY_LOG_LEVEL"),
+        (["TALLY_ENV": "production"], "TALLY_ENV"),
+        (["TALLY_HTTP_MAX_BODY_BYTES": "ten"], "TALLY_HTTP_MAX_BODY_BYTES"),
+        (["TALLY_HTTP_MAX_BODY_BYTES": "12"], "TALLY_HTTP_MAX_BODY_BYTES"),
+        (["TALLY_SHUTDOWN_TIMEOUT_SECONDS": "0"], "TALLY_SHUTDOWN_TIMEOUT_SECONDS"),
+    ])
+    func badSettingsNameTheSetting(raw: [String: String], setting: String) {
+        #expect(throws: ConfigurationError.self) { try Settings.parse(raw) }
+        do {
+            _ = try Settings.parse(raw)
+        } catch {
+            #expect(error.setting == setting)
+            #expect(error.description.hasPrefix("invalid configuration: \(setting) "))
+        }
+    }
+
+    @Test func addressAcceptsIPv6AndEmptyValuesCountAsUnset() throws {
+        let settings = try Settings.parse(["TALLY_HTTP_ADDRESS": "[::1]:9000", "TALLY_DATA_DIR": "  ", "TALLY_LOG_LEVEL": "DEBUG"])
+        #expect(settings.httpHost == "::1")
+        #expect(settings.httpPort == 9000)
+        #expect(settings.dataDir == "./data")
+        #expect(settings.logLevel == "debug")
+    }
+
+    @Test func urlPartsArePercentDecoded() throws {
+        let url = try PostgresURL.parse("postgresql://us%40er:p%3Ass@localhost/db", setting: "X")
+        #expect(url.username == "us@er")
+        #expect(url.password == "p:ss")
+        #expect(url.port == 5432)
+        #expect(url.tls == .prefer)
+    }
+}

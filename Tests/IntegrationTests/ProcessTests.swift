@@ -1,0 +1,135 @@
+import Core
+import Foundation
+import Storage
+import TallyTestSupport
+import Testing
+
+/// The real `tally` binary: configuration errors, serve with bootstrap and graceful stop, CLI.
+@Suite struct ProcessTests {
+    static func envFor(_ settings: Settings) -> [String: String] {
+        var env = ["TALLY_DATA_DIR": settings.dataDir]
+        if case .production(let database, let redis) = settings.backend {
+            env["TALLY_DATABASE_URL"] = "postgres://\(database.username)@\(database.host):\(database.port)/\(database.database)?sslmode=disable"
+            env["TALLY_REDIS_URL"] = "redis://\(redis.host):\(redis.port)/\(redis.database)"
+        }
+        return env
+    }
+
+    @Test(arguments: [
+        (["TALLY_HTTP_ADDRESS": "bogus"], "TALLY_HTTP_ADDRESS"),
+        (["TALLY_DATABASE_URL": "postgres://u@127.0.0.1/x"], "TALLY_REDIS_URL"),
+        (["TALLY_LOG_LEVEL": "shouty"], "TALLY_LOG_LEVEL"),
+        (["TALLY_ENV": "qa"], "TALLY_ENV"),
+    ])
+    func badConfigurationStopsStartWithOneLine(env: [String: String], setting: String) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-badcfg-\(UUID().uuidString)").path
+        var env = env
+        env["TALLY_DATA_DIR"] = dir
+        let result = try await TallyProcess.run(["serve"], env: env)
+        #expect(result.status == 78)
+        let lines = result.err.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.err)")
+        #expect(lines.first?.contains(setting) == true)
+        #expect(lines.first?.hasPrefix("tally: invalid configuration: ") == true)
+        #expect(!FileManager.default.fileExists(atPath: dir), "a failed start must not create the data dir")
+    }
+
+    @Test func aMissingConfigFileIsAConfigurationError() async throws {
+        let result = try await TallyProcess.run(["serve", "--config", "/nonexistent/tally.json"], env: [:])
+        #expect(result.status == 78)
+        #expect(result.err.contains("TALLY_CONFIG_FILE"))
+    }
+
+    @Test func aConfigFileSuppliesSettingsAndTheEnvironmentWins() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-cfg-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/tally.json"
+        try #"{"http": {"address": "not-an-address"}, "data_dir": "\#(dir)/data"}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        let fromFile = try await TallyProcess.run(["migrate", "--config", file], env: [:])
+        #expect(fromFile.status == 78)  // migrate validates every setting, the file's bad address included
+        #expect(fromFile.err.contains("TALLY_HTTP_ADDRESS"))
+        let overridden = try await TallyProcess.run(["migrate", "--config", file], env: ["TALLY_HTTP_ADDRESS": "127.0.0.1:9"])
+        #expect(overridden.status == 0, "\(overridden.err)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/data/tally.sqlite"))
+    }
+
+    @Test(arguments: TestBackend.available)
+    func serveBootstrapsAnOperatorKeyOnceAndStopsCleanlyOnSIGTERM(backend: TestBackend) async throws {
+        try await backend.withFreshSettings { settings in
+            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
+            let env = Self.envFor(settings)
+
+            let first = try TallyProcess.Server(env: env, workDir: settings.dataDir)
+            try await first.waitUntilListening()
+            let keyPath = settings.dataDir + "/operator-key"
+            let key = try String(contentsOfFile: keyPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(key.hasPrefix("tly_"))
+            #expect(first.stderr.contains(key))
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: keyPath)[.posixPermissions] as? Int)
+            #expect(mode == 0o600)
+
+            #expect(try await first.request("GET", "/health/ready").status == 200)
+            let created = try await first.request("POST", "/v1/tenants", token: key, json: ["slug": "proc", "name": "Process"])
+            #expect(created.status == 201)
+            let tenantID = try #require(created.body["id"] as? String)
+            let tenantKey = try await first.request("POST", "/v1/tenants/\(tenantID)/api-keys", token: key, json: ["name": "k"])
+            #expect(tenantKey.status == 201)
+            #expect(try await first.terminate() == 0)
+
+            // A restart keeps the key and prints no new one.
+            let second = try TallyProcess.Server(env: env, workDir: settings.dataDir)
+            try await second.waitUntilListening()
+            #expect(!second.stderr.contains("tly_"))
+            #expect(try await second.request("GET", "/v1/tenants/\(tenantID)", token: key).status == 200)
+            #expect(try await second.terminate() == 0)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func cliManagesTenantsAndKeys(backend: TestBackend) async throws {
+        try await backend.withFreshSettings { settings in
+            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
+            try await cli(env: Self.envFor(settings))
+        }
+    }
+
+    func cli(env: [String: String]) async throws {
+        let created = try await TallyProcess.run(["tenants", "create", "--slug", "cli-co", "--name", "CLI Co", "--json"], env: env)
+        #expect(created.status == 0, "\(created.err)")
+        let tenant = try #require(try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as? [String: Any])
+        let tenantID = try #require(tenant["id"] as? String)
+
+        let duplicate = try await TallyProcess.run(["tenants", "create", "--slug", "cli-co", "--name", "Again"], env: env)
+        #expect(duplicate.status == 1)
+        #expect(duplicate.err.contains("[conflict]"))
+
+        let list = try await TallyProcess.run(["tenants", "list"], env: env)
+        #expect(list.out.contains(tenantID))
+
+        let key = try await TallyProcess.run(["api-keys", "create", "--tenant", "cli-co", "--name", "ci", "--scope", "keys:read", "--json"], env: env)
+        #expect(key.status == 0, "\(key.err)")
+        let issued = try #require(try JSONSerialization.jsonObject(with: Data(key.out.utf8)) as? [String: Any])
+        let keyID = try #require(issued["id"] as? String)
+        #expect((issued["secret"] as? String)?.hasPrefix("tly_") == true)
+        #expect(issued["scopes"] as? [String] == ["keys:read"])
+
+        let keys = try await TallyProcess.run(["api-keys", "list", "--tenant", tenantID], env: env)
+        #expect(keys.out.contains(keyID))
+        #expect(!keys.out.contains(issued["secret"] as! String))
+
+        let bothFlags = try await TallyProcess.run(["api-keys", "create", "--tenant", "cli-co", "--operator"], env: env)
+        #expect(bothFlags.status != 0)
+
+        #expect(try await TallyProcess.run(["api-keys", "revoke", keyID], env: env).status == 0)
+        #expect(try await TallyProcess.run(["api-keys", "list", "--tenant", "cli-co"], env: env).out.contains("revoked"))
+        let suspended = try await TallyProcess.run(["tenants", "suspend", "cli-co"], env: env)
+        #expect(suspended.out.contains("suspended"))
+        let missing = try await TallyProcess.run(["tenants", "suspend", "no-such"], env: env)
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("[not_found]"))
+        let version = try await TallyProcess.run(["version"], env: env)
+        #expect(version.out.hasPrefix("tally "))
+    }
+}
