@@ -95,6 +95,17 @@ public struct ServiceIdentity: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case id, tenantID = "tenant_id", name, description, createdAt = "created_at", disabledAt = "disabled_at"
     }
+
+    /// Encodes absent values as explicit `null`s, as every API object does.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(tenantID, forKey: .tenantID)
+        try c.encode(name, forKey: .name)
+        try c.encode(description, forKey: .description)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(disabledAt, forKey: .disabledAt)
+    }
 }
 
 /// One page of a list, in ascending id order, with the cursor for the next page.

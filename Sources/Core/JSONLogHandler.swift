@@ -18,11 +18,12 @@ public struct JSONLogHandler: LogHandler {
     private let label: String
     private let sink: @Sendable (String) -> Void
 
-    /// A handler writing to standard output.
-    public init(label: String, level: Logger.Level = .info) {
+    /// A handler writing to a file descriptor: standard output (1) for the server, standard
+    /// error (2) for commands whose standard output carries results.
+    public init(label: String, level: Logger.Level = .info, fileDescriptor: Int32 = 1) {
         self.init(label: label, level: level) { line in
             var line = line
-            line.withUTF8 { buffer in _ = write(1, buffer.baseAddress, buffer.count) }
+            line.withUTF8 { buffer in _ = write(fileDescriptor, buffer.baseAddress, buffer.count) }
         }
     }
 

@@ -27,6 +27,7 @@ public final class RedisClient: Service, Sendable {
     public let configuration: Configuration
     private let threadPool: NIOThreadPool
     private let idle = Mutex<[RedisConnection]>([])
+    private let isShutDown = Mutex(false)
     private let logger: Logger
 
     public init(configuration: Configuration, logger: Logger) {
@@ -51,6 +52,7 @@ public final class RedisClient: Service, Sendable {
 
     /// `pipeline` for binary arguments.
     public func pipelineBytes(_ commands: [[[UInt8]]]) async throws -> [RedisValue] {
+        guard !isShutDown.withLock({ $0 }) else { throw RedisError(.shutdown, "the redis client is shut down") }
         do {
             return try await threadPool.runIfActive { [self] in
                 let connection = try lease()
@@ -85,6 +87,11 @@ public final class RedisClient: Service, Sendable {
 
     /// Stops the threads (waiting for calls in flight) and closes the idle connections.
     public func shutdown() async {
+        let first = isShutDown.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
         try? await threadPool.shutdownGracefully()
         idle.withLock { $0.removeAll() }
         logger.debug("redis client shut down")

@@ -24,10 +24,11 @@ enum CommandContext {
         }
     }
 
-    /// Installs the JSON log handler at the configured level, once per process.
-    static func bootstrapLogging(_ settings: Settings) -> Logger {
+    /// Installs the JSON log handler at the configured level, once per process: on standard
+    /// output for `serve`, on standard error for commands that print results.
+    static func bootstrapLogging(_ settings: Settings, toStandardError: Bool = true) -> Logger {
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, fileDescriptor: toStandardError ? 2 : 1) }
         var logger = Logger(label: "tally")
         logger.logLevel = level
         return logger

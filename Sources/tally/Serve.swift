@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = await CommandContext.settings(options)
-        let logger = CommandContext.bootstrapLogging(settings)
+        let logger = CommandContext.bootstrapLogging(settings, toStandardError: false)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 

@@ -16,7 +16,7 @@ import Testing
             SELECT "odd;name" FROM a
             """
         let statements = SQLScript.statements(script)
-        #expect(statements.count == 6)
+        #expect(statements.count == 5)
         #expect(statements[0] == "CREATE TABLE a (x TEXT DEFAULT 'a;b')")
         #expect(statements[1] == "INSERT INTO a VALUES ('it''s; fine')")
         #expect(statements[2].hasSuffix("LANGUAGE sql"))

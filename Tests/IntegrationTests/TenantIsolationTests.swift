@@ -33,7 +33,7 @@ import Testing
         "GET /v1/tenants/{id}": { w async throws in
             let reply = try await w.server.call(.get, "/v1/tenants/\(w.b.tenantID)", token: w.a.token)
             #expect(reply.status == 404)
-            #expect(!reply.text.contains("Tenant b"))
+            #expect(!reply.text.contains("tenant-b"))
         },
         "PATCH /v1/tenants/{id}": { w async throws in
             #expect(try await w.server.call(.patch, "/v1/tenants/\(w.b.tenantID)", token: w.a.token, json: ["status": "suspended"]).status == 403)
@@ -104,8 +104,8 @@ import Testing
     @Test(arguments: TestBackend.available)
     func tenantAKeySeesNothingOfTenantB(backend: TestBackend) async throws {
         try await TestServer.run(backend) { server in
-            let a = try await server.makeTenant("a")
-            let b = try await server.makeTenant("b")
+            let a = try await server.makeTenant("tenant-a")
+            let b = try await server.makeTenant("tenant-b")
             let identity = try await server.call(.post, "/v1/service-identities", token: b.token, json: ["name": "b-robot"])
             let bIdentity = try #require(identity.object["id"] as? String)
             let me = try await server.call(.get, "/v1/me", token: server.operatorToken)

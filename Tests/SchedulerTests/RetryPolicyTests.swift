@@ -1,9 +1,17 @@
 import Scheduler
 import Testing
 
-/// A generator that always draws the top of the range, to read ceilings through `decide`.
-struct MaxGenerator: RandomNumberGenerator { mutating func next() -> UInt64 { .max } }
-struct ZeroGenerator: RandomNumberGenerator { mutating func next() -> UInt64 { 0 } }
+/// SplitMix64: a seeded generator, so jitter draws are reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
 
 @Suite struct RetryPolicyTests {
     let policy = RetryPolicy(base: .milliseconds(100), cap: .seconds(5), maxAttempts: 6)
@@ -17,18 +25,27 @@ struct ZeroGenerator: RandomNumberGenerator { mutating func next() -> UInt64 { 0
     }
 
     @Test func jitterSpansZeroToTheCeiling() {
-        var high = MaxGenerator()
-        var low = ZeroGenerator()
-        #expect(policy.decide(afterAttempt: 3, using: &high) == .retry(after: .milliseconds(400)))
-        #expect(policy.decide(afterAttempt: 3, using: &low) == .retry(after: .zero))
-        var system = SystemRandomNumberGenerator()
+        var generator = SplitMix64(state: 42)
         for attempt in 1...5 {
-            guard case .retry(let wait) = policy.decide(afterAttempt: attempt, using: &system) else {
-                Issue.record("expected a retry")
-                return
+            let ceiling = policy.ceiling(afterAttempt: attempt)
+            var waits: [Duration] = []
+            for _ in 0..<2000 {
+                guard case .retry(let wait) = policy.decide(afterAttempt: attempt, using: &generator) else {
+                    Issue.record("expected a retry")
+                    return
+                }
+                waits.append(wait)
             }
-            #expect(wait >= .zero && wait <= policy.ceiling(afterAttempt: attempt))
+            #expect(waits.allSatisfy { $0 >= .zero && $0 <= ceiling })
+            // Full jitter: draws reach both ends of the range.
+            #expect(waits.min()! < ceiling / 20)
+            #expect(waits.max()! > ceiling * 19 / 20)
         }
+    }
+
+    @Test func sameSeedSameWaits() {
+        var a = SplitMix64(state: 7), b = SplitMix64(state: 7)
+        #expect(policy.decide(afterAttempt: 4, using: &a) == policy.decide(afterAttempt: 4, using: &b))
     }
 
     @Test func givesUpAfterMaxAttempts() {
