@@ -1,5 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -141,3 +146,18 @@ let package = Package(
         ),
     ]
 )
+
+// Benchmarks (package-benchmark) stay out of the default build graph: `TALLY_BENCHMARKS=1 swift
+// package benchmark` adds them. See docs/BENCHMARKS.md.
+if ProcessInfo.processInfo.environment["TALLY_BENCHMARKS"] == "1" {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: ["Core", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/CoreBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

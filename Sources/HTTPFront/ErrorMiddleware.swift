@@ -4,21 +4,31 @@ import Hummingbird
 import Logging
 import NIOCore
 import Storage
+import Synchronization
 
 /// Turns every error thrown below it into a problem+json response, so clients always get a
 /// stable code and never an internal message; unexpected errors are logged with their details.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = TallyRequestContext
+    /// Filled in once every route is registered; tells 404 from 405.
+    let routes: RouteTableBox
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            let mapped = Self.map(error, request: request)
+            var mapped = Self.map(error, request: request)
+            var headers: HTTPFields = [:]
+            if mapped.code == .notFound, error is HTTPError {
+                let allowed = routes.table.methods(matching: request.uri.path)
+                if !allowed.isEmpty {
+                    mapped = TallyError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))")
+                    headers[.allow] = allowed.joined(separator: ", ")
+                }
+            }
             if mapped.code.status >= 500 {
                 context.logger.error("request failed", metadata: [LogKey.errorCode: "\(mapped.code.rawValue)", "error": "\(String(reflecting: error))"])
             }
-            var headers: HTTPFields = [:]
             if mapped.code.status == 503 { headers[.retryAfter] = "1" }
             return ProblemResponse.make(mapped, requestID: context.requestID, headers: headers)
         }
@@ -49,5 +59,14 @@ struct ErrorMiddleware: RouterMiddleware {
             }
             return TallyError(.internalError, "an internal error occurred; quote the request id when reporting it", context: String(reflecting: error))
         }
+    }
+}
+
+/// Holds the route table, set after the router has every route (middleware is added first).
+final class RouteTableBox: Sendable {
+    private let storage = Mutex(RouteTable([]))
+    var table: RouteTable {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }

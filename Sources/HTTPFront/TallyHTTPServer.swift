@@ -21,7 +21,8 @@ public enum TallyHTTPServer {
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: AccessLogMiddleware(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: registry))))
         router.add(middleware: SecurityHeadersMiddleware(environment: settings.environment))
-        router.add(middleware: ErrorMiddleware())
+        let routeTable = RouteTableBox()
+        router.add(middleware: ErrorMiddleware(routes: routeTable))
         router.add(middleware: BodyLimitMiddleware(maxBytes: settings.maxBodyBytes))
 
         HealthRoutes(dependencies: dependencies, timeout: .seconds(2)).register(on: router)
@@ -42,6 +43,7 @@ public enum TallyHTTPServer {
         TenantRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         APIKeyRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         ServiceIdentityRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
+        routeTable.table = RouteTable(router.routes.map { ($0.method.rawValue, OpenAPIPath.template(fromRouter: $0.path.description)) })
         return router
     }
 

@@ -57,6 +57,10 @@ import Testing
             #expect(missing.code == "not_found")
             #expect(missing.object["request_id"] as? String == missing.headers[HTTPField.Name("X-Request-Id")!])
             #expect(missing.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+            let wrongMethod = try await server.call(.put, "/v1/tenants")
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.code == "method_not_allowed")
+            #expect(wrongMethod.headers[.allow] == "GET, POST")
         }
     }
 

@@ -56,7 +56,7 @@ enum TallyProcess {
 
         init(env: [String: String], workDir: String) throws {
             stderrPath = workDir + "/serve-\(UUID().uuidString).err"
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: TallyProcess.binary)
             process.arguments = ["serve"]
             process.environment = TallyProcess.environment(env.merging(["TALLY_HTTP_ADDRESS": "127.0.0.1:0"]) { a, _ in a })
