@@ -18,7 +18,7 @@ struct APIKeyRoutes {
             let scope = try principal.requireTenant(.keysWrite)
             let input = try await JSONBody.decode(NewAPIKey.self, from: request, limit: bodyLimit)
             let issued = try await platform.apiKeys.createTenantKey(in: scope, input, grantor: principal)
-            return try JSONBody.response(IssuedKeyBody(issued), status: .created)
+            return try JSONBody.response(issued, status: .created)
         }
         group.get("api-keys/:id") { _, context in
             let scope = try context.requirePrincipal().requireTenant(.keysRead)
@@ -39,7 +39,7 @@ struct APIKeyRoutes {
             try context.requirePrincipal().requireOperator()
             struct Input: Decodable { var name: String }
             let input = try await JSONBody.decode(Input.self, from: request, limit: bodyLimit)
-            return try JSONBody.response(IssuedKeyBody(try await platform.apiKeys.createOperatorKey(name: input.name)), status: .created)
+            return try JSONBody.response(try await platform.apiKeys.createOperatorKey(name: input.name), status: .created)
         }
         group.delete("operator/api-keys/:id") { _, context in
             let principal = try context.requirePrincipal()

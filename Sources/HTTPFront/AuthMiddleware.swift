@@ -18,7 +18,7 @@ struct AuthMiddleware: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw TallyError(.missingCredentials, "the Authorization header must use the Bearer scheme")
         }
-        let principal = try await keys.authenticate(token: String(parts[1]).trimmingCharacters())
+        let principal = try await keys.authenticate(token: String(parts[1]).trimmingWhitespace())
         var context = context
         context.principal = principal
         context.logger[metadataKey: LogKey.apiKeyID] = .string(principal.keyID.rawValue)
@@ -27,14 +27,5 @@ struct AuthMiddleware: RouterMiddleware {
         }
         context.locals.record(tenantID: principal.tenantScope?.tenantID.rawValue, keyID: principal.keyID.rawValue)
         return try await next(request, context)
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text.removeFirst() }
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return String(text)
     }
 }

@@ -53,7 +53,7 @@ struct TenantRoutes {
             _ = try await platform.tenants.get(scope.tenantID)
             let input = try await JSONBody.decode(NewAPIKey.self, from: request, limit: bodyLimit)
             let issued = try await platform.apiKeys.createTenantKey(in: scope, input, grantor: context.principal)
-            return try JSONBody.response(IssuedKeyBody(issued), status: .created)
+            return try JSONBody.response(issued, status: .created)
         }
         group.delete("tenants/:id/api-keys/:key_id") { _, context in
             let scope = try operatorScope(context)
@@ -66,23 +66,4 @@ struct TenantRoutes {
         try context.requirePrincipal().requireOperator()
         return TenantScope(operatorActingOn: try context.identifier("id", as: TenantKind.self, what: "tenant"))
     }
-}
-
-/// A created key with its secret, which is never shown again.
-struct IssuedKeyBody: Encodable {
-    let key: APIKey
-    let secret: String
-
-    init(_ issued: IssuedAPIKey) {
-        self.key = issued.key
-        self.secret = issued.token.text
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try key.encode(to: encoder)
-        var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(secret, forKey: .secret)
-    }
-
-    enum Keys: String, CodingKey { case secret }
 }

@@ -29,9 +29,18 @@ public struct NewAPIKey: Sendable, Equatable, Decodable {
 }
 
 /// A newly created key with its secret: the only moment the secret exists outside the caller.
-public struct IssuedAPIKey: Sendable {
+/// Encodes as the key's fields plus `secret`.
+public struct IssuedAPIKey: Sendable, Encodable {
     public let key: APIKey
     public let token: APIKeyToken
+
+    public func encode(to encoder: any Encoder) throws {
+        try key.encode(to: encoder)
+        var container = encoder.container(keyedBy: SecretKey.self)
+        try container.encode(token.text, forKey: .secret)
+    }
+
+    private enum SecretKey: String, CodingKey { case secret }
 }
 
 /// API keys: issue, list, revoke, and authenticate bearer tokens.
@@ -123,7 +132,7 @@ public struct APIKeyService: Sendable {
     }
 
     private func validateName(_ name: String) throws(TallyError) {
-        let trimmed = name.trimmingWhitespaceForName()
+        let trimmed = name.trimmingWhitespace()
         guard (1...200).contains(trimmed.count) else { throw TallyError.validation("name", "name must be 1-200 characters") }
     }
 }

@@ -25,7 +25,7 @@ public struct ServiceIdentityService: Sendable {
         guard description.count <= 1000 else { throw TallyError.validation("description", "description must be at most 1000 characters") }
         let now = clock.now()
         let identity = ServiceIdentity(
-            id: .generate(at: now), tenantID: scope.tenantID, name: input.name.trimmingWhitespaceForName(),
+            id: .generate(at: now), tenantID: scope.tenantID, name: input.name.trimmingWhitespace(),
             description: description, createdAt: now
         )
         try await store.insertServiceIdentity(identity)

@@ -27,7 +27,7 @@ public struct TenantService: Sendable {
         try TenantRules.validateName(input.name)
         let now = clock.now()
         let tenant = Tenant(
-            id: .generate(at: now), slug: input.slug, name: input.name.trimmingWhitespaceForName(), status: .active,
+            id: .generate(at: now), slug: input.slug, name: input.name.trimmingWhitespace(), status: .active,
             settings: input.settings ?? [:], createdAt: now, updatedAt: now
         )
         try await store.insertTenant(tenant)
@@ -55,7 +55,7 @@ public struct TenantService: Sendable {
     public func update(_ id: TenantID, _ change: TenantChange) async throws -> Tenant {
         if let name = change.name { try TenantRules.validateName(name) }
         var change = change
-        change.name = change.name?.trimmingWhitespaceForName()
+        change.name = change.name?.trimmingWhitespace()
         // Optimistic: the update applies only if the status is still the one validated against.
         for _ in 0..<3 {
             let current = try await get(id)
@@ -68,14 +68,5 @@ public struct TenantService: Sendable {
             }
         }
         throw TallyError(.conflict, "the tenant changed concurrently; retry the request")
-    }
-}
-
-extension String {
-    func trimmingWhitespaceForName() -> String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text.removeFirst() }
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return String(text)
     }
 }

@@ -37,7 +37,7 @@ struct APIKeys: AsyncParsableCommand {
                     issued = try await platform.apiKeys.createOperatorKey(name: name)
                 }
                 if json {
-                    try CLIOutput.print(CLIIssuedKey(key: issued.key, secret: issued.token.text), json: true) { _ in "" }
+                    try CLIOutput.print(issued, json: true) { _ in "" }
                 } else {
                     print("id:      \(issued.key.id.rawValue)")
                     print("tenant:  \(issued.key.tenantID?.rawValue ?? "(operator)")")
@@ -62,19 +62,10 @@ struct APIKeys: AsyncParsableCommand {
 
         func run() async throws {
             try await CLIRunner.run(options) { platform, _ in
-                var all: [APIKey] = []
-                var page = PageRequest(limit: PageRequest.maximumLimit)
                 var scope: TenantScope?
                 if let tenant { scope = TenantScope(operatorActingOn: try await platform.tenants.find(tenant).id) }
-                while true {
-                    let result = if let scope {
-                        try await platform.apiKeys.list(in: scope, page)
-                    } else {
-                        try await platform.apiKeys.listOperatorKeys(page)
-                    }
-                    all += result.items
-                    guard let next = result.nextCursor else { break }
-                    page.after = next
+                let all = try await CLIRunner.allPages { page in
+                    if let scope { try await platform.apiKeys.list(in: scope, page) } else { try await platform.apiKeys.listOperatorKeys(page) }
                 }
                 try CLIOutput.printList(all, json: json) { key in
                     "\(key.id.rawValue)  \(key.displayPrefix)…  \(key.revokedAt == nil ? "active " : "revoked")  \(key.name)  [\(key.scopes.map(\.rawValue).joined(separator: " "))]"
@@ -97,17 +88,4 @@ struct APIKeys: AsyncParsableCommand {
             }
         }
     }
-}
-
-struct CLIIssuedKey: Encodable {
-    let key: APIKey
-    let secret: String
-
-    func encode(to encoder: any Encoder) throws {
-        try key.encode(to: encoder)
-        var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(secret, forKey: .secret)
-    }
-
-    enum Keys: String, CodingKey { case secret }
 }

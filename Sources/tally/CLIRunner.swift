@@ -24,6 +24,20 @@ enum CLIRunner {
     }
 }
 
+extension CLIRunner {
+    /// Every item of a paged list, fetching pages of the largest size until the last.
+    static func allPages<T: Sendable>(_ fetch: (PageRequest) async throws -> Page<T>) async throws -> [T] {
+        var all: [T] = []
+        var page = PageRequest(limit: PageRequest.maximumLimit)
+        while true {
+            let result = try await fetch(page)
+            all += result.items
+            guard let next = result.nextCursor else { return all }
+            page.after = next
+        }
+    }
+}
+
 /// Printing results as text lines or JSON.
 enum CLIOutput {
     static func print<T: Encodable>(_ value: T, json: Bool, line: (T) -> String) throws {

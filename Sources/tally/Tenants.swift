@@ -16,6 +16,14 @@ struct Tenants: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Suspend.self, Activate.self]
     )
 
+    static func setStatus(_ status: TenantStatus, of tenant: String, options: GlobalOptions) async throws {
+        try await CLIRunner.run(options) { platform, _ in
+            let found = try await platform.tenants.find(tenant)
+            let updated = try await platform.tenants.update(found.id, TenantChange(status: status))
+            print("\(updated.id.rawValue)  \(updated.slug)  \(updated.status.rawValue)")
+        }
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an active tenant.")
         @OptionGroup var options: GlobalOptions
@@ -38,14 +46,7 @@ struct Tenants: AsyncParsableCommand {
 
         func run() async throws {
             try await CLIRunner.run(options) { platform, _ in
-                var all: [Tenant] = []
-                var page = PageRequest(limit: PageRequest.maximumLimit)
-                while true {
-                    let result = try await platform.tenants.list(page)
-                    all += result.items
-                    guard let next = result.nextCursor else { break }
-                    page.after = next
-                }
+                let all = try await CLIRunner.allPages { try await platform.tenants.list($0) }
                 try CLIOutput.printList(all, json: json) { "\($0.id.rawValue)  \($0.slug)  \($0.status.rawValue)  \($0.name)" }
             }
         }
@@ -57,11 +58,7 @@ struct Tenants: AsyncParsableCommand {
         @Argument(help: "Tenant id or slug.") var tenant: String
 
         func run() async throws {
-            try await CLIRunner.run(options) { platform, _ in
-                let found = try await platform.tenants.find(tenant)
-                let updated = try await platform.tenants.update(found.id, TenantChange(status: .suspended))
-                print("\(updated.id.rawValue)  \(updated.slug)  \(updated.status.rawValue)")
-            }
+            try await Tenants.setStatus(.suspended, of: tenant, options: options)
         }
     }
 
@@ -71,11 +68,7 @@ struct Tenants: AsyncParsableCommand {
         @Argument(help: "Tenant id or slug.") var tenant: String
 
         func run() async throws {
-            try await CLIRunner.run(options) { platform, _ in
-                let found = try await platform.tenants.find(tenant)
-                let updated = try await platform.tenants.update(found.id, TenantChange(status: .active))
-                print("\(updated.id.rawValue)  \(updated.slug)  \(updated.status.rawValue)")
-            }
+            try await Tenants.setStatus(.active, of: tenant, options: options)
         }
     }
 }

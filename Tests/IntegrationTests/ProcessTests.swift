@@ -87,6 +87,32 @@ import Testing
         }
     }
 
+    @Test func sigtermDrainsAnInFlightRequest() async throws {
+        try await TestBackend.sqlite.withFreshSettings { settings in
+            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
+            let server = try TallyProcess.Server(env: Self.envFor(settings), workDir: settings.dataDir)
+            try await server.waitUntilListening()
+            let key = try String(contentsOfFile: settings.dataDir + "/operator-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let port = try #require(Int(server.baseURL.split(separator: ":").last ?? ""))
+
+            // Send the head and half the body, stop the server, then finish the request.
+            let body = #"{"slug": "drained", "name": "Finished after SIGTERM"}"#
+            let connection = try RawHTTPConnection(port: port)
+            connection.send("POST /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n")
+            connection.send(String(body.prefix(10)))
+            try await Task.sleep(for: .milliseconds(300))
+            server.process.terminate()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.process.isRunning, "the server must wait for the in-flight request")
+            connection.send(String(body.dropFirst(10)))
+            let response = await Task.detached { connection.readAll() }.value
+            #expect(response.hasPrefix("HTTP/1.1 201"), "\(response)")
+            #expect(response.contains("drained"))
+            #expect(try await server.terminate() == 0)
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func cliManagesTenantsAndKeys(backend: TestBackend) async throws {
         try await backend.withFreshSettings { settings in
