@@ -129,6 +129,11 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"], swiftSettings: swiftSettings),
         .testTarget(name: "MeteringTests", dependencies: ["Metering"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "ActorsTests",
+            dependencies: ["Core", "Storage", "Actors", "TallyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ConformanceTests",
             dependencies: ["Core", "Storage", "Platform", "TallyTestSupport"],
             swiftSettings: swiftSettings
