@@ -52,11 +52,13 @@ public enum TenantRules {
         }
     }
 
-    /// Names: 1–200 characters after trimming, no control characters.
-    public static func validateName(_ name: String) throws(TallyError) {
-        let trimmed = name.trimmingWhitespace()
-        guard (1...200).contains(trimmed.count), !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .validation("name", "name must be 1-200 characters with no control characters")
+    /// Names (of tenants, keys, service identities): 1–200 code points, not only whitespace,
+    /// no control characters (C0, DEL, C1): the OpenAPI document's pattern, to the letter.
+    public static func validateName(_ name: String, field: String = "name") throws(TallyError) {
+        let scalars = name.unicodeScalars
+        guard (1...200).contains(scalars.count), !name.trimmingWhitespace().isEmpty,
+              !scalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw .validation(field, "\(field) must be 1-200 characters, not blank, with no control characters")
         }
     }
 }

@@ -25,7 +25,7 @@ struct APIKeyRoutes {
             let id = try context.identifier("id", as: APIKeyKind.self, what: "API key")
             return try JSONBody.response(try await platform.apiKeys.get(id, in: scope))
         }
-        group.delete("api-keys/:id") { _, context in
+        group.post("api-keys/:id/revoke") { _, context in
             let scope = try context.requirePrincipal().requireTenant(.keysWrite)
             let id = try context.identifier("id", as: APIKeyKind.self, what: "API key")
             return try JSONBody.response(try await platform.apiKeys.revoke(id, in: scope))
@@ -41,7 +41,7 @@ struct APIKeyRoutes {
             let input = try await JSONBody.decode(Input.self, from: request, limit: bodyLimit)
             return try JSONBody.response(try await platform.apiKeys.createOperatorKey(name: input.name), status: .created)
         }
-        group.delete("operator/api-keys/:id") { _, context in
+        group.post("operator/api-keys/:id/revoke") { _, context in
             let principal = try context.requirePrincipal()
             try principal.requireOperator()
             let id = try context.identifier("id", as: APIKeyKind.self, what: "API key")

@@ -23,7 +23,7 @@ struct ServiceIdentityRoutes {
             let id = try context.identifier("id", as: ServiceIdentityKind.self, what: "service identity")
             return try JSONBody.response(try await platform.serviceIdentities.get(id, in: scope))
         }
-        group.delete("service-identities/:id") { _, context in
+        group.post("service-identities/:id/disable") { _, context in
             let scope = try context.requirePrincipal().requireTenant(.keysWrite)
             let id = try context.identifier("id", as: ServiceIdentityKind.self, what: "service identity")
             return try JSONBody.response(try await platform.serviceIdentities.disable(id, in: scope))

@@ -55,7 +55,7 @@ struct TenantRoutes {
             let issued = try await platform.apiKeys.createTenantKey(in: scope, input, grantor: context.principal)
             return try JSONBody.response(issued, status: .created)
         }
-        group.delete("tenants/:id/api-keys/:key_id") { _, context in
+        group.post("tenants/:id/api-keys/:key_id/revoke") { _, context in
             let scope = try operatorScope(context)
             let keyID = try context.identifier("key_id", as: APIKeyKind.self, what: "API key")
             return try JSONBody.response(try await platform.apiKeys.revoke(keyID, in: scope))

@@ -53,7 +53,7 @@ public struct APIKeyService: Sendable {
     /// Issues a key for a tenant. When a tenant key (`grantor`) issues it, the new key cannot
     /// carry a scope the grantor lacks.
     public func createTenantKey(in scope: TenantScope, _ input: NewAPIKey, grantor: Principal?) async throws -> IssuedAPIKey {
-        try validateName(input.name)
+        try TenantRules.validateName(input.name)
         let scopes = input.scopes ?? Scope.tenantDefaults
         guard !scopes.isEmpty else { throw TallyError.validation("scopes", "a key needs at least one scope") }
         if scopes.contains(.operator) { throw TallyError.validation("scopes", "tenant keys cannot carry the 'operator' scope") }
@@ -80,7 +80,7 @@ public struct APIKeyService: Sendable {
 
     /// Issues an operator (platform admin) key.
     public func createOperatorKey(name: String) async throws -> IssuedAPIKey {
-        try validateName(name)
+        try TenantRules.validateName(name)
         return try await issue(tenant: nil, identity: nil, name: name, scopes: [.operator], expiresAt: nil, now: clock.now())
     }
 
@@ -131,8 +131,4 @@ public struct APIKeyService: Sendable {
         return principal
     }
 
-    private func validateName(_ name: String) throws(TallyError) {
-        let trimmed = name.trimmingWhitespace()
-        guard (1...200).contains(trimmed.count) else { throw TallyError.validation("name", "name must be 1-200 characters") }
-    }
 }

@@ -22,7 +22,7 @@ public struct ServiceIdentityService: Sendable {
     public func create(in scope: TenantScope, _ input: NewServiceIdentity) async throws -> ServiceIdentity {
         try TenantRules.validateName(input.name)
         let description = input.description ?? ""
-        guard description.count <= 1000 else { throw TallyError.validation("description", "description must be at most 1000 characters") }
+        guard description.unicodeScalars.count <= 1000 else { throw TallyError.validation("description", "description must be at most 1000 characters") }
         let now = clock.now()
         let identity = ServiceIdentity(
             id: .generate(at: now), tenantID: scope.tenantID, name: input.name.trimmingWhitespace(),

@@ -73,5 +73,9 @@ import Testing
         }
         #expect(throws: TallyError.self) { try TenantRules.validateName("   ") }
         #expect(throws: TallyError.self) { try TenantRules.validateName("bad\u{7}name") }
+        #expect(throws: TallyError.self) { try TenantRules.validateName("bad\u{85}name") }
+        #expect(throws: TallyError.self) { try TenantRules.validateName(String(repeating: "é", count: 200) + " ") }
+        #expect(throws: Never.self) { try TenantRules.validateName(" Acme, Inc. ") }
+        #expect(throws: Never.self) { try TenantRules.validateName(String(repeating: "😀", count: 200)) }
     }
 }

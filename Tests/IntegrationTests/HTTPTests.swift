@@ -57,6 +57,7 @@ import Testing
             #expect(missing.code == "not_found")
             #expect(missing.object["request_id"] as? String == missing.headers[HTTPField.Name("X-Request-Id")!])
             #expect(missing.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+            #expect(try await server.call(.delete, "/v1/api-keys/key_00000000000000000000000000").status == 405)
             let wrongMethod = try await server.call(.put, "/v1/tenants")
             #expect(wrongMethod.status == 405)
             #expect(wrongMethod.code == "method_not_allowed")
@@ -90,7 +91,17 @@ import Testing
             let denied = try await server.call(.post, "/v1/service-identities", token: robotToken, json: ["name": "x"])
             #expect(denied.status == 403)
             #expect(denied.code == "forbidden")
-            #expect(try await server.call(.delete, "/v1/service-identities/\(robotID)", token: acme.token).status == 200)
+            let disabled = try await server.call(.post, "/v1/service-identities/\(robotID)/disable", token: acme.token)
+            #expect(disabled.status == 200)
+            #expect(disabled.object["disabled_at"] is String)
+            // Disabled identities and revoked keys stay readable (audit), marked as such.
+            #expect(try await server.call(.get, "/v1/service-identities/\(robotID)", token: acme.token).object["disabled_at"] is String)
+            let robotKeyID = try #require(robotKey.object["id"] as? String)
+            #expect(try await server.call(.get, "/v1/api-keys/\(robotKeyID)", token: acme.token).object["revoked_at"] is String)
+            // A disabled identity cannot get new keys.
+            let refused = try await server.call(.post, "/v1/api-keys", token: acme.token, json: ["name": "late", "service_identity_id": robotID])
+            #expect(refused.status == 409)
+            #expect(refused.object["field"] as? String == "service_identity_id")
             let afterDisable = try await server.call(.get, "/v1/api-keys", token: robotToken)
             #expect(afterDisable.status == 401)
             #expect(afterDisable.code == "api_key_revoked")
@@ -119,7 +130,7 @@ import Testing
             #expect(try await server.call(.get, "/v1/me", token: forged).code == "invalid_api_key")
 
             // Revocation answers 401 at once on this node.
-            #expect(try await server.call(.delete, "/v1/tenants/\(acme.tenantID)/api-keys/\(acme.keyID)", token: server.operatorToken).status == 200)
+            #expect(try await server.call(.post, "/v1/tenants/\(acme.tenantID)/api-keys/\(acme.keyID)/revoke", token: server.operatorToken).status == 200)
             let revoked = try await server.call(.get, "/v1/me", token: acme.token)
             #expect(revoked.status == 401)
             #expect(revoked.code == "api_key_revoked")

@@ -45,8 +45,8 @@ import Testing
         "POST /v1/tenants/{id}/api-keys": { w async throws in
             #expect(try await w.server.call(.post, "/v1/tenants/\(w.b.tenantID)/api-keys", token: w.a.token, json: ["name": "x"]).status == 403)
         },
-        "DELETE /v1/tenants/{id}/api-keys/{key_id}": { w async throws in
-            #expect(try await w.server.call(.delete, "/v1/tenants/\(w.b.tenantID)/api-keys/\(w.b.keyID)", token: w.a.token).status == 403)
+        "POST /v1/tenants/{id}/api-keys/{key_id}/revoke": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/tenants/\(w.b.tenantID)/api-keys/\(w.b.keyID)/revoke", token: w.a.token).status == 403)
             #expect(try await w.server.call(.get, "/v1/me", token: w.b.token).status == 200)
         },
         "GET /v1/api-keys": { w async throws in
@@ -67,8 +67,8 @@ import Testing
         "GET /v1/api-keys/{id}": { w async throws in
             #expect(try await w.server.call(.get, "/v1/api-keys/\(w.b.keyID)", token: w.a.token).status == 404)
         },
-        "DELETE /v1/api-keys/{id}": { w async throws in
-            #expect(try await w.server.call(.delete, "/v1/api-keys/\(w.b.keyID)", token: w.a.token).status == 404)
+        "POST /v1/api-keys/{id}/revoke": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/api-keys/\(w.b.keyID)/revoke", token: w.a.token).status == 404)
             #expect(try await w.server.call(.get, "/v1/me", token: w.b.token).status == 200)
         },
         "GET /v1/operator/api-keys": { w async throws in
@@ -77,8 +77,8 @@ import Testing
         "POST /v1/operator/api-keys": { w async throws in
             #expect(try await w.server.call(.post, "/v1/operator/api-keys", token: w.a.token, json: ["name": "root"]).status == 403)
         },
-        "DELETE /v1/operator/api-keys/{id}": { w async throws in
-            #expect(try await w.server.call(.delete, "/v1/operator/api-keys/\(w.operatorKeyID)", token: w.a.token).status == 403)
+        "POST /v1/operator/api-keys/{id}/revoke": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/operator/api-keys/\(w.operatorKeyID)/revoke", token: w.a.token).status == 403)
             #expect(try await w.server.call(.get, "/v1/me", token: w.server.operatorToken).status == 200)
         },
         "GET /v1/service-identities": { w async throws in
@@ -94,8 +94,8 @@ import Testing
         "GET /v1/service-identities/{id}": { w async throws in
             #expect(try await w.server.call(.get, "/v1/service-identities/\(w.bIdentity)", token: w.a.token).status == 404)
         },
-        "DELETE /v1/service-identities/{id}": { w async throws in
-            #expect(try await w.server.call(.delete, "/v1/service-identities/\(w.bIdentity)", token: w.a.token).status == 404)
+        "POST /v1/service-identities/{id}/disable": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/service-identities/\(w.bIdentity)/disable", token: w.a.token).status == 404)
             let stillThere = try await w.server.call(.get, "/v1/service-identities/\(w.bIdentity)", token: w.b.token)
             #expect(stillThere.object["disabled_at"] is NSNull)
         },

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""The source of Tally's OpenAPI 3.1 document.
+
+Writes Sources/HTTPFront/OpenAPIDocument.swift (served at /openapi.json). Edit this file, then run
+`python3 scripts/openapi.py`; `--check` exits 1 if the Swift file is stale (scripts/test runs it).
+OpenAPIDocumentTests checks that the document lists exactly the routes the router serves.
+"""
+import json
+import os
+import sys
+def ref(n): return {"$ref": f"#/components/schemas/{n}"}
+def resp(desc, schema=None, ct="application/json"):
+    r = {"description": desc}
+    if schema: r["content"] = {ct: {"schema": schema}}
+    return r
+P = lambda d: resp(d, ref("Problem"), "application/problem+json")
+errs_auth = {"401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}
+def op(summary, opid, tag, ok_code, ok, body=None, params=None, extra=None, auth=True):
+    o = {"summary": summary, "operationId": opid, "tags": [tag], "responses": {ok_code: ok}}
+    if auth:
+        o["responses"].update(errs_auth)
+    else:
+        o["security"] = []
+    if body:
+        o["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        o["responses"]["400"] = {"$ref": "#/components/responses/BadRequest"}
+        o["responses"]["413"] = {"$ref": "#/components/responses/TooLarge"}
+        o["responses"]["415"] = {"$ref": "#/components/responses/UnsupportedMediaType"}
+        o["responses"]["422"] = {"$ref": "#/components/responses/Unprocessable"}
+    if params:
+        o["parameters"] = params
+        if any(p.get("$ref", "").endswith("/limit") for p in params):
+            o["responses"]["400"] = {"$ref": "#/components/responses/BadRequest"}
+    if extra: o["responses"].update(extra)
+    return o
+ID = lambda prefix: {"type": "string", "pattern": "^" + prefix + "_[0-9A-HJKMNP-TV-Z]{26}$"}
+ID_PREFIX = {"id": None, "key_id": "key"}
+def pid(name, desc):
+    # Ids are a prefix and 26 Crockford base32 characters; a malformed id names nothing (404).
+    return {"name": name, "in": "path", "required": True, "description": desc, "schema": {"type": "string"}}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^(?=.*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        "description": "1-200 characters (code points) after trimming, with no control characters"}
+paging = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/parameters/after"}]
+nf = {"404": {"$ref": "#/components/responses/NotFound"}}
+ts = {"type": "string", "format": "date-time"}
+nts = {"type": ["string", "null"], "format": "date-time"}
+scopes_enum = ["operator", "tenant:read", "keys:read", "keys:write", "events:write", "usage:read"]
+doc = {
+ "openapi": "3.1.0",
+ "info": {"title": "Tally API", "version": "0.1.0",
+   "description": "Tally: self-hosted usage metering, quota, job and billing core. Every /v1 route takes `Authorization: Bearer <API key>`; the tenant is resolved from the key. Errors are RFC 9457 problem documents with a stable `code`.",
+   "license": {"name": "MIT", "identifier": "MIT"}},
+ "servers": [{"url": "http://127.0.0.1:8080"}],
+ "security": [{"bearer": []}],
+ "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator"]],
+ "paths": {
+  "/health/live": {"get": op("Liveness: the process serves HTTP", "getLive", "health", "200", resp("Alive", ref("Status")), auth=False)},
+  "/health/ready": {"get": op("Readiness: every dependency answers within 2 s", "getReady", "health", "200", resp("Ready", ref("Ready")), auth=False,
+        extra={"503": P("Not ready: the problem's `checks` member names each dependency's status")})},
+  "/metrics": {"get": op("Prometheus metrics (text exposition format 0.0.4)", "getMetrics", "health", "200", resp("Metrics", {"type": "string"}, "text/plain"), auth=False)},
+  "/openapi.json": {"get": op("This OpenAPI document", "getOpenAPI", "health", "200", resp("The document", {"type": "object"}), auth=False)},
+  "/v1/me": {"get": op("Who the presented key belongs to", "getMe", "api-keys", "200", resp("The caller", ref("Me")))},
+  "/v1/tenants": {
+    "get": op("List tenants (operator)", "listTenants", "tenants", "200", resp("A page of tenants", ref("TenantList")), params=paging),
+    "post": op("Create a tenant (operator)", "createTenant", "tenants", "201", resp("Created", ref("Tenant")), body=ref("NewTenant"),
+        extra={"409": P("The slug is taken (`conflict`, field `slug`)")})},
+  "/v1/tenants/{id}": {
+    "get": op("Read a tenant (operator, or a key of that tenant with tenant:read)", "getTenant", "tenants", "200", resp("The tenant", ref("Tenant")), params=[pid("id", "Tenant id (ten_…)")], extra=nf),
+    "patch": op("Rename, reconfigure, suspend, resume or delete a tenant (operator)", "updateTenant", "tenants", "200", resp("The updated tenant", ref("Tenant")),
+        body=ref("TenantPatch"), params=[pid("id", "Tenant id (ten_…)")], extra={**nf, "409": P("Status change not allowed (a deleted tenant is final)")})},
+  "/v1/tenants/{id}/api-keys": {
+    "get": op("List a tenant's API keys (operator)", "listTenantKeys", "operator", "200", resp("A page of keys", ref("APIKeyList")), params=[pid("id", "Tenant id")] + paging, extra=nf),
+    "post": op("Issue an API key for a tenant (operator); the secret is returned once", "createTenantKey", "operator", "201", resp("Created, with `secret`", ref("IssuedAPIKey")),
+        body=ref("NewAPIKey"), params=[pid("id", "Tenant id")], extra={**nf, "409": P("The service identity is disabled")})},
+  "/v1/tenants/{id}/api-keys/{key_id}/revoke": {
+    "post": op("Revoke a tenant's API key (operator); idempotent", "revokeTenantKey", "operator", "200", resp("The revoked key", ref("APIKey")),
+        params=[pid("id", "Tenant id"), pid("key_id", "API key id (key_…)")], extra=nf)},
+  "/v1/api-keys": {
+    "get": op("List the caller's tenant's API keys (keys:read)", "listKeys", "api-keys", "200", resp("A page of keys", ref("APIKeyList")), params=paging),
+    "post": op("Issue an API key for the caller's tenant (keys:write); cannot grant scopes the caller lacks", "createKey", "api-keys", "201",
+        resp("Created, with `secret`", ref("IssuedAPIKey")), body=ref("NewAPIKey"), extra={**nf, "409": P("The service identity is disabled")})},
+  "/v1/api-keys/{id}": {
+    "get": op("Read one of the tenant's API keys (keys:read); revoked keys stay readable", "getKey", "api-keys", "200", resp("The key", ref("APIKey")), params=[pid("id", "API key id")], extra=nf)},
+  "/v1/api-keys/{id}/revoke": {
+    "post": op("Revoke one of the tenant's API keys (keys:write); idempotent", "revokeKey", "api-keys", "200", resp("The revoked key", ref("APIKey")), params=[pid("id", "API key id")], extra=nf)},
+  "/v1/operator/api-keys": {
+    "get": op("List operator keys (operator)", "listOperatorKeys", "operator", "200", resp("A page of keys", ref("APIKeyList")), params=paging),
+    "post": op("Issue an operator key (operator); the secret is returned once", "createOperatorKey", "operator", "201", resp("Created, with `secret`", ref("IssuedAPIKey")),
+        body={"type": "object", "required": ["name"], "properties": {"name": NAME}})},
+  "/v1/operator/api-keys/{id}/revoke": {
+    "post": op("Revoke an operator key (operator); idempotent", "revokeOperatorKey", "operator", "200", resp("The revoked key", ref("APIKey")), params=[pid("id", "API key id")], extra=nf)},
+  "/v1/service-identities": {
+    "get": op("List the tenant's service identities (keys:read)", "listServiceIdentities", "service-identities", "200", resp("A page", ref("ServiceIdentityList")), params=paging),
+    "post": op("Create a service identity (keys:write)", "createServiceIdentity", "service-identities", "201", resp("Created", ref("ServiceIdentity")),
+        body=ref("NewServiceIdentity"), extra={"409": P("The name is taken (`conflict`, field `name`)")})},
+  "/v1/service-identities/{id}": {
+    "get": op("Read a service identity (keys:read); disabled identities stay readable", "getServiceIdentity", "service-identities", "200", resp("The identity", ref("ServiceIdentity")), params=[pid("id", "Service identity id (svc_…)")], extra=nf)},
+  "/v1/service-identities/{id}/disable": {
+    "post": op("Disable a service identity and revoke its keys (keys:write)", "disableServiceIdentity", "service-identities", "200", resp("The disabled identity", ref("ServiceIdentity")),
+        params=[pid("id", "Service identity id")], extra=nf)},
+ },
+ "components": {
+  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key: tly_<26 characters>_<43 characters>"}},
+  "parameters": {
+    "limit": {"name": "limit", "in": "query", "description": "Page size, 1-200 (default 50)", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    "after": {"name": "after", "in": "query", "description": "The `next_cursor` of the previous page", "schema": {"type": "string"}}},
+  "responses": {
+    "BadRequest": P("`malformed_json` or `invalid_parameter`"),
+    "Unauthorized": P("`missing_credentials`, `invalid_api_key`, `api_key_revoked` or `api_key_expired`"),
+    "Forbidden": P("`forbidden` (wrong kind of key or missing scope), `tenant_suspended` or `tenant_deleted`"),
+    "NotFound": P("`not_found`"),
+    "TooLarge": P("`body_too_large`"),
+    "UnsupportedMediaType": P("`unsupported_media_type`: send application/json"),
+    "Unprocessable": P("`validation_failed`, with `field`")},
+  "schemas": {
+    "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
+        "type": {"type": "string", "description": "urn:tally:problem:<code>"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"}, "field": {"type": "string"}, "request_id": {"type": "string"},
+        "checks": {"type": "object", "description": "readiness only: status per dependency"}}},
+    "Status": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+    "Ready": {"type": "object", "required": ["status", "checks"], "properties": {"status": {"type": "string"},
+        "checks": {"type": "object", "additionalProperties": {"type": "object", "properties": {"status": {"type": "string"}, "error": {"type": "string"}}}}}},
+    "Tenant": {"type": "object", "required": ["id", "slug", "name", "status", "settings", "created_at", "updated_at"], "properties": {
+        "id": {"type": "string"}, "slug": {"type": "string"}, "name": {"type": "string"},
+        "status": {"type": "string", "enum": ["active", "suspended", "deleted"]}, "settings": {"type": "object"},
+        "created_at": ts, "updated_at": ts}},
+    "TenantList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Tenant")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewTenant": {"type": "object", "required": ["slug", "name"], "properties": {
+        "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"}, "name": NAME, "settings": {"type": ["object", "null"], "description": "null or absent: {}"}}},
+    "TenantPatch": {"type": "object", "description": "Absent or null fields stay as they are.", "properties": {
+        "name": {**NAME, "type": ["string", "null"]}, "status": {"type": ["string", "null"], "enum": ["active", "suspended", "deleted", None]},
+        "settings": {"type": ["object", "null"], "description": "replaces the settings object"}}},
+    "APIKey": {"type": "object", "required": ["id", "name", "prefix", "scopes", "created_at"], "properties": {
+        "id": {"type": "string"}, "tenant_id": {"type": ["string", "null"]}, "service_identity_id": {"type": ["string", "null"]},
+        "name": {"type": "string"}, "prefix": {"type": "string", "description": "the secret's first characters"},
+        "scopes": {"type": "array", "items": {"type": "string", "enum": scopes_enum}},
+        "created_at": ts, "last_used_at": nts, "revoked_at": nts, "expires_at": nts}},
+    "IssuedAPIKey": {"allOf": [ref("APIKey"), {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string", "description": "shown once; store it now"}}}]},
+    "APIKeyList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("APIKey")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewAPIKey": {"type": "object", "required": ["name"], "properties": {
+        "name": NAME,
+        "scopes": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": scopes_enum[1:]}, "description": "default: every tenant scope"},
+        "service_identity_id": ID("svc"), "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "must be in the future; null or absent: never expires"}}},
+    "ServiceIdentity": {"type": "object", "required": ["id", "tenant_id", "name", "description", "created_at"], "properties": {
+        "id": {"type": "string"}, "tenant_id": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"},
+        "created_at": ts, "disabled_at": nts}},
+    "ServiceIdentityList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("ServiceIdentity")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewServiceIdentity": {"type": "object", "required": ["name"], "properties": {"name": NAME, "description": {"type": ["string", "null"], "maxLength": 1000}}},
+    "Me": {"type": "object", "required": ["api_key_id", "kind", "scopes"], "properties": {
+        "api_key_id": {"type": "string"}, "kind": {"type": "string", "enum": ["operator", "tenant"]}, "tenant_id": {"type": ["string", "null"]},
+        "service_identity_id": {"type": ["string", "null"]}, "scopes": {"type": "array", "items": {"type": "string"}}}},
+  }}}
+text = json.dumps(doc, indent=1, sort_keys=False)
+assert '"""#' not in text
+swift = ('// Generated by scripts/openapi.py. Do not edit: edit the script and run it.\n\n'
+ '/// The OpenAPI 3.1 document served at `/openapi.json`. `OpenAPIDocumentTests` checks that it\n'
+ '/// lists exactly the routes the router serves.\n'
+ 'public enum OpenAPIDocument {\n'
+ '    /// The document\'s JSON text.\n'
+ '    public static let json = #"""\n' + text + '\n"""#\n}\n')
+target = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'Sources', 'HTTPFront', 'OpenAPIDocument.swift')
+if '--check' in sys.argv:
+    with open(target) as f:
+        if f.read() != swift:
+            sys.exit('Sources/HTTPFront/OpenAPIDocument.swift is stale: run python3 scripts/openapi.py')
+else:
+    with open(target, 'w') as f:
+        f.write(swift)
