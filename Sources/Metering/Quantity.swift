@@ -1,0 +1,138 @@
+/// An exact usage amount: a signed decimal with at most 9 fractional digits, held as an
+/// `Int128` count of billionths. Meter totals add these exactly; no floating point touches them.
+///
+/// JSON numbers arrive as `Double`, which holds at most 15–17 significant digits; `init(exactly:)`
+/// accepts a double only when its shortest decimal form has at most 15 significant digits and 9
+/// fractional digits, so the decimal the client wrote is the decimal Tally stores. Larger or
+/// finer values can be sent as strings (`"12345678901234567.5"`), parsed exactly. Any one value
+/// must be below 10^18 in magnitude.
+public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    /// Fractional digits kept.
+    public static let scale = 9
+    static let unit: Int128 = 1_000_000_000
+    /// Input magnitudes must stay below 10^18 (10^27 billionths): ample for any one usage amount,
+    /// and it leaves room in Int128 for the sum of 10^11 such amounts.
+    static let maxBillionths: Int128 = (0..<27).reduce(Int128(1)) { value, _ in value * 10 }
+
+    /// The value in billionths.
+    public let billionths: Int128
+
+    public init(billionths: Int128) { self.billionths = billionths }
+
+    public static let zero = Quantity(billionths: 0)
+    public static let one = Quantity(billionths: unit)
+
+    /// A whole number.
+    public init(_ integer: Int) { self.billionths = Int128(integer) * Self.unit }
+
+    /// Parses decimal text: optional sign, digits, optional fraction (up to 9 digits), optional
+    /// exponent; `nil` for anything else or a magnitude of 10^27 or more.
+    public init?(_ text: some StringProtocol) {
+        var bytes = Array(text.utf8)[...]
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        var exponent = 0
+        if let e = bytes.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            guard let parsed = Int(String(decoding: bytes[(e + 1)...], as: UTF8.self)), abs(parsed) <= 60 else { return nil }
+            exponent = parsed
+            bytes = bytes[..<e]
+        }
+        var digits: [UInt8] = []
+        var fractionDigits = 0
+        var seenPoint = false
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard !seenPoint else { return nil }
+                seenPoint = true
+            } else if byte >= 48 && byte <= 57 {
+                digits.append(byte - 48)
+                if seenPoint { fractionDigits += 1 }
+            } else {
+                return nil
+            }
+        }
+        guard !digits.isEmpty else { return nil }
+        // value = digits * 10^(exponent - fractionDigits); we need it * 10^9 as an integer.
+        let shift = Self.scale + exponent - fractionDigits
+        var value: Int128 = 0
+        for digit in digits {
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times.addingReportingOverflow(Int128(digit))
+            guard !o1, !o2, sum <= Self.maxBillionths * 10 else { return nil }
+            value = sum
+        }
+        if shift >= 0 {
+            for _ in 0..<shift {
+                let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+                guard !overflow else { return nil }
+                value = times
+            }
+        } else {
+            for _ in 0..<(-shift) {
+                guard value % 10 == 0 else { return nil }  // finer than a billionth: not exact
+                value /= 10
+            }
+        }
+        guard value < Self.maxBillionths else { return nil }
+        self.billionths = negative ? -value : value
+    }
+
+    /// A JSON number, accepted only when it is exactly the decimal its shortest form shows and
+    /// has at most 15 significant digits.
+    public init?(exactly double: Double) {
+        guard double.isFinite else { return nil }
+        let text = "\(double)"
+        let significant = text.utf8.drop(while: { $0 == UInt8(ascii: "-") })
+            .prefix(while: { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") })
+            .filter { $0 != UInt8(ascii: ".") }
+            .drop(while: { $0 == UInt8(ascii: "0") })
+        let trimmed = significant.reversed().drop(while: { $0 == UInt8(ascii: "0") })
+        guard trimmed.count <= 15, let parsed = Quantity(text) else { return nil }
+        self = parsed
+    }
+
+    public static func < (lhs: Quantity, rhs: Quantity) -> Bool { lhs.billionths < rhs.billionths }
+
+    /// Exact sum, or `nil` past Int128 (1.7 * 10^29): sums on the ingest path use this and never trap.
+    public func adding(_ other: Quantity) -> Quantity? {
+        let (sum, overflow) = billionths.addingReportingOverflow(other.billionths)
+        return overflow ? nil : Quantity(billionths: sum)
+    }
+
+    /// Exact sum; traps on Int128 overflow, which needs more than 10^11 maximal inputs.
+    public static func + (lhs: Quantity, rhs: Quantity) -> Quantity { Quantity(billionths: lhs.billionths + rhs.billionths) }
+    public static func - (lhs: Quantity, rhs: Quantity) -> Quantity { Quantity(billionths: lhs.billionths - rhs.billionths) }
+    public static prefix func - (value: Quantity) -> Quantity { Quantity(billionths: -value.billionths) }
+    public static func += (lhs: inout Quantity, rhs: Quantity) { lhs = lhs + rhs }
+
+    /// The shortest exact decimal text: `12`, `-0.5`, `3.000000001`.
+    public var description: String {
+        let negative = billionths < 0
+        let magnitude = negative ? -billionths : billionths
+        let whole = magnitude / Self.unit
+        var fraction = String(magnitude % Self.unit)
+        fraction = String(repeating: "0", count: Self.scale - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return (negative ? "-" : "") + String(whole) + (fraction.isEmpty ? "" : "." + fraction)
+    }
+
+    /// Encoded as its exact decimal text (a JSON string), so no client parses it as a double.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self), let value = Quantity(text) {
+            self = value
+        } else if let number = try? container.decode(Double.self), let value = Quantity(exactly: number) {
+            self = value
+        } else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an exact decimal with at most 9 fractional digits"))
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Metering
+import Testing
+
+@Suite struct QuantityTests {
+    @Test(arguments: [
+        ("0", "0"), ("12", "12"), ("-0.5", "-0.5"), ("3.000000001", "3.000000001"), ("1e3", "1000"), ("2.5E-3", "0.0025"),
+        ("+7", "7"), ("0.100", "0.1"), ("999999999999999999", "999999999999999999"), ("1.5e-9", nil), ("0.0000000001", nil),
+        ("1e18", nil), ("", nil), ("-", nil), ("1.2.3", nil), ("12a", nil), ("0x10", nil), ("1e", nil), (".5", "0.5"),
+    ] as [(String, String?)])
+    func parsesExactDecimalsOnly(text: String, expected: String?) {
+        #expect(Quantity(text)?.description == expected)
+    }
+
+    @Test func doublesAreAcceptedOnlyWhenExact() {
+        #expect(Quantity(exactly: 0.1)?.description == "0.1")
+        #expect(Quantity(exactly: 1234.5678)?.description == "1234.5678")
+        #expect(Quantity(exactly: 42)?.description == "42")
+        #expect(Quantity(exactly: -3e-9)?.description == "-0.000000003")
+        #expect(Quantity(exactly: 9_007_199_254_740_993) == nil)  // 2^53 + 1: not representable, 16 digits
+        #expect(Quantity(exactly: 0.1 + 0.2) == nil)  // 0.30000000000000004: 17 significant digits
+        #expect(Quantity(exactly: .infinity) == nil)
+        #expect(Quantity(exactly: .nan) == nil)
+        #expect(Quantity(exactly: 1e-10) == nil)
+    }
+
+    @Test func sumsAreExact() {
+        var total = Quantity.zero
+        for _ in 0..<10 { total += Quantity("0.1")! }
+        #expect(total == Quantity.one)
+        #expect(total.description == "1")
+        #expect((Quantity(5) - Quantity("0.25")!).description == "4.75")
+        #expect((-Quantity(3)).description == "-3")
+    }
+
+    @Test func checkedAdditionReportsOverflow() {
+        let huge = Quantity(billionths: .max - 1)
+        #expect(huge.adding(Quantity(billionths: 1)) != nil)
+        #expect(huge.adding(Quantity(billionths: 2)) == nil)
+    }
+
+    @Test func ordering() {
+        #expect(Quantity("-1")! < Quantity.zero)
+        #expect(Quantity("0.000000001")! < Quantity("0.00000001")!)
+    }
+}
