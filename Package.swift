@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Core", "Scheduler", "CHiredis",
+                "Core", "Scheduler", "Metering", "CHiredis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -135,7 +135,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["Core", "Storage", "Platform", "TallyTestSupport"],
+            dependencies: ["Core", "Storage", "Platform", "Metering", "TallyTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,6 +9,12 @@ public struct MeterState: Sendable, Equatable {
         public var eventID: String
         public var value: Quantity
 
+        public init(time: Int64, eventID: String, value: Quantity) {
+            self.time = time
+            self.eventID = eventID
+            self.value = value
+        }
+
         func isAfter(_ other: Latest) -> Bool {
             time != other.time ? time > other.time : eventID > other.eventID
         }

@@ -26,8 +26,19 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     public init(_ integer: Int) { self.billionths = Int128(integer) * Self.unit }
 
     /// Parses decimal text: optional sign, digits, optional fraction (up to 9 digits), optional
-    /// exponent; `nil` for anything else or a magnitude of 10^27 or more.
+    /// exponent; `nil` for anything else or a magnitude of 10^18 or more (the input bound).
     public init?(_ text: some StringProtocol) {
+        guard let value = Self.parse(text, limit: Self.maxBillionths) else { return nil }
+        self.billionths = value
+    }
+
+    /// Parses a stored total: the same syntax, bounded only by Int128 (sums may pass 10^18).
+    public init?(stored text: some StringProtocol) {
+        guard let value = Self.parse(text, limit: .max) else { return nil }
+        self.billionths = value
+    }
+
+    private static func parse(_ text: some StringProtocol, limit: Int128) -> Int128? {
         var bytes = Array(text.utf8)[...]
         var negative = false
         if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
@@ -61,7 +72,7 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
         for digit in digits {
             let (times, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times.addingReportingOverflow(Int128(digit))
-            guard !o1, !o2, sum <= Self.maxBillionths * 10 else { return nil }
+            guard !o1, !o2 else { return nil }
             value = sum
         }
         if shift >= 0 {
@@ -76,8 +87,8 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
                 value /= 10
             }
         }
-        guard value < Self.maxBillionths else { return nil }
-        self.billionths = negative ? -value : value
+        guard value < limit else { return nil }
+        return negative ? -value : value
     }
 
     /// A JSON number, accepted only when it is exactly the decimal its shortest form shows and

@@ -12,6 +12,8 @@ import Foundation
 /// PostgreSQL plus Redis. Created by `withBackend`, which also keeps the Postgres pool running.
 public struct StorageBackend: Sendable {
     public let store: any PlatformStore
+    /// The usage ledger, meters and rollups.
+    public let ledger: any LedgerStore
     public let migrations: any MigrationDriver
     /// Present in production mode.
     public let redis: RedisClient?
@@ -29,7 +31,7 @@ public struct StorageBackend: Sendable {
             let file = try await SQLiteDatabaseFile.open(path: path, logger: logger)
             let store = SQLitePlatformStore(database: file)
             let backend = StorageBackend(
-                store: store, migrations: store, redis: nil,
+                store: store, ledger: SQLiteLedgerStore(database: file), migrations: store, redis: nil,
                 dependencies: [DependencyCheck(name: "database") { try await store.ping() }]
             )
             do {
@@ -46,7 +48,7 @@ public struct StorageBackend: Sendable {
             let store = PostgresPlatformStore(client: client, logger: logger)
             let redis = RedisClient(configuration: .init(url: redisURL), logger: logger)
             let backend = StorageBackend(
-                store: store, migrations: store, redis: redis,
+                store: store, ledger: PostgresLedgerStore(client: client, logger: logger), migrations: store, redis: redis,
                 dependencies: [
                     DependencyCheck(name: "database") { try await store.ping() },
                     DependencyCheck(name: "redis") {

@@ -1,0 +1,100 @@
+import Core
+
+/// One event on its way into the ledger, with what it contributes to each of its tenant's meters.
+public struct LedgerEntry: Sendable, Equatable {
+    public var tenantID: TenantID
+    public var event: UsageEvent
+    /// Microseconds since the epoch when Tally received the event.
+    public var receivedAt: Int64
+    public var readings: [MeterReading]
+
+    public init(tenantID: TenantID, event: UsageEvent, receivedAt: Int64, readings: [MeterReading]) {
+        self.tenantID = tenantID
+        self.event = event
+        self.receivedAt = receivedAt
+        self.readings = readings
+    }
+
+    /// The deduplication key: an event is the same event for ever when these match.
+    public var dedupKey: DedupKey { DedupKey(tenantID: tenantID, source: event.source, eventID: event.id) }
+}
+
+/// `(tenant, source, id)`: the identity of an event across retries.
+public struct DedupKey: Sendable, Hashable {
+    public var tenantID: TenantID
+    public var source: String
+    public var eventID: String
+
+    public init(tenantID: TenantID, source: String, eventID: String) {
+        self.tenantID = tenantID
+        self.source = source
+        self.eventID = eventID
+    }
+}
+
+/// The address of one rollup row: meter, minute window and group within a tenant.
+public struct RollupKey: Sendable, Hashable {
+    public var tenantID: TenantID
+    public var meter: String
+    /// Unix seconds, a multiple of 60.
+    public var windowStart: Int64
+    public var groupKey: String
+
+    public init(tenantID: TenantID, meter: String, windowStart: Int64, groupKey: String) {
+        self.tenantID = tenantID
+        self.meter = meter
+        self.windowStart = windowStart
+        self.groupKey = groupKey
+    }
+}
+
+/// The pure bookkeeping of one ledger append, shared by every driver.
+public enum RollupBatch {
+    /// Indexes of the first occurrence of each dedup key; later copies in the same batch are
+    /// duplicates of it without asking the database.
+    public static func firstOccurrences(_ entries: [LedgerEntry]) -> [Int] {
+        var seen = Set<DedupKey>()
+        return entries.indices.filter { seen.insert(entries[$0].dedupKey).inserted }
+    }
+
+    /// The rollup deltas and distinct values of the entries that were inserted.
+    public static func deltas(of entries: some Sequence<LedgerEntry>) -> (states: [RollupKey: MeterState], distinct: Set<DistinctValue>) {
+        var states: [RollupKey: MeterState] = [:]
+        var distinct = Set<DistinctValue>()
+        for entry in entries {
+            for reading in entry.readings {
+                let key = RollupKey(
+                    tenantID: entry.tenantID, meter: reading.meter,
+                    windowStart: WindowSize.minute.bucketStart(containing: floorSeconds(reading.time)), groupKey: GroupKey.encode(reading.dimensions)
+                )
+                states[key, default: MeterState()].apply(reading)
+                if case .distinct(let value) = reading.value { distinct.insert(DistinctValue(key: key, value: value)) }
+            }
+        }
+        return (states, distinct)
+    }
+
+    /// Whole seconds at or before `micros` microseconds since the epoch.
+    public static func floorSeconds(_ micros: Int64) -> Int64 {
+        micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+    }
+}
+
+/// A value a UNIQUE_COUNT meter saw in one rollup row.
+public struct DistinctValue: Sendable, Hashable {
+    public var key: RollupKey
+    public var value: String
+
+    public init(key: RollupKey, value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// What happened to one event of an append.
+public enum AppendOutcome: String, Sendable, Equatable {
+    /// Newly booked: the ledger holds it and its meters count it.
+    case accepted
+    /// Already booked (by an earlier request or earlier in this batch): counted nothing.
+    case duplicate
+}

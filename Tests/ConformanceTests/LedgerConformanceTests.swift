@@ -1,0 +1,160 @@
+import Core
+import Foundation
+import Metering
+import Storage
+import TallyTestSupport
+import Testing
+
+/// The ledger's guarantees, on every backend: exactly once, rollups equal to a recomputation
+/// from the raw events, and tenant confinement.
+@Suite struct LedgerConformanceTests {
+    static let base: Int64 = 1_795_860_000_000_000  // 2026-11-28T10:00:00Z in microseconds
+
+    static let meters = [
+        MeterDefinition(slug: "tokens", eventType: "llm", aggregation: .sum, valuePath: "tokens", groupBy: ["model": "data.model"]),
+        MeterDefinition(slug: "calls", eventType: "llm", aggregation: .count, valuePath: nil, groupBy: ["customer": "subject"]),
+        MeterDefinition(slug: "peak", eventType: "llm", aggregation: .max, valuePath: "tokens"),
+        MeterDefinition(slug: "floor", eventType: "llm", aggregation: .min, valuePath: "tokens"),
+        MeterDefinition(slug: "last", eventType: "llm", aggregation: .latest, valuePath: "tokens"),
+        MeterDefinition(slug: "users", eventType: "llm", aggregation: .uniqueCount, valuePath: "user"),
+    ]
+
+    func tenant(_ store: any PlatformStore, _ slug: String) async throws -> TenantScope {
+        let now = Date()
+        let tenant = Tenant(id: .generate(), slug: slug, name: slug, status: .active, settings: [:], createdAt: now, updatedAt: now)
+        try await store.insertTenant(tenant)
+        return TenantScope(credentialTenant: tenant.id)
+    }
+
+    func entry(
+        _ scope: TenantScope, id: String, time: Int64, tokens: String, model: String, user: String, subject: String?,
+        meters: [MeterDefinition] = LedgerConformanceTests.meters
+    ) -> LedgerEntry {
+        let event = UsageEvent(id: id, source: "//test", type: "llm", subject: subject, time: time,
+                               data: ["tokens": .string(tokens), "model": .string(model), "user": .string(user)])
+        let readings = meters.compactMap { try? $0.reading(of: event)?.get() }
+        return LedgerEntry(tenantID: scope.tenantID, event: event, receivedAt: time, readings: readings)
+    }
+
+    @Test(arguments: TestBackend.available)
+    func appendIsExactlyOnce(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let scope = try await tenant(storage.store, "acme")
+            for meter in Self.meters { try await storage.ledger.insertMeter(meter, in: scope, at: Date()) }
+            let a = entry(scope, id: "a", time: Self.base, tokens: "10", model: "s", user: "u1", subject: "c1")
+            let b = entry(scope, id: "b", time: Self.base + 1, tokens: "5", model: "s", user: "u1", subject: "c1")
+            #expect(try await storage.ledger.append([a, b, a]) == [.accepted, .accepted, .duplicate])
+            #expect(try await storage.ledger.append([b, a]) == [.duplicate, .duplicate])
+            let events = try await storage.ledger.events(in: scope, type: "llm", from: 0, to: .max)
+            #expect(events.map(\.id) == ["a", "b"])
+            let rows = try await storage.ledger.rollups(in: scope, meter: "tokens", fromWindow: 0, toWindow: .max)
+            #expect(rows.count == 1)
+            #expect(rows.first?.state.sum == Quantity(15))
+            #expect(rows.first?.state.count == 2)
+            #expect(rows.first?.groupKey == GroupKey.encode(["model": "s"]))
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func meterSlugsAreUniquePerTenant(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let a = try await tenant(storage.store, "a-co"), b = try await tenant(storage.store, "b-co")
+            try await storage.ledger.insertMeter(Self.meters[0], in: a, at: Date())
+            try await storage.ledger.insertMeter(Self.meters[0], in: b, at: Date())
+            do {
+                try await storage.ledger.insertMeter(Self.meters[0], in: a, at: Date())
+                Issue.record("duplicate slug accepted")
+            } catch let error as TallyError {
+                #expect(error.code == .conflict)
+            }
+            #expect(try await storage.ledger.meters(in: a) == [Self.meters[0]])
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func rollupsEqualARecomputationFromRawEvents(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let scope = try await tenant(storage.store, "acme")
+            let other = try await tenant(storage.store, "other")
+            for meter in Self.meters {
+                try await storage.ledger.insertMeter(meter, in: scope, at: Date())
+                try await storage.ledger.insertMeter(meter, in: other, at: Date())
+            }
+            var generator = SystemRandomNumberGenerator()
+            let models = ["small", "large", "edge"], users = ["u1", "u2", "u3", "u4"]
+            var all: [LedgerEntry] = []
+            for index in 0..<600 {
+                let time = Self.base + Int64.random(in: 0..<(15 * 60_000_000), using: &generator)  // 15 minutes of windows
+                let tokens = "\(Int.random(in: 0...5000, using: &generator)).\(Int.random(in: 0...999, using: &generator))"
+                all.append(entry(
+                    index % 5 == 0 ? other : scope, id: "evt-\(index)", time: time, tokens: tokens,
+                    model: models.randomElement(using: &generator)!, user: users.randomElement(using: &generator)!,
+                    subject: Bool.random(using: &generator) ? "cust-\(Int.random(in: 0...3, using: &generator))" : nil
+                ))
+            }
+            // Random batches, every event sent at least once, a third of them again (retries).
+            var sends = all + all.filter { _ in Int.random(in: 0..<3, using: &generator) == 0 }
+            sends.shuffle(using: &generator)
+            var accepted = 0
+            while !sends.isEmpty {
+                let size = min(sends.count, Int.random(in: 1...120, using: &generator))
+                accepted += try await storage.ledger.append(Array(sends.prefix(size))).filter { $0 == .accepted }.count
+                sends.removeFirst(size)
+            }
+            #expect(accepted == all.count)
+
+            for meter in Self.meters {
+                // Recompute from the ledger's own raw events, with the pure types.
+                let events = try await storage.ledger.events(in: scope, type: "llm", from: 0, to: .max)
+                var expected: [String: MeterState] = [:]
+                var expectedDistinct: [String: Set<String>] = [:]
+                for event in events {
+                    guard case .success(let reading)? = meter.reading(of: event) else { continue }
+                    let window = WindowSize.minute.bucketStart(containing: RollupBatch.floorSeconds(reading.time))
+                    let key = "\(window)|\(GroupKey.encode(reading.dimensions))"
+                    expected[key, default: MeterState()].apply(reading)
+                    if case .distinct(let value) = reading.value { expectedDistinct[key, default: []].insert(value) }
+                }
+                let rows = try await storage.ledger.rollups(in: scope, meter: meter.slug, fromWindow: 0, toWindow: .max)
+                let actual = Dictionary(uniqueKeysWithValues: rows.map { ("\($0.windowStart)|\($0.groupKey)", $0.state) })
+                #expect(actual == expected, "meter \(meter.slug)")
+                if meter.aggregation == .uniqueCount {
+                    let distinct = try await storage.ledger.distinctValues(in: scope, meter: meter.slug, fromWindow: 0, toWindow: .max)
+                    let actualDistinct = Dictionary(grouping: distinct, by: { "\($0.key.windowStart)|\($0.key.groupKey)" }).mapValues { Set($0.map(\.value)) }
+                    #expect(actualDistinct == expectedDistinct)
+                }
+            }
+            // The other tenant's events never leak into this tenant's reads.
+            let scoped = try await storage.ledger.events(in: scope, type: "llm", from: 0, to: .max)
+            #expect(scoped.count == all.filter { $0.tenantID == scope.tenantID }.count)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func concurrentOverlappingAppendsAcceptEachEventOnce(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let scope = try await tenant(storage.store, "acme")
+            try await storage.ledger.insertMeter(Self.meters[0], in: scope, at: Date())
+            let entries = (0..<200).map { entry(scope, id: "e\($0)", time: Self.base, tokens: "1", model: "m", user: "u", subject: nil, meters: [Self.meters[0]]) }
+            let ledger = storage.ledger
+            let accepted = try await withThrowingTaskGroup(of: Int.self) { group in
+                for worker in 0..<6 {
+                    group.addTask {
+                        var total = 0
+                        for start in stride(from: worker * 10, to: 200, by: 50) {  // overlapping slices
+                            let slice = Array(entries[start..<min(start + 60, entries.count)])
+                            total += try await ledger.append(slice).filter { $0 == .accepted }.count
+                        }
+                        return total
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let covered = Set((0..<6).flatMap { worker in stride(from: worker * 10, to: 200, by: 50).flatMap { Array($0..<min($0 + 60, 200)) } })
+            #expect(accepted == covered.count)
+            let rows = try await storage.ledger.rollups(in: scope, meter: "tokens", fromWindow: 0, toWindow: .max)
+            #expect(rows.first?.state.sum == Quantity(covered.count))
+            #expect(rows.first?.state.count == Int64(covered.count))
+        }
+    }
+}
