@@ -85,7 +85,7 @@ let package = Package(
         ),
         .target(
             name: "Platform",
-            dependencies: ["Core", "Storage", "Actors", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Core", "Storage", "Actors", "Metering", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Core", "Storage", "Platform", "HTTPFront", "Actors", "TallyTestSupport",
+                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Metering", "TallyTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

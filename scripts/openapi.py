@@ -44,7 +44,25 @@ paging = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/para
 nf = {"404": {"$ref": "#/components/responses/NotFound"}}
 ts = {"type": "string", "format": "date-time"}
 nts = {"type": ["string", "null"], "format": "date-time"}
-scopes_enum = ["operator", "tenant:read", "keys:read", "keys:write", "events:write", "usage:read"]
+scopes_enum = ["operator", "tenant:read", "keys:read", "keys:write", "events:write", "usage:read", "meters:write"]
+QUERY = [
+    {"name": "from", "in": "query", "required": True, "description": "Range start, RFC 3339 (floored to the window)", "schema": {"type": "string", "format": "date-time"}},
+    {"name": "to", "in": "query", "required": True, "description": "Range end, RFC 3339, exclusive (ceiled to the window)", "schema": {"type": "string", "format": "date-time"}},
+    {"name": "window", "in": "query", "description": "minute, hour (default) or day; at most 10,000 windows", "schema": {"type": "string", "enum": ["minute", "hour", "day"]}},
+    {"name": "group_by", "in": "query", "description": "Comma-separated dimensions to keep (empty: one value per window); default: all", "schema": {"type": "string"}},
+    {"name": "subject", "in": "query", "description": "Only this subject (the meter must group by subject)", "schema": {"type": "string"}},
+]
+def EVENTS_OP(opid, summary):
+    o = op(summary, opid, "metering", "200", resp("Each event's outcome, in order", ref("IngestReport")), body=None,
+           extra={"400": {"$ref": "#/components/responses/BadRequest"}, "413": P("`body_too_large` or `batch_too_large`"),
+                  "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+                  "422": P("One event (not a batch) was rejected: `code` is the event's rejection code; or `batch_rejected` (atomic batch, with `results`); or `validation_failed` (empty batch)")})
+    o["parameters"] = [{"name": "atomic", "in": "query", "description": "true: book all events or none", "schema": {"type": "boolean"}}]
+    o["requestBody"] = {"required": True, "content": {
+        "application/cloudevents+json": {"schema": ref("CloudEvent")},
+        "application/cloudevents-batch+json": {"schema": {"type": "array", "items": ref("CloudEvent"), "minItems": 1, "maxItems": 10000}},
+        "application/json": {"schema": {"oneOf": [ref("CloudEvent"), {"type": "array", "items": ref("CloudEvent"), "minItems": 1, "maxItems": 10000}]}}}}
+    return o
 doc = {
  "openapi": "3.1.0",
  "info": {"title": "Tally API", "version": "0.1.0",
@@ -52,7 +70,7 @@ doc = {
    "license": {"name": "MIT", "identifier": "MIT"}},
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
- "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator"]],
+ "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering"]],
  "paths": {
   "/health/live": {"get": op("Liveness: the process serves HTTP", "getLive", "health", "200", resp("Alive", ref("Status")), auth=False)},
   "/health/ready": {"get": op("Readiness: every dependency answers within 2 s", "getReady", "health", "200", resp("Ready", ref("Ready")), auth=False,
@@ -89,6 +107,23 @@ doc = {
         body={"type": "object", "required": ["name"], "properties": {"name": NAME}})},
   "/v1/operator/api-keys/{id}/revoke": {
     "post": op("Revoke an operator key (operator); idempotent", "revokeOperatorKey", "operator", "200", resp("The revoked key", ref("APIKey")), params=[pid("id", "API key id")], extra=nf)},
+  "/v1/meters": {
+    "get": op("List the tenant's meters (usage:read)", "listMeters", "metering", "200", resp("The meters", ref("MeterList"))),
+    "post": op("Define a meter (meters:write)", "createMeter", "metering", "201", resp("Created", ref("Meter")), body=ref("Meter"),
+        extra={"409": P("The slug is taken (`conflict`, field `slug`)")})},
+  "/v1/meters/{slug}": {
+    "get": op("Read a meter (usage:read)", "getMeter", "metering", "200", resp("The meter", ref("Meter")), params=[pid("slug", "Meter slug")], extra=nf)},
+  "/v1/meters/{slug}/query": {
+    "get": op("A meter's exact values per window and group (usage:read)", "queryMeter", "metering", "200", resp("The values", ref("MeterQueryResult")),
+        params=[pid("slug", "Meter slug")] + QUERY, extra={**nf, "400": {"$ref": "#/components/responses/BadRequest"}})},
+  "/v1/usage": {
+    "get": op("Every meter's value over a range (usage:read)", "getUsage", "metering", "200", resp("Totals", ref("Usage")),
+        params=QUERY[:2], extra={"400": {"$ref": "#/components/responses/BadRequest"}})},
+  "/api/usage": {
+    "get": op("Alias of GET /v1/usage (the platform brief's name)", "getUsageAlias", "metering", "200", resp("Totals", ref("Usage")),
+        params=QUERY[:2], extra={"400": {"$ref": "#/components/responses/BadRequest"}}),
+    "post": EVENTS_OP("postUsageAlias", "Alias of POST /v1/events (the platform brief's name)")},
+  "/v1/events": {"post": EVENTS_OP("postEvents", "Post one CloudEvent or a batch (events:write)")},
   "/v1/service-identities": {
     "get": op("List the tenant's service identities (keys:read)", "listServiceIdentities", "service-identities", "200", resp("A page", ref("ServiceIdentityList")), params=paging),
     "post": op("Create a service identity (keys:write)", "createServiceIdentity", "service-identities", "201", resp("Created", ref("ServiceIdentity")),
@@ -146,6 +181,31 @@ doc = {
         "created_at": ts, "disabled_at": nts}},
     "ServiceIdentityList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("ServiceIdentity")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "NewServiceIdentity": {"type": "object", "required": ["name"], "properties": {"name": NAME, "description": {"type": ["string", "null"], "maxLength": 1000}}},
+    "Meter": {"type": "object", "required": ["slug", "event_type", "aggregation"], "properties": {
+        "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"}, "event_type": {"type": "string", "minLength": 1, "maxLength": 256},
+        "aggregation": {"type": "string", "enum": ["SUM", "COUNT", "MIN", "MAX", "AVG", "UNIQUE_COUNT", "LATEST"]},
+        "value_path": {"type": ["string", "null"], "description": "dotted path into data; required except for COUNT, absent for COUNT"},
+        "group_by": {"type": "object", "additionalProperties": {"type": "string"}, "description": "dimension name to 'subject' or 'data.<path>'; at most 8"}}},
+    "MeterList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Meter")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "MeterQueryResult": {"type": "object", "required": ["meter", "aggregation", "window", "from", "to", "data"], "properties": {
+        "meter": {"type": "string"}, "aggregation": {"type": "string"}, "window": {"type": "string"}, "from": ts, "to": ts,
+        "data": {"type": "array", "items": {"type": "object", "required": ["window_start", "window_end", "group", "value"], "properties": {
+            "window_start": ts, "window_end": ts, "group": {"type": "object", "additionalProperties": {"type": "string"}},
+            "value": {"type": "string", "description": "exact decimal"}}}}}},
+    "Usage": {"type": "object", "required": ["from", "to", "meters"], "properties": {"from": ts, "to": ts, "meters": {"type": "array", "items": {
+        "type": "object", "required": ["meter", "aggregation", "value"], "properties": {"meter": {"type": "string"}, "aggregation": {"type": "string"},
+        "value": {"type": ["string", "null"], "description": "exact decimal; null when there is nothing to report"}}}}}},
+    "CloudEvent": {"type": "object", "required": ["specversion", "id", "source", "type"], "description": "CloudEvents 1.0, JSON format", "properties": {
+        "specversion": {"type": "string", "const": "1.0"}, "id": {"type": "string", "minLength": 1, "maxLength": 256},
+        "source": {"type": "string", "minLength": 1, "maxLength": 1024}, "type": {"type": "string", "minLength": 1, "maxLength": 256},
+        "subject": {"type": ["string", "null"], "minLength": 1, "maxLength": 256}, "time": {"type": ["string", "null"], "format": "date-time"},
+        "datacontenttype": {"type": ["string", "null"]}, "data": {"type": ["object", "null"]}}},
+    "IngestReport": {"type": "object", "required": ["accepted", "duplicates", "rejected", "results"], "properties": {
+        "accepted": {"type": "integer"}, "duplicates": {"type": "integer"}, "rejected": {"type": "integer"},
+        "results": {"type": "array", "items": {"type": "object", "required": ["index", "status"], "properties": {
+            "index": {"type": "integer"}, "id": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["accepted", "duplicate", "rejected", "skipped"]},
+            "code": {"type": ["string", "null"]}, "field": {"type": ["string", "null"]}, "reason": {"type": ["string", "null"]}}}}}},
     "Me": {"type": "object", "required": ["api_key_id", "kind", "scopes"], "properties": {
         "api_key_id": {"type": "string"}, "kind": {"type": "string", "enum": ["operator", "tenant"]}, "tenant_id": {"type": ["string", "null"]},
         "service_identity_id": {"type": ["string", "null"]}, "scopes": {"type": "array", "items": {"type": "string"}}}},

@@ -21,11 +21,13 @@ public struct Scope: Hashable, Sendable, Codable, Comparable, CustomStringConver
     public static let eventsWrite = Scope(known: "events:write")
     /// Read meters and usage.
     public static let usageRead = Scope(known: "usage:read")
+    /// Define meters.
+    public static let metersWrite = Scope(known: "meters:write")
 
     /// Every scope Tally knows.
-    public static let known: [Scope] = [.operator, .tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead]
+    public static let known: [Scope] = [.operator, .tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite]
     /// The scopes a tenant key gets when none are asked for.
-    public static let tenantDefaults: [Scope] = [.tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead]
+    public static let tenantDefaults: [Scope] = [.tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite]
 
     public var description: String { rawValue }
     public static func < (lhs: Scope, rhs: Scope) -> Bool { lhs.rawValue < rhs.rawValue }

@@ -24,10 +24,12 @@ public struct Settings: Sendable, Equatable {
         public static let shutdownTimeout = "TALLY_SHUTDOWN_TIMEOUT_SECONDS"
         public static let authCacheTTL = "TALLY_AUTH_CACHE_TTL_SECONDS"
         public static let databasePoolSize = "TALLY_DATABASE_POOL_SIZE"
+        public static let maxBatchEvents = "TALLY_EVENTS_MAX_BATCH"
+        public static let maxBatchBytes = "TALLY_EVENTS_MAX_BATCH_BYTES"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
-            maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize,
+            maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
         ]
     }
 
@@ -41,12 +43,16 @@ public struct Settings: Sendable, Equatable {
     public var shutdownTimeoutSeconds: Int
     public var authCacheTTLSeconds: Int
     public var databasePoolSize: Int
+    /// Most events in one `POST /v1/events` batch.
+    public var maxBatchEvents: Int
+    /// Largest `POST /v1/events` body.
+    public var maxBatchBytes: Int
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
         backend: .embedded, httpHost: "127.0.0.1", httpPort: 8080, dataDir: "./data", logLevel: "info",
         environment: .dev, maxBodyBytes: 1_048_576, shutdownTimeoutSeconds: 30, authCacheTTLSeconds: 5,
-        databasePoolSize: 20
+        databasePoolSize: 20, maxBatchEvents: 10_000, maxBatchBytes: 5_242_880
     )
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -98,6 +104,8 @@ public struct Settings: Sendable, Equatable {
         settings.shutdownTimeoutSeconds = try integer(value(Name.shutdownTimeout), Name.shutdownTimeout, in: 1...3600) ?? settings.shutdownTimeoutSeconds
         settings.authCacheTTLSeconds = try integer(value(Name.authCacheTTL), Name.authCacheTTL, in: 0...300) ?? settings.authCacheTTLSeconds
         settings.databasePoolSize = try integer(value(Name.databasePoolSize), Name.databasePoolSize, in: 1...500) ?? settings.databasePoolSize
+        settings.maxBatchEvents = try integer(value(Name.maxBatchEvents), Name.maxBatchEvents, in: 1...100_000) ?? settings.maxBatchEvents
+        settings.maxBatchBytes = try integer(value(Name.maxBatchBytes), Name.maxBatchBytes, in: 1024...1_073_741_824) ?? settings.maxBatchBytes
         return settings
     }
 

@@ -41,6 +41,9 @@ public enum OpenAPIDocument {
   },
   {
    "name": "operator"
+  },
+  {
+   "name": "metering"
   }
  ],
  "paths": {
@@ -865,6 +868,526 @@ public enum OpenAPIDocument {
     ]
    }
   },
+  "/v1/meters": {
+   "get": {
+    "summary": "List the tenant's meters (usage:read)",
+    "operationId": "listMeters",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "The meters",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/MeterList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     }
+    }
+   },
+   "post": {
+    "summary": "Define a meter (meters:write)",
+    "operationId": "createMeter",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Meter"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "409": {
+      "description": "The slug is taken (`conflict`, field `slug`)",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/Meter"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/meters/{slug}": {
+   "get": {
+    "summary": "Read a meter (usage:read)",
+    "operationId": "getMeter",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "The meter",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Meter"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "slug",
+      "in": "path",
+      "required": true,
+      "description": "Meter slug",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/meters/{slug}/query": {
+   "get": {
+    "summary": "A meter's exact values per window and group (usage:read)",
+    "operationId": "queryMeter",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "The values",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/MeterQueryResult"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "name": "slug",
+      "in": "path",
+      "required": true,
+      "description": "Meter slug",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "from",
+      "in": "query",
+      "required": true,
+      "description": "Range start, RFC 3339 (floored to the window)",
+      "schema": {
+       "type": "string",
+       "format": "date-time"
+      }
+     },
+     {
+      "name": "to",
+      "in": "query",
+      "required": true,
+      "description": "Range end, RFC 3339, exclusive (ceiled to the window)",
+      "schema": {
+       "type": "string",
+       "format": "date-time"
+      }
+     },
+     {
+      "name": "window",
+      "in": "query",
+      "description": "minute, hour (default) or day; at most 10,000 windows",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "minute",
+        "hour",
+        "day"
+       ]
+      }
+     },
+     {
+      "name": "group_by",
+      "in": "query",
+      "description": "Comma-separated dimensions to keep (empty: one value per window); default: all",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "subject",
+      "in": "query",
+      "description": "Only this subject (the meter must group by subject)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/usage": {
+   "get": {
+    "summary": "Every meter's value over a range (usage:read)",
+    "operationId": "getUsage",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "Totals",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Usage"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "name": "from",
+      "in": "query",
+      "required": true,
+      "description": "Range start, RFC 3339 (floored to the window)",
+      "schema": {
+       "type": "string",
+       "format": "date-time"
+      }
+     },
+     {
+      "name": "to",
+      "in": "query",
+      "required": true,
+      "description": "Range end, RFC 3339, exclusive (ceiled to the window)",
+      "schema": {
+       "type": "string",
+       "format": "date-time"
+      }
+     }
+    ]
+   }
+  },
+  "/api/usage": {
+   "get": {
+    "summary": "Alias of GET /v1/usage (the platform brief's name)",
+    "operationId": "getUsageAlias",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "Totals",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Usage"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "name": "from",
+      "in": "query",
+      "required": true,
+      "description": "Range start, RFC 3339 (floored to the window)",
+      "schema": {
+       "type": "string",
+       "format": "date-time"
+      }
+     },
+     {
+      "name": "to",
+      "in": "query",
+      "required": true,
+      "description": "Range end, RFC 3339, exclusive (ceiled to the window)",
+      "schema": {
+       "type": "string",
+       "format": "date-time"
+      }
+     }
+    ]
+   },
+   "post": {
+    "summary": "Alias of POST /v1/events (the platform brief's name)",
+    "operationId": "postUsageAlias",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "Each event's outcome, in order",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/IngestReport"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "description": "`body_too_large` or `batch_too_large`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "description": "One event (not a batch) was rejected: `code` is the event's rejection code; or `batch_rejected` (atomic batch, with `results`); or `validation_failed` (empty batch)",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "atomic",
+      "in": "query",
+      "description": "true: book all events or none",
+      "schema": {
+       "type": "boolean"
+      }
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/cloudevents+json": {
+       "schema": {
+        "$ref": "#/components/schemas/CloudEvent"
+       }
+      },
+      "application/cloudevents-batch+json": {
+       "schema": {
+        "type": "array",
+        "items": {
+         "$ref": "#/components/schemas/CloudEvent"
+        },
+        "minItems": 1,
+        "maxItems": 10000
+       }
+      },
+      "application/json": {
+       "schema": {
+        "oneOf": [
+         {
+          "$ref": "#/components/schemas/CloudEvent"
+         },
+         {
+          "type": "array",
+          "items": {
+           "$ref": "#/components/schemas/CloudEvent"
+          },
+          "minItems": 1,
+          "maxItems": 10000
+         }
+        ]
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/events": {
+   "post": {
+    "summary": "Post one CloudEvent or a batch (events:write)",
+    "operationId": "postEvents",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "Each event's outcome, in order",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/IngestReport"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "description": "`body_too_large` or `batch_too_large`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "description": "One event (not a batch) was rejected: `code` is the event's rejection code; or `batch_rejected` (atomic batch, with `results`); or `validation_failed` (empty batch)",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "atomic",
+      "in": "query",
+      "description": "true: book all events or none",
+      "schema": {
+       "type": "boolean"
+      }
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/cloudevents+json": {
+       "schema": {
+        "$ref": "#/components/schemas/CloudEvent"
+       }
+      },
+      "application/cloudevents-batch+json": {
+       "schema": {
+        "type": "array",
+        "items": {
+         "$ref": "#/components/schemas/CloudEvent"
+        },
+        "minItems": 1,
+        "maxItems": 10000
+       }
+      },
+      "application/json": {
+       "schema": {
+        "oneOf": [
+         {
+          "$ref": "#/components/schemas/CloudEvent"
+         },
+         {
+          "type": "array",
+          "items": {
+           "$ref": "#/components/schemas/CloudEvent"
+          },
+          "minItems": 1,
+          "maxItems": 10000
+         }
+        ]
+       }
+      }
+     }
+    }
+   }
+  },
   "/v1/service-identities": {
    "get": {
     "summary": "List the tenant's service identities (keys:read)",
@@ -1390,7 +1913,8 @@ public enum OpenAPIDocument {
         "keys:read",
         "keys:write",
         "events:write",
-        "usage:read"
+        "usage:read",
+        "meters:write"
        ]
       }
      },
@@ -1487,7 +2011,8 @@ public enum OpenAPIDocument {
         "keys:read",
         "keys:write",
         "events:write",
-        "usage:read"
+        "usage:read",
+        "meters:write"
        ]
       },
       "description": "default: every tenant scope"
@@ -1584,6 +2109,313 @@ public enum OpenAPIDocument {
        "null"
       ],
       "maxLength": 1000
+     }
+    }
+   },
+   "Meter": {
+    "type": "object",
+    "required": [
+     "slug",
+     "event_type",
+     "aggregation"
+    ],
+    "properties": {
+     "slug": {
+      "type": "string",
+      "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"
+     },
+     "event_type": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
+     },
+     "aggregation": {
+      "type": "string",
+      "enum": [
+       "SUM",
+       "COUNT",
+       "MIN",
+       "MAX",
+       "AVG",
+       "UNIQUE_COUNT",
+       "LATEST"
+      ]
+     },
+     "value_path": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "dotted path into data; required except for COUNT, absent for COUNT"
+     },
+     "group_by": {
+      "type": "object",
+      "additionalProperties": {
+       "type": "string"
+      },
+      "description": "dimension name to 'subject' or 'data.<path>'; at most 8"
+     }
+    }
+   },
+   "MeterList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Meter"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "MeterQueryResult": {
+    "type": "object",
+    "required": [
+     "meter",
+     "aggregation",
+     "window",
+     "from",
+     "to",
+     "data"
+    ],
+    "properties": {
+     "meter": {
+      "type": "string"
+     },
+     "aggregation": {
+      "type": "string"
+     },
+     "window": {
+      "type": "string"
+     },
+     "from": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "to": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "data": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "window_start",
+        "window_end",
+        "group",
+        "value"
+       ],
+       "properties": {
+        "window_start": {
+         "type": "string",
+         "format": "date-time"
+        },
+        "window_end": {
+         "type": "string",
+         "format": "date-time"
+        },
+        "group": {
+         "type": "object",
+         "additionalProperties": {
+          "type": "string"
+         }
+        },
+        "value": {
+         "type": "string",
+         "description": "exact decimal"
+        }
+       }
+      }
+     }
+    }
+   },
+   "Usage": {
+    "type": "object",
+    "required": [
+     "from",
+     "to",
+     "meters"
+    ],
+    "properties": {
+     "from": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "to": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "meters": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "meter",
+        "aggregation",
+        "value"
+       ],
+       "properties": {
+        "meter": {
+         "type": "string"
+        },
+        "aggregation": {
+         "type": "string"
+        },
+        "value": {
+         "type": [
+          "string",
+          "null"
+         ],
+         "description": "exact decimal; null when there is nothing to report"
+        }
+       }
+      }
+     }
+    }
+   },
+   "CloudEvent": {
+    "type": "object",
+    "required": [
+     "specversion",
+     "id",
+     "source",
+     "type"
+    ],
+    "description": "CloudEvents 1.0, JSON format",
+    "properties": {
+     "specversion": {
+      "type": "string",
+      "const": "1.0"
+     },
+     "id": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
+     },
+     "source": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 1024
+     },
+     "type": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
+     },
+     "subject": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 256
+     },
+     "time": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "datacontenttype": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "data": {
+      "type": [
+       "object",
+       "null"
+      ]
+     }
+    }
+   },
+   "IngestReport": {
+    "type": "object",
+    "required": [
+     "accepted",
+     "duplicates",
+     "rejected",
+     "results"
+    ],
+    "properties": {
+     "accepted": {
+      "type": "integer"
+     },
+     "duplicates": {
+      "type": "integer"
+     },
+     "rejected": {
+      "type": "integer"
+     },
+     "results": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "index",
+        "status"
+       ],
+       "properties": {
+        "index": {
+         "type": "integer"
+        },
+        "id": {
+         "type": [
+          "string",
+          "null"
+         ]
+        },
+        "source": {
+         "type": [
+          "string",
+          "null"
+         ]
+        },
+        "status": {
+         "type": "string",
+         "enum": [
+          "accepted",
+          "duplicate",
+          "rejected",
+          "skipped"
+         ]
+        },
+        "code": {
+         "type": [
+          "string",
+          "null"
+         ]
+        },
+        "field": {
+         "type": [
+          "string",
+          "null"
+         ]
+        },
+        "reason": {
+         "type": [
+          "string",
+          "null"
+         ]
+        }
+       }
+      }
      }
     }
    },

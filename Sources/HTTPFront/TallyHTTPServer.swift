@@ -23,7 +23,7 @@ public enum TallyHTTPServer {
         router.add(middleware: SecurityHeadersMiddleware(environment: settings.environment))
         let routeTable = RouteTableBox()
         router.add(middleware: ErrorMiddleware(routes: routeTable))
-        router.add(middleware: BodyLimitMiddleware(maxBytes: settings.maxBodyBytes))
+        router.add(middleware: BodyLimitMiddleware(maxBytes: max(settings.maxBodyBytes, settings.maxBatchBytes)))
 
         HealthRoutes(dependencies: dependencies, timeout: .seconds(2)).register(on: router)
         router.get("metrics") { _, _ in
@@ -43,6 +43,14 @@ public enum TallyHTTPServer {
         TenantRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         APIKeyRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         ServiceIdentityRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
+        let meters = MeterRoutes(platform: platform, bodyLimit: settings.maxBodyBytes)
+        meters.register(on: v1)
+        let events = EventRoutes(platform: platform, maxBatchEvents: settings.maxBatchEvents, maxBatchBytes: settings.maxBatchBytes)
+        events.register(on: v1)
+        // The platform brief's names for the same operations.
+        let api = router.group("api").add(middleware: AuthMiddleware(keys: platform.apiKeys))
+        api.post("usage") { request, context in try await events.ingest(request, context) }
+        api.get("usage") { request, context in try await meters.usage(request, context) }
         routeTable.table = RouteTable(router.routes.map { ($0.method.rawValue, OpenAPIPath.template(fromRouter: $0.path.description)) })
         return router
     }

@@ -1,7 +1,7 @@
 import Core
 
 /// A meter: which events it counts, how, and by which dimensions.
-public struct MeterDefinition: Sendable, Equatable {
+public struct MeterDefinition: Sendable, Equatable, Codable {
     /// A unique handle per tenant (`api-tokens`): 2-63 of `a-z`, `0-9`, `-`, `_`.
     public var slug: String
     /// The CloudEvents `type` the meter counts.
@@ -18,6 +18,28 @@ public struct MeterDefinition: Sendable, Equatable {
         self.aggregation = aggregation
         self.valuePath = valuePath
         self.groupBy = groupBy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case slug, eventType = "event_type", aggregation, valuePath = "value_path", groupBy = "group_by"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            slug: try c.decode(String.self, forKey: .slug), eventType: try c.decode(String.self, forKey: .eventType),
+            aggregation: try c.decode(Aggregation.self, forKey: .aggregation), valuePath: try c.decodeIfPresent(String.self, forKey: .valuePath),
+            groupBy: try c.decodeIfPresent([String: String].self, forKey: .groupBy) ?? [:]
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(slug, forKey: .slug)
+        try c.encode(eventType, forKey: .eventType)
+        try c.encode(aggregation, forKey: .aggregation)
+        try c.encode(valuePath, forKey: .valuePath)
+        try c.encode(groupBy, forKey: .groupBy)
     }
 
     /// The most dimensions a meter may group by.

@@ -57,6 +57,22 @@ public struct MeterQuery: Sendable, Equatable {
         public var value: Quantity
     }
 
+    /// The meter's one value over the whole range (all groups, subject filter applied); `nil`
+    /// when there is nothing to report.
+    public func total(meter: MeterDefinition, rollups: [(windowStart: Int64, groupKey: String, state: MeterState)], distinct: [DistinctValue]) -> Quantity? {
+        let range = windowRange
+        let subjectName = subjectDimension(of: meter)
+        func included(_ windowStart: Int64, _ groupKey: String) -> Bool {
+            guard windowStart >= range.from && windowStart < range.to else { return false }
+            guard let subject, let subjectName else { return true }
+            return GroupKey.decode(groupKey)?[subjectName] == subject
+        }
+        var state = MeterState()
+        for row in rollups where included(row.windowStart, row.groupKey) { state.merge(row.state) }
+        let values = Set(distinct.filter { included($0.key.windowStart, $0.key.groupKey) }.map(\.value))
+        return state.value(of: meter.aggregation, distinctValues: values.count)
+    }
+
     /// Folds minute rollups (and, for UNIQUE_COUNT, their distinct values) into the answer,
     /// ordered by window then group. Windows and groups with no events are absent.
     public func evaluate(meter: MeterDefinition, rollups: [(windowStart: Int64, groupKey: String, state: MeterState)], distinct: [DistinctValue]) -> [Point] {

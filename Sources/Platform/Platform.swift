@@ -8,10 +8,14 @@ public struct Platform: Sendable {
     public let tenants: TenantService
     public let apiKeys: APIKeyService
     public let serviceIdentities: ServiceIdentityService
+    public let metering: MeteringService
     public let store: any PlatformStore
 
-    public init(store: any PlatformStore, clock: any TallyClock = SystemClock(), cache: CredentialCache, usage: KeyUsageRecorder?) {
+    public init(
+        store: any PlatformStore, ledger: any LedgerStore, clock: any TallyClock = SystemClock(), cache: CredentialCache, usage: KeyUsageRecorder?
+    ) {
         self.store = store
+        self.metering = MeteringService(ledger: ledger, clock: clock)
         self.tenants = TenantService(store: store, clock: clock, cache: cache)
         self.apiKeys = APIKeyService(store: store, clock: clock, cache: cache, usage: usage)
         self.serviceIdentities = ServiceIdentityService(store: store, clock: clock, cache: cache)

@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
 
             let usage = KeyUsageRecorder(store: backend.store, logger: logger)
             let cache = CredentialCache(ttl: .seconds(settings.authCacheTTLSeconds))
-            let platform = Platform(store: backend.store, cache: cache, usage: usage)
+            let platform = Platform(store: backend.store, ledger: backend.ledger, cache: cache, usage: usage)
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {
                 Self.announce("""

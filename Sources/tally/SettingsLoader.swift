@@ -20,6 +20,8 @@ enum SettingsLoader {
         (Settings.Name.shutdownTimeout, "shutdown_timeout_seconds"),
         (Settings.Name.authCacheTTL, "auth.cache_ttl_seconds"),
         (Settings.Name.databasePoolSize, "database.pool_size"),
+        (Settings.Name.maxBatchEvents, "events.max_batch"),
+        (Settings.Name.maxBatchBytes, "events.max_batch_bytes"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

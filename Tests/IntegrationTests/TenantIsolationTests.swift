@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import HTTPFront
+import Metering
 import HTTPTypes
 import Hummingbird
 import TallyTestSupport
@@ -99,7 +100,55 @@ import Testing
             let stillThere = try await w.server.call(.get, "/v1/service-identities/\(w.bIdentity)", token: w.b.token)
             #expect(stillThere.object["disabled_at"] is NSNull)
         },
+        "POST /v1/meters": { w async throws in
+            let created = try await w.server.call(.post, "/v1/meters", token: w.a.token, json: ["slug": "b-meter", "event_type": "a.event", "aggregation": "COUNT"])
+            #expect(created.status == 201)  // the same slug in another tenant is A's own meter
+            let bMeter = try await w.server.call(.get, "/v1/meters/b-meter", token: w.b.token)
+            #expect(bMeter.object["event_type"] as? String == "b.event")
+        },
+        "GET /v1/meters": { w async throws in
+            let list = try await w.server.call(.get, "/v1/meters", token: w.a.token)
+            #expect(list.status == 200)
+            #expect(!list.text.contains("b.event"))
+        },
+        "GET /v1/meters/{slug}": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/meters/b-only", token: w.a.token).status == 404)
+        },
+        "GET /v1/meters/{slug}/query": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/meters/b-only/query?\(TenantIsolationTests.range)", token: w.a.token).status == 404)
+        },
+        "GET /v1/usage": { w async throws in
+            let usage = try await w.server.call(.get, "/v1/usage?\(TenantIsolationTests.range)", token: w.a.token)
+            #expect(usage.status == 200)
+            #expect(!usage.text.contains("b-only"))
+        },
+        "GET /api/usage": { w async throws in
+            let usage = try await w.server.call(.get, "/api/usage?\(TenantIsolationTests.range)", token: w.a.token)
+            #expect(usage.status == 200)
+            #expect(!usage.text.contains("b-only"))
+        },
+        "POST /v1/events": { w async throws in
+            try await TenantIsolationTests.postDoesNotReachB(w, path: "/v1/events", eventID: "b-evt-1")
+        },
+        "POST /api/usage": { w async throws in
+            try await TenantIsolationTests.postDoesNotReachB(w, path: "/api/usage", eventID: "b-evt-2")
+        },
     ]
+
+    static var range: String {
+        let now = Int64(Date().timeIntervalSince1970) * 1_000_000
+        return "from=\(RFC3339.format(microseconds: now - 3_600_000_000))&to=\(RFC3339.format(microseconds: now + 3_600_000_000))"
+    }
+
+    /// A's event of B's type, with B's event id, lands in A's ledger and leaves B's meter as it was.
+    static func postDoesNotReachB(_ w: World, path: String, eventID: String) async throws {
+        let before = try await w.server.call(.get, "/v1/usage?\(range)", token: w.b.token).text
+        let event: [String: Any] = ["specversion": "1.0", "id": eventID, "source": "//b", "type": "b.event"]
+        let posted = try await w.server.call(.post, path, token: w.a.token, json: event)
+        #expect(posted.status == 200)
+        #expect((posted.object["results"] as? [[String: Any]])?.first?["status"] as? String == "accepted")
+        #expect(try await w.server.call(.get, "/v1/usage?\(range)", token: w.b.token).text == before)
+    }
 
     @Test(arguments: TestBackend.available)
     func tenantAKeySeesNothingOfTenantB(backend: TestBackend) async throws {
@@ -108,10 +157,17 @@ import Testing
             let b = try await server.makeTenant("tenant-b")
             let identity = try await server.call(.post, "/v1/service-identities", token: b.token, json: ["name": "b-robot"])
             let bIdentity = try #require(identity.object["id"] as? String)
+            for slug in ["b-meter", "b-only"] {
+                _ = try await server.call(.post, "/v1/meters", token: b.token, json: ["slug": slug, "event_type": "b.event", "aggregation": "COUNT"])
+            }
+            for id in ["b-evt-1", "b-evt-2"] {
+                let bEvent: [String: Any] = ["specversion": "1.0", "id": id, "source": "//b", "type": "b.event"]
+                #expect(try await server.call(.post, "/v1/events", token: b.token, json: bEvent).status == 200)
+            }
             let me = try await server.call(.get, "/v1/me", token: server.operatorToken)
             let world = World(server: server, a: a, b: b, bIdentity: bIdentity, operatorKeyID: try #require(me.object["api_key_id"] as? String))
 
-            let routes = Set(server.routes.filter { $0.contains(" /v1/") })
+            let routes = Set(server.routes.filter { $0.contains(" /v1/") || $0.contains(" /api/") })
             let unprobed = routes.subtracting(Self.probes.keys)
             #expect(unprobed.isEmpty, "routes without an isolation probe: \(unprobed.sorted())")
             for route in routes.sorted() {

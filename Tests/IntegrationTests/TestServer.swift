@@ -21,14 +21,15 @@ struct TestServer: Sendable {
 
     /// Starts a server on `backend` (extra readiness checks optional) and runs `body` against it.
     static func run(
-        _ backend: TestBackend, maxBodyBytes: Int = 1_048_576, extraDependencies: [DependencyCheck] = [],
+        _ backend: TestBackend, maxBodyBytes: Int = 1_048_576, maxBatchEvents: Int = 10_000, extraDependencies: [DependencyCheck] = [],
         _ body: @escaping @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await backend.withBackend { storage, settings in
             var settings = settings
             settings.maxBodyBytes = maxBodyBytes
+            settings.maxBatchEvents = maxBatchEvents
             settings.httpPort = 0
-            let platform = Platform(store: storage.store, cache: CredentialCache(ttl: .seconds(5)), usage: nil)
+            let platform = Platform(store: storage.store, ledger: storage.ledger, cache: CredentialCache(ttl: .seconds(5)), usage: nil)
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
                 platform: platform, dependencies: storage.dependencies + extraDependencies, registry: PrometheusCollectorRegistry(), settings: settings

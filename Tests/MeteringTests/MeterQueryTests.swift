@@ -75,3 +75,22 @@ import Testing
         #expect(throws: Never.self) { try MeterQuery(from: 0, to: 86_400 * 365, window: .day, groupBy: ["model"], subject: "a").validate(for: meter) }
     }
 }
+
+@Suite struct MeterQueryTotalTests {
+    @Test func totalsMergeEverything() {
+        let meter = MeterDefinition(slug: "t", eventType: "e", aggregation: .max, valuePath: "n", groupBy: ["customer": "subject"])
+        func state(_ value: String) -> MeterState {
+            var state = MeterState()
+            state.apply(MeterReading(meter: "t", time: 0, eventID: "e", value: .number(Quantity(value)!), dimensions: [:]))
+            return state
+        }
+        let rows: [(windowStart: Int64, groupKey: String, state: MeterState)] = [
+            (0, GroupKey.encode(["customer": "a"]), state("3")), (600, GroupKey.encode(["customer": "b"]), state("9")),
+        ]
+        #expect(MeterQuery(from: 0, to: 3600, window: .day).total(meter: meter, rollups: rows, distinct: []) == Quantity(9))
+        #expect(MeterQuery(from: 0, to: 3600, window: .day, subject: "a").total(meter: meter, rollups: rows, distinct: []) == Quantity(3))
+        #expect(MeterQuery(from: 0, to: 3600, window: .day).total(meter: meter, rollups: [], distinct: []) == nil)
+        let sum = MeterDefinition(slug: "s", eventType: "e", aggregation: .sum, valuePath: "n")
+        #expect(MeterQuery(from: 0, to: 3600, window: .day).total(meter: sum, rollups: [], distinct: []) == .zero)
+    }
+}

@@ -1,0 +1,168 @@
+import Core
+import Metering
+import Storage
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Meters, event ingest and meter queries for one tenant at a time.
+public struct MeteringService: Sendable {
+    let ledger: any LedgerStore
+    let clock: any TallyClock
+    /// Which event times are accepted (the per-tenant backfill switch arrives with tenant settings).
+    public var timePolicy = EventTimePolicy.standard
+
+    public init(ledger: any LedgerStore, clock: any TallyClock) {
+        self.ledger = ledger
+        self.clock = clock
+    }
+
+    public func createMeter(_ meter: MeterDefinition, in scope: TenantScope) async throws -> MeterDefinition {
+        try meter.validate()
+        try await ledger.insertMeter(meter, in: scope, at: clock.now())
+        return meter
+    }
+
+    public func meters(in scope: TenantScope) async throws -> [MeterDefinition] {
+        try await ledger.meters(in: scope)
+    }
+
+    public func meter(_ slug: String, in scope: TenantScope) async throws -> MeterDefinition {
+        guard let meter = try await ledger.meters(in: scope).first(where: { $0.slug == slug }) else { throw TallyError.notFound("meter") }
+        return meter
+    }
+
+    /// Validates every event on its own and books the valid ones in one durable transaction.
+    /// With `atomic`, one bad event books nothing (the good ones come back `skipped`).
+    public func ingest(_ values: [JSONValue], in scope: TenantScope, atomic: Bool) async throws -> IngestReport {
+        let now = clock.now().microsecondsSinceEpoch
+        let meters = try await ledger.meters(in: scope)
+        var results: [EventResult] = []
+        var entries: [LedgerEntry] = []
+        var entryIndexes: [Int] = []
+        for (index, value) in values.enumerated() {
+            switch Self.entry(for: value, tenant: scope.tenantID, meters: meters, policy: timePolicy, now: now) {
+            case .success(let entry):
+                results.append(EventResult(index: index, id: entry.event.id, source: entry.event.source, status: .accepted))
+                entries.append(entry)
+                entryIndexes.append(index)
+            case .failure(let rejection):
+                let object = value.objectValue
+                results.append(EventResult(
+                    index: index, id: object?["id"].flatMap(Self.text), source: object?["source"].flatMap(Self.text), status: .rejected,
+                    code: rejection.code, field: rejection.field, reason: rejection.reason
+                ))
+            }
+        }
+        if atomic, entries.count != values.count {
+            for index in entryIndexes { results[index].status = .skipped }
+            return IngestReport(results: results)
+        }
+        if !entries.isEmpty {
+            let outcomes = try await ledger.append(entries)
+            for (position, outcome) in outcomes.enumerated() where outcome == .duplicate {
+                results[entryIndexes[position]].status = .duplicate
+            }
+        }
+        return IngestReport(results: results)
+    }
+
+    /// The ledger entry for one submitted event, or why it cannot be booked.
+    static func entry(for value: JSONValue, tenant: TenantID, meters: [MeterDefinition], policy: EventTimePolicy, now: Int64) -> Result<LedgerEntry, EventRejection> {
+        let event: UsageEvent
+        switch CloudEventEnvelope.parse(value, receivedAt: now) {
+        case .success(let parsed): event = parsed
+        case .failure(let rejection): return .failure(rejection)
+        }
+        if let rejection = policy.check(eventTime: event.time, now: now) { return .failure(rejection) }
+        var readings: [MeterReading] = []
+        for meter in meters {
+            switch meter.reading(of: event) {
+            case nil: continue
+            case .success(let reading)?: readings.append(reading)
+            case .failure(let rejection)?: return .failure(rejection)
+            }
+        }
+        return .success(LedgerEntry(tenantID: tenant, event: event, receivedAt: now, readings: readings))
+    }
+
+    static func text(_ value: JSONValue) -> String? {
+        if case .string(let text) = value { return text }
+        return nil
+    }
+
+    /// The meter's one value over the query's range (all groups).
+    public func total(_ slug: String, _ query: MeterQuery, in scope: TenantScope) async throws -> Quantity? {
+        let meter = try await self.meter(slug, in: scope)
+        let range = query.windowRange
+        let rows = try await ledger.rollups(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to)
+        let distinct = meter.aggregation == .uniqueCount
+            ? try await ledger.distinctValues(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to) : []
+        return query.total(meter: meter, rollups: rows.map { ($0.windowStart, $0.groupKey, $0.state) }, distinct: distinct)
+    }
+
+    /// The meter's points for the query.
+    public func query(_ slug: String, _ query: MeterQuery, in scope: TenantScope) async throws -> (MeterDefinition, [MeterQuery.Point]) {
+        let meter = try await self.meter(slug, in: scope)
+        try query.validate(for: meter)
+        let range = query.windowRange
+        let rows = try await ledger.rollups(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to)
+        let distinct = meter.aggregation == .uniqueCount
+            ? try await ledger.distinctValues(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to) : []
+        let points = query.evaluate(meter: meter, rollups: rows.map { ($0.windowStart, $0.groupKey, $0.state) }, distinct: distinct)
+        return (meter, points)
+    }
+}
+
+/// The outcome of every event of one ingest request, in request order.
+public struct IngestReport: Sendable, Encodable {
+    public var results: [EventResult]
+
+    public var accepted: Int { results.filter { $0.status == .accepted }.count }
+    public var duplicates: Int { results.filter { $0.status == .duplicate }.count }
+    public var rejected: Int { results.filter { $0.status == .rejected }.count }
+
+    enum CodingKeys: String, CodingKey { case accepted, duplicates, rejected, results }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(accepted, forKey: .accepted)
+        try c.encode(duplicates, forKey: .duplicates)
+        try c.encode(rejected, forKey: .rejected)
+        try c.encode(results, forKey: .results)
+    }
+}
+
+/// One event's outcome.
+public struct EventResult: Sendable, Encodable, Equatable {
+    public enum Status: String, Sendable, Encodable {
+        /// Booked now, durably.
+        case accepted
+        /// Booked before (same tenant, source and id): counted nothing.
+        case duplicate
+        /// Not booked: see `code`, `field` and `reason`.
+        case rejected
+        /// Valid, but not booked because the atomic batch had a rejected event.
+        case skipped
+    }
+
+    public var index: Int
+    public var id: String?
+    public var source: String?
+    public var status: Status
+    public var code: String?
+    public var field: String?
+    public var reason: String?
+
+    public init(index: Int, id: String?, source: String?, status: Status, code: String? = nil, field: String? = nil, reason: String? = nil) {
+        self.index = index
+        self.id = id
+        self.source = source
+        self.status = status
+        self.code = code
+        self.field = field
+        self.reason = reason
+    }
+}
