@@ -97,9 +97,16 @@ enum TallyProcess {
 
         deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
+        /// Sends SIGKILL: no shutdown, no flush, exactly like a crash.
+        func crash() async {
+            kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+
         /// One HTTP request to the server.
         func request(_ method: String, _ path: String, token: String? = nil, json: Any? = nil) async throws -> (status: Int, body: [String: Any]) {
             var request = URLRequest(url: URL(string: baseURL + path)!)
+            request.timeoutInterval = 30
             request.httpMethod = method
             if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
             if let json {
