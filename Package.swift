@@ -91,10 +91,11 @@ let package = Package(
         .target(
             name: "HTTPFront",
             dependencies: [
-                "Core", "Platform", "Storage", "Actors",
+                "Core", "Platform", "Storage", "Actors", "Metering",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

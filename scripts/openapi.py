@@ -56,8 +56,13 @@ def EVENTS_OP(opid, summary):
     o = op(summary, opid, "metering", "200", resp("Each event's outcome, in order", ref("IngestReport")), body=None,
            extra={"400": {"$ref": "#/components/responses/BadRequest"}, "413": P("`body_too_large` or `batch_too_large`"),
                   "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
-                  "422": P("One event (not a batch) was rejected: `code` is the event's rejection code; or `batch_rejected` (atomic batch, with `results`); or `validation_failed` (empty batch)")})
-    o["parameters"] = [{"name": "atomic", "in": "query", "description": "true: book all events or none", "schema": {"type": "boolean"}}]
+                  "422": P("One event (not a batch) was rejected: `code` is the event's rejection code; `batch_rejected` (atomic batch, with `results`); `validation_failed` (empty batch); `idempotency_key_reused`")})
+    o["parameters"] = [
+        {"name": "atomic", "in": "query", "description": "true: book all events or none", "schema": {"type": "boolean"}},
+        {"name": "Idempotency-Key", "in": "header", "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}},
+    ]
+    o["responses"]["409"] = P("`idempotency_key_in_flight`: the first request with this key is still being processed")
     o["requestBody"] = {"required": True, "content": {
         "application/cloudevents+json": {"schema": ref("CloudEvent")},
         "application/cloudevents-batch+json": {"schema": {"type": "array", "items": ref("CloudEvent"), "minItems": 1, "maxItems": 10000}},

@@ -1,9 +1,11 @@
 import Core
+import Crypto
 import HTTPTypes
 import Hummingbird
 import Metering
 import NIOCore
 import Platform
+import Storage
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -13,6 +15,7 @@ import Foundation
 /// `POST /v1/events` (and the brief's `POST /api/usage`): one CloudEvent or a batch.
 struct EventRoutes {
     let platform: Platform
+    let idempotency: any IdempotencyStore
     let maxBatchEvents: Int
     let maxBatchBytes: Int
 
@@ -26,47 +29,89 @@ struct EventRoutes {
         guard ["application/json", "application/cloudevents+json", "application/cloudevents-batch+json"].contains(media) else {
             throw TallyError(.unsupportedMediaType, "send application/cloudevents+json (one event), application/cloudevents-batch+json (a batch) or application/json")
         }
-        let buffer = try await request.body.collect(upTo: maxBatchBytes)
-        let body: JSONValue
+        let body = Array(buffer: try await request.body.collect(upTo: maxBatchBytes))
+        let atomic = request.uri.queryParameters["atomic"].map { $0 == "true" || $0 == "1" } ?? false
+
+        guard let header = request.headers[.idempotencyKey] else {
+            return Self.response(try await outcome(body: body, media: media, atomic: atomic, scope: scope, requestID: context.requestID))
+        }
+        guard let key = IdempotencyDecision.normalizedKey(header) else {
+            throw TallyError(.invalidParameter, "Idempotency-Key must be 1-255 visible ASCII characters", field: "Idempotency-Key")
+        }
+        // The same request means the same body, media type and mode, through either route name.
+        let fingerprint = Array(SHA256.hash(data: Array("events \(media) atomic=\(atomic)\n".utf8) + body)).hexString
+        switch try await idempotency.claimIdempotencyKey(key, in: scope, fingerprint: fingerprint, now: Date(), lock: .seconds(60), ttl: .seconds(86_400)) {
+        case .replay(let stored):
+            var response = Self.response(stored)
+            response.headers[.idempotentReplayed] = "true"
+            return response
+        case .mismatch:
+            throw TallyError(.idempotencyKeyReused, "this Idempotency-Key was used for a different request", field: "Idempotency-Key")
+        case .inFlight:
+            throw TallyError(.idempotencyKeyInFlight, "a request with this Idempotency-Key is still being processed; retry shortly", field: "Idempotency-Key")
+        case .proceed:
+            let stored: StoredResponse
+            do {
+                stored = try await outcome(body: body, media: media, atomic: atomic, scope: scope, requestID: context.requestID)
+            } catch {
+                try? await idempotency.releaseIdempotencyKey(key, in: scope, fingerprint: fingerprint)  // let a retry try again
+                throw error
+            }
+            try await idempotency.completeIdempotencyKey(key, in: scope, fingerprint: fingerprint, response: stored)
+            return Self.response(stored)
+        }
+    }
+
+    /// The response to an ingest, as bytes that can be stored for replay. Client errors found in
+    /// the body (malformed JSON, a rejected single event) are responses too: the same body
+    /// always gets them.
+    func outcome(body: [UInt8], media: String, atomic: Bool, scope: TenantScope, requestID: String) async throws -> StoredResponse {
         do {
-            body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
+            let events = try Self.events(in: body, media: media)
+            guard events.values.count <= maxBatchEvents else {
+                throw TallyError(.batchTooLarge, "a batch holds at most \(maxBatchEvents) events; this one has \(events.values.count)")
+            }
+            let report = try await platform.metering.ingest(events.values, in: scope, atomic: atomic)
+            if events.single, let result = report.results.first, result.status == .rejected {
+                let code = TallyError.Code(result.code ?? "event_rejected", status: 422, title: "Event rejected")
+                throw TallyError(code, result.reason ?? "the event was rejected", field: result.field)
+            }
+            if atomic, report.rejected > 0 {
+                let results = (try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(report.results))) ?? .array([])
+                return ProblemResponse.stored(
+                    TallyError(.batchRejected, "\(report.rejected) of \(events.values.count) events were rejected, so none were booked"),
+                    requestID: requestID, extra: ["results": results]
+                )
+            }
+            return StoredResponse(status: 200, contentType: "application/json", body: try JSONBody.encode(report))
+        } catch let error as TallyError where error.code.status < 500 {
+            return ProblemResponse.stored(error, requestID: requestID)
+        }
+    }
+
+    /// The submitted events, and whether the body was one event rather than a batch.
+    static func events(in body: [UInt8], media: String) throws -> (values: [JSONValue], single: Bool) {
+        let parsed: JSONValue
+        do {
+            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(body))
         } catch {
             throw TallyError(.malformedJSON, "the request body is not valid JSON")
         }
-        let single: Bool
-        let events: [JSONValue]
-        switch (media, body) {
+        switch (media, parsed) {
         case ("application/cloudevents-batch+json", .array(let items)), ("application/json", .array(let items)):
-            single = false
-            events = items
+            guard !items.isEmpty else { throw TallyError.validation("events", "the batch is empty") }
+            return (items, false)
         case ("application/cloudevents+json", .object), ("application/json", .object):
-            single = true
-            events = [body]
+            return ([parsed], true)
         case ("application/cloudevents-batch+json", _):
             throw TallyError(.malformedJSON, "a batch must be a JSON array of events")
         default:
             throw TallyError(.malformedJSON, "send one event as a JSON object or a batch as a JSON array")
         }
-        guard !events.isEmpty else { throw TallyError.validation("events", "the batch is empty") }
-        guard events.count <= maxBatchEvents else {
-            throw TallyError(.batchTooLarge, "a batch holds at most \(maxBatchEvents) events; this one has \(events.count)")
-        }
-        let atomic = request.uri.queryParameters["atomic"].map { $0 == "true" || $0 == "1" } ?? false
-        let report = try await platform.metering.ingest(events, in: scope, atomic: atomic)
+    }
 
-        if single, let result = report.results.first, result.status == .rejected {
-            let code = TallyError.Code(result.code ?? "event_rejected", status: 422, title: "Event rejected")
-            throw TallyError(code, result.reason ?? "the event was rejected", field: result.field)
-        }
-        if atomic, report.rejected > 0 {
-            let encoder = JSONEncoder()
-            let results = (try? JSONDecoder().decode(JSONValue.self, from: encoder.encode(report.results))) ?? .array([])
-            return ProblemResponse.make(
-                TallyError(.batchRejected, "\(report.rejected) of \(events.count) events were rejected, so none were booked"),
-                requestID: context.requestID, extra: ["results": results]
-            )
-        }
-        return try JSONBody.response(report)
+    static func response(_ stored: StoredResponse) -> Response {
+        Response(status: .init(code: stored.status), headers: [.contentType: stored.contentType], body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
     }
 }
 
@@ -75,4 +120,13 @@ extension TallyError.Code {
     public static let batchTooLarge = TallyError.Code("batch_too_large", status: 413, title: "Batch too large")
     /// An atomic batch (`?atomic=true`) had a rejected event, so nothing was booked.
     public static let batchRejected = TallyError.Code("batch_rejected", status: 422, title: "Batch rejected")
+    /// The Idempotency-Key was used before for a different request.
+    public static let idempotencyKeyReused = TallyError.Code("idempotency_key_reused", status: 422, title: "Idempotency key reused")
+    /// The first request with this Idempotency-Key is still being processed.
+    public static let idempotencyKeyInFlight = TallyError.Code("idempotency_key_in_flight", status: 409, title: "Idempotency key in flight")
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
 }

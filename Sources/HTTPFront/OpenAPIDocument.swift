@@ -1229,7 +1229,17 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/UnsupportedMediaType"
      },
      "422": {
-      "description": "One event (not a batch) was rejected: `code` is the event's rejection code; or `batch_rejected` (atomic batch, with `results`); or `validation_failed` (empty batch)",
+      "description": "One event (not a batch) was rejected: `code` is the event's rejection code; `batch_rejected` (atomic batch, with `results`); `validation_failed` (empty batch); `idempotency_key_reused`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "`idempotency_key_in_flight`: the first request with this key is still being processed",
       "content": {
        "application/problem+json": {
         "schema": {
@@ -1246,6 +1256,17 @@ public enum OpenAPIDocument {
       "description": "true: book all events or none",
       "schema": {
        "type": "boolean"
+      }
+     },
+     {
+      "name": "Idempotency-Key",
+      "in": "header",
+      "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 255,
+       "pattern": "^[\\x21-\\x7e]+$"
       }
      }
     ],
@@ -1329,7 +1350,17 @@ public enum OpenAPIDocument {
       "$ref": "#/components/responses/UnsupportedMediaType"
      },
      "422": {
-      "description": "One event (not a batch) was rejected: `code` is the event's rejection code; or `batch_rejected` (atomic batch, with `results`); or `validation_failed` (empty batch)",
+      "description": "One event (not a batch) was rejected: `code` is the event's rejection code; `batch_rejected` (atomic batch, with `results`); `validation_failed` (empty batch); `idempotency_key_reused`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "`idempotency_key_in_flight`: the first request with this key is still being processed",
       "content": {
        "application/problem+json": {
         "schema": {
@@ -1346,6 +1377,17 @@ public enum OpenAPIDocument {
       "description": "true: book all events or none",
       "schema": {
        "type": "boolean"
+      }
+     },
+     {
+      "name": "Idempotency-Key",
+      "in": "header",
+      "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 255,
+       "pattern": "^[\\x21-\\x7e]+$"
       }
      }
     ],

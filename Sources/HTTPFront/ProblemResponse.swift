@@ -18,6 +18,24 @@ public enum ProblemResponse {
 
     /// The response for a `TallyError`, with optional extra members.
     public static func make(_ error: TallyError, requestID: String, extra: [String: JSONValue] = [:], headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = contentType
+        if error.code == .missingCredentials || error.code == .invalidAPIKey || error.code == .apiKeyRevoked || error.code == .apiKeyExpired {
+            fields[.wwwAuthenticate] = "Bearer realm=\"tally\""
+        }
+        return Response(
+            status: .init(code: error.code.status), headers: fields,
+            body: .init(byteBuffer: ByteBuffer(bytes: document(error, requestID: requestID, extra: extra)))
+        )
+    }
+
+    /// The problem as a stored response (for Idempotency-Key replay).
+    public static func stored(_ error: TallyError, requestID: String, extra: [String: JSONValue] = [:]) -> StoredResponse {
+        StoredResponse(status: error.code.status, contentType: contentType, body: document(error, requestID: requestID, extra: extra))
+    }
+
+    /// The problem document's bytes.
+    static func document(_ error: TallyError, requestID: String, extra: [String: JSONValue]) -> [UInt8] {
         var body: [String: JSONValue] = extra
         body["type"] = .string("urn:tally:problem:\(error.code.rawValue)")
         body["title"] = .string(error.code.title)
@@ -28,16 +46,7 @@ public enum ProblemResponse {
         if !requestID.isEmpty { body["request_id"] = .string(requestID) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(body)) ?? Data("{}".utf8)
-        var fields = headers
-        fields[.contentType] = contentType
-        if error.code == .missingCredentials || error.code == .invalidAPIKey || error.code == .apiKeyRevoked || error.code == .apiKeyExpired {
-            fields[.wwwAuthenticate] = "Bearer realm=\"tally\""
-        }
-        return Response(
-            status: .init(code: error.code.status), headers: fields,
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+        return Array((try? encoder.encode(body)) ?? Data("{}".utf8))
     }
 }
 

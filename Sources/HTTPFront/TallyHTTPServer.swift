@@ -15,7 +15,7 @@ public enum TallyHTTPServer {
     /// The router with every route. Middleware order, outermost first: request id, access log
     /// and metrics, security headers, errors to problem+json, body limit; `/v1` adds auth.
     public static func router(
-        platform: Platform, dependencies: [DependencyCheck], registry: PrometheusCollectorRegistry, settings: Settings
+        platform: Platform, idempotency: any IdempotencyStore, dependencies: [DependencyCheck], registry: PrometheusCollectorRegistry, settings: Settings
     ) -> Router<TallyRequestContext> {
         let router = Router(context: TallyRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -45,7 +45,7 @@ public enum TallyHTTPServer {
         ServiceIdentityRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         let meters = MeterRoutes(platform: platform, bodyLimit: settings.maxBodyBytes)
         meters.register(on: v1)
-        let events = EventRoutes(platform: platform, maxBatchEvents: settings.maxBatchEvents, maxBatchBytes: settings.maxBatchBytes)
+        let events = EventRoutes(platform: platform, idempotency: idempotency, maxBatchEvents: settings.maxBatchEvents, maxBatchBytes: settings.maxBatchBytes)
         events.register(on: v1)
         // The platform brief's names for the same operations.
         let api = router.group("api").add(middleware: AuthMiddleware(keys: platform.apiKeys))

@@ -8,7 +8,7 @@ import Foundation
 #endif
 
 /// The production driver for the platform tables, on a pooled `PostgresClient`. All of its SQL lives here.
-public final class PostgresPlatformStore: PlatformStore, MigrationDriver {
+public final class PostgresPlatformStore: PlatformStore, MigrationDriver, IdempotencyStore {
     public let client: PostgresClient
     let logger: Logger
     public var backendName: String { "postgres" }
@@ -311,6 +311,70 @@ public final class PostgresPlatformStore: PlatformStore, MigrationDriver {
             tenantID: TenantID(trusted: try row["tenant_id"].decode(String.self)),
             name: try row["name"].decode(String.self), description: try row["description"].decode(String.self),
             createdAt: try row["created_at"].decode(Date.self), disabledAt: try row["disabled_at"].decode(Date?.self)
+        )
+    }
+
+    // MARK: Idempotency keys
+
+    public func claimIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, now: Date, lock: Duration, ttl: Duration) async throws -> IdempotencyDecision {
+        let lockedUntil = now.addingTimeInterval(lock.timeInterval), expiresAt = now.addingTimeInterval(ttl.timeInterval)
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { tx -> IdempotencyDecision in
+            // The first claim wins outright; otherwise lock the row and decide from it.
+            let inserted = try await tx.query(
+                """
+                INSERT INTO idempotency_keys (tenant_id, key, fingerprint, locked_until, expires_at)
+                VALUES (\(scope.tenantID.rawValue), \(key), \(fingerprint), \(lockedUntil), \(expiresAt))
+                ON CONFLICT (tenant_id, key) DO NOTHING RETURNING key
+                """,
+                logger: logger
+            ).collect()
+            if !inserted.isEmpty { return .proceed }
+            let rows = try await tx.query(
+                """
+                SELECT fingerprint, response_status, response_type, response_body, locked_until, expires_at FROM idempotency_keys
+                WHERE tenant_id = \(scope.tenantID.rawValue) AND key = \(key) FOR UPDATE
+                """,
+                logger: logger
+            ).collect()
+            let existing = try rows.first.map { row -> IdempotencyRecord in
+                let (stored, status, type, body, locked, expires) = try row.decode((String, Int?, String?, ByteBuffer?, Date, Date).self)
+                let response = status.map { StoredResponse(status: $0, contentType: type ?? "application/json", body: body.map { Array(buffer: $0) } ?? []) }
+                return IdempotencyRecord(fingerprint: stored, response: response, lockedUntil: locked, expiresAt: expires)
+            }
+            let decision = IdempotencyDecision.decide(existing: existing, fingerprint: fingerprint, now: now)
+            if decision == .proceed {
+                try await tx.query(
+                    """
+                    UPDATE idempotency_keys SET fingerprint = \(fingerprint), response_status = NULL, response_type = NULL, response_body = NULL,
+                        locked_until = \(lockedUntil), expires_at = \(expiresAt)
+                    WHERE tenant_id = \(scope.tenantID.rawValue) AND key = \(key)
+                    """,
+                    logger: logger
+                )
+            }
+            return decision
+        }
+    }
+
+    public func completeIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, response: StoredResponse) async throws {
+        try await client.query(
+            """
+            UPDATE idempotency_keys SET response_status = \(response.status), response_type = \(response.contentType),
+                response_body = \(ByteBuffer(bytes: response.body))
+            WHERE tenant_id = \(scope.tenantID.rawValue) AND key = \(key) AND fingerprint = \(fingerprint)
+            """,
+            logger: logger
+        )
+    }
+
+    public func releaseIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String) async throws {
+        try await client.query(
+            """
+            DELETE FROM idempotency_keys
+            WHERE tenant_id = \(scope.tenantID.rawValue) AND key = \(key) AND fingerprint = \(fingerprint) AND response_status IS NULL
+            """,
+            logger: logger
         )
     }
 }

@@ -1,5 +1,6 @@
 import Core
 import Logging
+import NIOCore
 import SQLiteNIO
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -8,7 +9,7 @@ import Foundation
 #endif
 
 /// The embedded driver: platform tables in one SQLite file. All of its SQL lives here.
-public final class SQLitePlatformStore: PlatformStore, MigrationDriver {
+public final class SQLitePlatformStore: PlatformStore, MigrationDriver, IdempotencyStore {
     public let database: SQLiteDatabaseFile
     public var backendName: String { "sqlite" }
 
@@ -274,5 +275,55 @@ public final class SQLitePlatformStore: PlatformStore, MigrationDriver {
             name: try row.text("name"), description: try row.text("description"), createdAt: try row.date("created_at"),
             disabledAt: row.optionalDate("disabled_at")
         )
+    }
+
+    // MARK: Idempotency keys
+
+    public func claimIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, now: Date, lock: Duration, ttl: Duration) async throws -> IdempotencyDecision {
+        let lockedUntil = now.addingTimeInterval(lock.timeInterval), expiresAt = now.addingTimeInterval(ttl.timeInterval)
+        return try await database.transaction { db in
+            let rows = try await db.query(
+                "SELECT fingerprint, response_status, response_type, response_body, locked_until, expires_at FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
+                [.text(scope.tenantID.rawValue), .text(key)]
+            )
+            let existing = try rows.first.map { row -> IdempotencyRecord in
+                var response: StoredResponse?
+                if let status = row.column("response_status")?.integer, case .blob(let body)? = row.column("response_body") {
+                    response = StoredResponse(status: status, contentType: row.optionalText("response_type") ?? "application/json", body: Array(buffer: body))
+                }
+                return IdempotencyRecord(fingerprint: try row.text("fingerprint"), response: response, lockedUntil: try row.date("locked_until"), expiresAt: try row.date("expires_at"))
+            }
+            let decision = IdempotencyDecision.decide(existing: existing, fingerprint: fingerprint, now: now)
+            if decision == .proceed {
+                _ = try await db.query(
+                    """
+                    INSERT INTO idempotency_keys (tenant_id, key, fingerprint, response_status, response_type, response_body, locked_until, expires_at)
+                    VALUES (?, ?, ?, NULL, NULL, NULL, ?, ?)
+                    ON CONFLICT (tenant_id, key) DO UPDATE SET fingerprint = excluded.fingerprint, response_status = NULL, response_type = NULL,
+                        response_body = NULL, locked_until = excluded.locked_until, expires_at = excluded.expires_at
+                    """,
+                    [.text(scope.tenantID.rawValue), .text(key), .text(fingerprint), Optional(lockedUntil).sqliteData, Optional(expiresAt).sqliteData]
+                )
+            }
+            return decision
+        }
+    }
+
+    public func completeIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, response: StoredResponse) async throws {
+        try await database.transaction { db in
+            _ = try await db.query(
+                "UPDATE idempotency_keys SET response_status = ?, response_type = ?, response_body = ? WHERE tenant_id = ? AND key = ? AND fingerprint = ?",
+                [.integer(response.status), .text(response.contentType), .blob(ByteBuffer(bytes: response.body)), .text(scope.tenantID.rawValue), .text(key), .text(fingerprint)]
+            )
+        }
+    }
+
+    public func releaseIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String) async throws {
+        try await database.transaction { db in
+            _ = try await db.query(
+                "DELETE FROM idempotency_keys WHERE tenant_id = ? AND key = ? AND fingerprint = ? AND response_status IS NULL",
+                [.text(scope.tenantID.rawValue), .text(key), .text(fingerprint)]
+            )
+        }
     }
 }

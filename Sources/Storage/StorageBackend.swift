@@ -14,6 +14,8 @@ public struct StorageBackend: Sendable {
     public let store: any PlatformStore
     /// The usage ledger, meters and rollups.
     public let ledger: any LedgerStore
+    /// Idempotency-Key records.
+    public let idempotency: any IdempotencyStore
     public let migrations: any MigrationDriver
     /// Present in production mode.
     public let redis: RedisClient?
@@ -31,7 +33,7 @@ public struct StorageBackend: Sendable {
             let file = try await SQLiteDatabaseFile.open(path: path, logger: logger)
             let store = SQLitePlatformStore(database: file)
             let backend = StorageBackend(
-                store: store, ledger: SQLiteLedgerStore(database: file), migrations: store, redis: nil,
+                store: store, ledger: SQLiteLedgerStore(database: file), idempotency: store, migrations: store, redis: nil,
                 dependencies: [DependencyCheck(name: "database") { try await store.ping() }]
             )
             do {
@@ -48,7 +50,7 @@ public struct StorageBackend: Sendable {
             let store = PostgresPlatformStore(client: client, logger: logger)
             let redis = RedisClient(configuration: .init(url: redisURL), logger: logger)
             let backend = StorageBackend(
-                store: store, ledger: PostgresLedgerStore(client: client, logger: logger), migrations: store, redis: redis,
+                store: store, ledger: PostgresLedgerStore(client: client, logger: logger), idempotency: store, migrations: store, redis: redis,
                 dependencies: [
                     DependencyCheck(name: "database") { try await store.ping() },
                     DependencyCheck(name: "redis") {

@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
                     """)
             }
 
-            let router = TallyHTTPServer.router(platform: platform, dependencies: backend.dependencies, registry: registry, settings: settings)
+            let router = TallyHTTPServer.router(platform: platform, idempotency: backend.idempotency, dependencies: backend.dependencies, registry: registry, settings: settings)
             let app = TallyHTTPServer.application(router: router, settings: settings, services: [], logger: logger) { channel in
                 let port = channel.localAddress?.port ?? settings.httpPort
                 Self.announce("Tally listening on http://\(settings.httpHost):\(port) (\(backend.store.backendName))")

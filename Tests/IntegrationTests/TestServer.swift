@@ -32,7 +32,7 @@ struct TestServer: Sendable {
             let platform = Platform(store: storage.store, ledger: storage.ledger, cache: CredentialCache(ttl: .seconds(5)), usage: nil)
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
-                platform: platform, dependencies: storage.dependencies + extraDependencies, registry: PrometheusCollectorRegistry(), settings: settings
+                platform: platform, idempotency: storage.idempotency, dependencies: storage.dependencies + extraDependencies, registry: PrometheusCollectorRegistry(), settings: settings
             )
             let routes = router.routes.map { "\($0.method) \(OpenAPIPath.template(fromRouter: $0.path.description))" }
             let app = TallyHTTPServer.application(router: router, settings: settings, services: [], logger: TestBackend.logger)
@@ -53,7 +53,7 @@ struct TestServer: Sendable {
         if let rawBody {
             body = ByteBuffer(string: rawBody)
         } else if let json {
-            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json))
+            body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]))
             if fields[.contentType] == nil { fields[.contentType] = "application/json" }
         }
         let response = try await client.executeRequest(uri: path, method: method, headers: fields, body: body)
