@@ -131,7 +131,10 @@ let package = Package(
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "Core"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ActorsTests",
-            dependencies: ["Core", "Storage", "Actors", "TallyTestSupport"],
+            dependencies: [
+                "Core", "Storage", "Actors", "Metering", "TallyTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -10,12 +10,15 @@ import Foundation
 /// Meters, event ingest and meter queries for one tenant at a time.
 public struct MeteringService: Sendable {
     let ledger: any LedgerStore
+    /// Books entries: the ledger itself, or a group committer in front of it.
+    let appender: any LedgerAppender
     let clock: any TallyClock
     /// Which event times are accepted (the per-tenant backfill switch arrives with tenant settings).
     public var timePolicy = EventTimePolicy.standard
 
-    public init(ledger: any LedgerStore, clock: any TallyClock) {
+    public init(ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock) {
         self.ledger = ledger
+        self.appender = appender ?? ledger
         self.clock = clock
     }
 
@@ -61,7 +64,7 @@ public struct MeteringService: Sendable {
             return IngestReport(results: results)
         }
         if !entries.isEmpty {
-            let outcomes = try await ledger.append(entries)
+            let outcomes = try await appender.append(entries)
             for (position, outcome) in outcomes.enumerated() where outcome == .duplicate {
                 results[entryIndexes[position]].status = .duplicate
             }

@@ -12,10 +12,11 @@ public struct Platform: Sendable {
     public let store: any PlatformStore
 
     public init(
-        store: any PlatformStore, ledger: any LedgerStore, clock: any TallyClock = SystemClock(), cache: CredentialCache, usage: KeyUsageRecorder?
+        store: any PlatformStore, ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock = SystemClock(),
+        cache: CredentialCache, usage: KeyUsageRecorder?
     ) {
         self.store = store
-        self.metering = MeteringService(ledger: ledger, clock: clock)
+        self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock)
         self.tenants = TenantService(store: store, clock: clock, cache: cache)
         self.apiKeys = APIKeyService(store: store, clock: clock, cache: cache, usage: usage)
         self.serviceIdentities = ServiceIdentityService(store: store, clock: clock, cache: cache)

@@ -6,10 +6,16 @@ import FoundationEssentials
 import Foundation
 #endif
 
+/// Anything that books ledger entries: a `LedgerStore` itself, or a `GroupCommitter` in front of it.
+public protocol LedgerAppender: Sendable {
+    /// Books the entries durably and returns each one's outcome, in order.
+    func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]
+}
+
 /// The usage ledger and meters behind one driver protocol; every driver passes the same
 /// conformance suite. Events are appended, never changed; rollups change only in the same
 /// transaction as the events they count, so they are never ahead of or behind the ledger.
-public protocol LedgerStore: Sendable {
+public protocol LedgerStore: LedgerAppender {
     /// Defines a meter; `conflict` (field `slug`) when the tenant has one by that slug.
     func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws
     /// The tenant's meters, by slug.

@@ -34,7 +34,8 @@ struct Serve: AsyncParsableCommand {
 
             let usage = KeyUsageRecorder(store: backend.store, logger: logger)
             let cache = CredentialCache(ttl: .seconds(settings.authCacheTTLSeconds))
-            let platform = Platform(store: backend.store, ledger: backend.ledger, cache: cache, usage: usage)
+            let committer = GroupCommitter(ledger: backend.ledger, logger: logger)
+            let platform = Platform(store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage)
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {
                 Self.announce("""
@@ -52,7 +53,7 @@ struct Serve: AsyncParsableCommand {
                 Self.announce("Tally listening on http://\(settings.httpHost):\(port) (\(backend.store.backendName))")
             }
             var configuration = ServiceGroupConfiguration(
-                services: [.init(service: usage), .init(service: app)],
+                services: [.init(service: usage), .init(service: committer), .init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

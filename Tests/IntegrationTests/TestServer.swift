@@ -29,13 +29,14 @@ struct TestServer: Sendable {
             settings.maxBodyBytes = maxBodyBytes
             settings.maxBatchEvents = maxBatchEvents
             settings.httpPort = 0
-            let platform = Platform(store: storage.store, ledger: storage.ledger, cache: CredentialCache(ttl: .seconds(5)), usage: nil)
+            let committer = GroupCommitter(ledger: storage.ledger, logger: TestBackend.logger)
+            let platform = Platform(store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil)
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
                 platform: platform, idempotency: storage.idempotency, dependencies: storage.dependencies + extraDependencies, registry: PrometheusCollectorRegistry(), settings: settings
             )
             let routes = router.routes.map { "\($0.method) \(OpenAPIPath.template(fromRouter: $0.path.description))" }
-            let app = TallyHTTPServer.application(router: router, settings: settings, services: [], logger: TestBackend.logger)
+            let app = TallyHTTPServer.application(router: router, settings: settings, services: [committer], logger: TestBackend.logger)
             try await app.test(.live) { client in
                 try await body(TestServer(client: client, platform: platform, backend: storage, operatorToken: issued.token.text, routes: routes))
             }

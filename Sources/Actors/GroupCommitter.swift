@@ -1,0 +1,133 @@
+import Core
+import Logging
+import Metering
+import ServiceLifecycle
+import Storage
+import Synchronization
+
+/// Group commit: concurrent appends share one ledger transaction.
+///
+/// Requests queue their entries; one loop takes everything queued (up to `maxEvents`) and books
+/// it in a single transaction, then resumes every request with its own outcomes. No timer adds
+/// latency: whatever queued while the previous transaction was committing goes into the next.
+/// Each request is answered only after its transaction is durable. If a shared transaction
+/// fails, each request in it is retried alone, so one bad request cannot fail its neighbours.
+public final class GroupCommitter: LedgerAppender, Service {
+    private struct Submission {
+        var entries: [LedgerEntry]
+        var continuation: CheckedContinuation<[AppendOutcome], any Error>
+    }
+
+    private struct State {
+        var queue: [Submission] = []
+        var wakeUp: CheckedContinuation<Void, Never>?
+        var stopped = false
+    }
+
+    private let state = Mutex(State())
+    private let ledger: any LedgerStore
+    private let maxEvents: Int
+    private let logger: Logger
+
+    public init(ledger: any LedgerStore, maxEvents: Int = 20_000, logger: Logger) {
+        self.ledger = ledger
+        self.maxEvents = maxEvents
+        self.logger = logger
+    }
+
+    public func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
+        guard !entries.isEmpty else { return [] }
+        return try await withCheckedThrowingContinuation { continuation in
+            let (accepted, wake) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                guard !state.stopped else { return (false, nil) }
+                state.queue.append(Submission(entries: entries, continuation: continuation))
+                let wake = state.wakeUp
+                state.wakeUp = nil
+                return (true, wake)
+            }
+            if !accepted {
+                continuation.resume(throwing: TallyError(.unavailable, "the server is shutting down; retry on another node"))
+            }
+            wake?.resume()
+        }
+    }
+
+    /// Commits groups until graceful shutdown, then commits what is queued and stops.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while let group = await nextGroup() {
+                await commit(group)
+            }
+        } onGracefulShutdown: { [self] in
+            stop()
+        }
+    }
+
+    /// Refuses new appends and lets the loop finish what is queued.
+    private func stop() {
+        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.stopped = true
+            let wake = state.wakeUp
+            state.wakeUp = nil
+            return wake
+        }
+        wake?.resume()
+    }
+
+    /// Everything queued, up to `maxEvents` events (a single larger submission goes alone);
+    /// `nil` once stopped and drained.
+    private func nextGroup() async -> [Submission]? {
+        while true {
+            let taken = state.withLock { state -> [Submission]? in
+                guard !state.queue.isEmpty else { return state.stopped ? nil : [] }
+                var count = 0
+                var end = 0
+                while end < state.queue.count, end == 0 || count + state.queue[end].entries.count <= maxEvents {
+                    count += state.queue[end].entries.count
+                    end += 1
+                }
+                let group = Array(state.queue[..<end])
+                state.queue.removeFirst(end)
+                return group
+            }
+            guard let taken else { return nil }
+            if !taken.isEmpty { return taken }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.queue.isEmpty || state.stopped { return true }
+                        state.wakeUp = continuation
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            } onCancel: {
+                stop()
+            }
+        }
+    }
+
+    private func commit(_ group: [Submission]) async {
+        do {
+            let outcomes = try await ledger.append(group.flatMap(\.entries))
+            var offset = 0
+            for submission in group {
+                submission.continuation.resume(returning: Array(outcomes[offset..<(offset + submission.entries.count)]))
+                offset += submission.entries.count
+            }
+        } catch {
+            guard group.count > 1 else {
+                group[0].continuation.resume(throwing: error)
+                return
+            }
+            logger.warning("a group commit failed; retrying its requests one by one", metadata: ["group.size": "\(group.count)", "error": "\(error)"])
+            for submission in group {
+                do {
+                    submission.continuation.resume(returning: try await ledger.append(submission.entries))
+                } catch {
+                    submission.continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Actors
+import Core
+import Foundation
+import Metering
+import ServiceLifecycle
+import Storage
+import TallyTestSupport
+import Testing
+
+@Suite struct GroupCommitterTests {
+    static let meter = MeterDefinition(slug: "n", eventType: "e", aggregation: .sum, valuePath: "n")
+
+    static func entry(_ tenant: TenantID, _ id: String, meter: String = "n") -> LedgerEntry {
+        let event = UsageEvent(id: id, source: "//s", type: "e", subject: nil, time: 1_795_860_000_000_000, data: ["n": 1])
+        let reading = MeterReading(meter: meter, time: event.time, eventID: id, value: .number(.one), dimensions: [:])
+        return LedgerEntry(tenantID: tenant, event: event, receivedAt: event.time, readings: [reading])
+    }
+
+    /// Runs a committer in a service group for `body`, then shuts it down gracefully.
+    static func withCommitter<T: Sendable>(_ ledger: any LedgerStore, _ body: @escaping @Sendable (GroupCommitter) async throws -> T) async throws -> T {
+        let committer = GroupCommitter(ledger: ledger, maxEvents: 500, logger: TestBackend.logger)
+        let group = ServiceGroup(services: [committer], logger: TestBackend.logger)
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask { try await group.run(); return nil }
+            let result = try await body(committer)
+            await group.triggerGracefulShutdown()
+            for try await _ in tasks {}
+            return result
+        }
+    }
+
+    func tenant(_ storage: StorageBackend) async throws -> TenantID {
+        let now = Date()
+        let tenant = Tenant(id: .generate(), slug: "acme", name: "Acme", status: .active, settings: [:], createdAt: now, updatedAt: now)
+        try await storage.store.insertTenant(tenant)
+        try await storage.ledger.insertMeter(Self.meter, in: TenantScope(credentialTenant: tenant.id), at: now)
+        return tenant.id
+    }
+
+    @Test(arguments: TestBackend.available)
+    func concurrentRequestsShareCommitsAndGetTheirOwnOutcomes(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let tenantID = try await tenant(storage)
+            let accepted = try await Self.withCommitter(storage.ledger) { committer in
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for request in 0..<60 {
+                        group.addTask {
+                            // Overlapping ids: request r sends events r...r+9.
+                            let outcomes = try await committer.append((request..<(request + 10)).map { Self.entry(tenantID, "e\($0)") })
+                            #expect(outcomes.count == 10)
+                            return outcomes.filter { $0 == .accepted }.count
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+            }
+            #expect(accepted == 69, "each of the 69 distinct events is accepted exactly once")
+            let rows = try await storage.ledger.rollups(in: TenantScope(credentialTenant: tenantID), meter: "n", fromWindow: 0, toWindow: .max)
+            #expect(rows.reduce(Int64(0)) { $0 + $1.state.count } == 69)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func aFailingRequestDoesNotFailItsNeighbours(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let tenantID = try await tenant(storage)
+            let results = try await Self.withCommitter(storage.ledger) { committer in
+                await withTaskGroup(of: Bool.self) { group in
+                    for request in 0..<20 {
+                        group.addTask {
+                            // Request 7 names a meter that does not exist: its rollup violates a foreign key.
+                            let entry = Self.entry(tenantID, "r\(request)", meter: request == 7 ? "missing" : "n")
+                            return (try? await committer.append([entry])) != nil
+                        }
+                    }
+                    return await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+            }
+            #expect(results.filter { $0 }.count == 19)
+            let events = try await storage.ledger.events(in: TenantScope(credentialTenant: tenantID), type: "e", from: 0, to: .max)
+            #expect(events.count == 19)
+            #expect(!events.contains { $0.id == "r7" })
+        }
+    }
+
+    @Test func appendsAfterShutdownAreRefused() async throws {
+        try await TestBackend.sqlite.withBackend { storage, _ in
+            let tenantID = try await tenant(storage)
+            let committer = try await Self.withCommitter(storage.ledger) { committer in
+                _ = try await committer.append([Self.entry(tenantID, "before")])
+                return committer
+            }
+            await #expect(throws: TallyError.self) { try await committer.append([Self.entry(tenantID, "after")]) }
+        }
+    }
+}
