@@ -50,12 +50,12 @@ public struct JSONLogHandler: LogHandler {
     /// One JSON line (with the trailing newline) for a log event.
     public static func render(timestamp: String, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata) -> String {
         var out = "{\"ts\":\"\(timestamp)\",\"level\":\"\(level.rawValue)\",\"msg\":"
-        appendString(message, to: &out)
+        JSONString.append(message, to: &out)
         out += ",\"logger\":"
-        appendString(label, to: &out)
+        JSONString.append(label, to: &out)
         for key in metadata.keys.sorted() {
             out += ","
-            appendString(key, to: &out)
+            JSONString.append(key, to: &out)
             out += ":"
             appendValue(metadata[key]!, to: &out)
         }
@@ -65,8 +65,8 @@ public struct JSONLogHandler: LogHandler {
 
     private static func appendValue(_ value: Logger.MetadataValue, to out: inout String) {
         switch value {
-        case .string(let text): appendString(text, to: &out)
-        case .stringConvertible(let convertible): appendString(convertible.description, to: &out)
+        case .string(let text): JSONString.append(text, to: &out)
+        case .stringConvertible(let convertible): JSONString.append(convertible.description, to: &out)
         case .array(let values):
             out += "["
             for (index, element) in values.enumerated() {
@@ -78,31 +78,12 @@ public struct JSONLogHandler: LogHandler {
             out += "{"
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { out += "," }
-                appendString(key, to: &out)
+                JSONString.append(key, to: &out)
                 out += ":"
                 appendValue(members[key]!, to: &out)
             }
             out += "}"
         }
-    }
-
-    /// Appends `text` as a JSON string literal, escaping per RFC 8259.
-    static func appendString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 
     /// Now as RFC 3339 UTC with milliseconds.

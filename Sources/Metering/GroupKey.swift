@@ -1,3 +1,5 @@
+import Core
+
 /// The canonical text of a reading's dimension values, so equal groups are equal keys in every
 /// store: `{"model":"small","region":"eu"}` with names sorted and JSON escaping; `{}` for none.
 public enum GroupKey {
@@ -5,9 +7,9 @@ public enum GroupKey {
         var out = "{"
         for (index, name) in dimensions.keys.sorted().enumerated() {
             if index > 0 { out += "," }
-            append(name, to: &out)
+            JSONString.append(name, to: &out)
             out += ":"
-            append(dimensions[name]!, to: &out)
+            JSONString.append(dimensions[name]!, to: &out)
         }
         return out + "}"
     }
@@ -28,21 +30,6 @@ public enum GroupKey {
         return result
     }
 
-    private static func append(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-    }
-
     private static func readString(_ scalars: inout ArraySlice<Unicode.Scalar>) -> String? {
         guard scalars.popFirst() == "\"" else { return nil }
         var out = String.UnicodeScalarView()
@@ -53,6 +40,9 @@ public enum GroupKey {
                 guard let escaped = scalars.popFirst() else { return nil }
                 switch escaped {
                 case "\"", "\\": out.append(escaped)
+                case "n": out.append("\n")
+                case "r": out.append("\r")
+                case "t": out.append("\t")
                 case "u":
                     guard scalars.count >= 4, let value = UInt32(String(String.UnicodeScalarView(scalars.prefix(4))), radix: 16),
                           let decoded = Unicode.Scalar(value) else { return nil }

@@ -36,7 +36,7 @@ import Testing
 
     @Test func randomDimensionsRoundTrip() {
         var generator = SystemRandomNumberGenerator()
-        let alphabet = Array("ab\"\\:,{} é\u{0}\u{1f}😀")
+        let alphabet = Array("ab\"\\:,{} é\u{0}\u{1f}\n\t\r😀")
         for _ in 0..<500 {
             var dimensions: [String: String] = [:]
             for _ in 0..<Int.random(in: 0...4, using: &generator) {
