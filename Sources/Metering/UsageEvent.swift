@@ -89,6 +89,10 @@ public enum CloudEventEnvelope {
             case .object(let members)?: data = members
             default: throw EventRejection("invalid_data", field: "data", "data must be a JSON object")
             }
+            // PostgreSQL's jsonb cannot hold U+0000; refusing it here keeps both backends alike.
+            if Self.containsNUL(.object(data)) {
+                throw EventRejection("invalid_data", field: "data", "data must not contain the NUL character (U+0000)")
+            }
             for name in object.keys where !contextAttributes.contains(name) {
                 guard isExtensionName(name) else {
                     throw EventRejection("invalid_attribute", field: name, "extension attribute names are 1-20 lowercase letters and digits")
@@ -121,6 +125,15 @@ public enum CloudEventEnvelope {
             return text
         default:
             throw EventRejection("invalid_attribute", field: name, "\(name) must be a string")
+        }
+    }
+
+    static func containsNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): text.utf8.contains(0)
+        case .array(let items): items.contains(where: containsNUL)
+        case .object(let members): members.contains { $0.key.utf8.contains(0) || containsNUL($0.value) }
+        default: false
         }
     }
 

@@ -106,6 +106,13 @@ import Testing
             let future = try await server.call(.post, "/v1/events", token: acme.token, json: Self.event("future", at: Self.base + 10 * Self.hour, tokens: 1))
             #expect(future.code == "event_in_future")
 
+            // NUL cannot be stored by PostgreSQL's jsonb: both backends refuse it the same way.
+            var withNUL = Self.event("nul", at: Self.base, tokens: 1)
+            withNUL["data"] = ["tokens": 1, "note": "a\u{0}b"]
+            let nul = try await server.call(.post, "/v1/events", token: acme.token, json: withNUL)
+            #expect(nul.status == 422)
+            #expect(nul.code == "invalid_data")
+
             // Atomic batches book all or nothing.
             let atomic = try await server.call(.post, "/v1/events?atomic=true", token: acme.token, json: [Self.event("ok-1", at: Self.base, tokens: 1), late])
             #expect(atomic.status == 422)

@@ -51,6 +51,8 @@ import Testing
         (["datacontenttype": "text/plain"], "unsupported_data_content_type", "datacontenttype"),
         (["data_base64": "AAEC"], "unsupported_data_content_type", "data_base64"),
         (["Bad-Extension": "x"], "invalid_attribute", "Bad-Extension"),
+        (["data": ["note": "a\u{0}b"]], "invalid_data", "data"),
+        (["data": ["list": ["ok", ["k\u{0}": 1]]]], "invalid_data", "data"),
     ] as [([String: JSONValue?], String, String)])
     func badEventsNameTheirFault(overrides: [String: JSONValue?], code: String, field: String) {
         switch CloudEventEnvelope.parse(event(overrides), receivedAt: receivedAt) {
