@@ -39,7 +39,7 @@ struct MeterRoutes {
         query.window = .minute
         var totals: [UsageBody.Total] = []
         for meter in try await platform.metering.meters(in: scope) {
-            let value = try await platform.metering.total(meter.slug, query, in: scope)
+            let value = try await platform.metering.total(meter, query, in: scope)
             totals.append(UsageBody.Total(meter: meter.slug, aggregation: meter.aggregation.rawValue, value: value?.description))
         }
         return try JSONBody.response(UsageBody(from: RFC3339.format(microseconds: query.from * 1_000_000), to: RFC3339.format(microseconds: query.to * 1_000_000), meters: totals))

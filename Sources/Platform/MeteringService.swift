@@ -96,13 +96,12 @@ public struct MeteringService: Sendable {
         return nil
     }
 
-    /// The meter's one value over the query's range (all groups).
-    public func total(_ slug: String, _ query: MeterQuery, in scope: TenantScope) async throws -> Quantity? {
-        let meter = try await self.meter(slug, in: scope)
+    /// A meter's one value over the query's range (all groups).
+    public func total(_ meter: MeterDefinition, _ query: MeterQuery, in scope: TenantScope) async throws -> Quantity? {
         let range = query.windowRange
-        let rows = try await ledger.rollups(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to)
+        let rows = try await ledger.rollups(in: scope, meter: meter.slug, fromWindow: range.from, toWindow: range.to)
         let distinct = meter.aggregation == .uniqueCount
-            ? try await ledger.distinctValues(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to) : []
+            ? try await ledger.distinctValues(in: scope, meter: meter.slug, fromWindow: range.from, toWindow: range.to) : []
         return query.total(meter: meter, rollups: rows.map { ($0.windowStart, $0.groupKey, $0.state) }, distinct: distinct)
     }
 
