@@ -25,7 +25,7 @@ struct EventRoutes {
 
     func ingest(_ request: Request, _ context: TallyRequestContext) async throws -> Response {
         let scope = try context.requirePrincipal().requireTenant(.eventsWrite)
-        let media = request.headers[.contentType]?.split(separator: ";").first.map { String($0).trimmingWhitespace().lowercased() } ?? "application/json"
+        let media = request.headers[.contentType].map(MediaType.essence(of:)) ?? "application/json"
         guard ["application/json", "application/cloudevents+json", "application/cloudevents-batch+json"].contains(media) else {
             throw TallyError(.unsupportedMediaType, "send application/cloudevents+json (one event), application/cloudevents-batch+json (a batch) or application/json")
         }

@@ -14,7 +14,7 @@ enum JSONBody {
     /// broken syntax, 422 `validation_failed` naming the field for a wrong type or missing field.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
         if let contentType = request.headers[.contentType] {
-            let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            let media = MediaType.essence(of: contentType)
             guard media == "application/json" || media.hasSuffix("+json") else {
                 throw TallyError(.unsupportedMediaType, "send the body as application/json")
             }

@@ -60,43 +60,40 @@ public struct MeterQuery: Sendable, Equatable {
     /// The meter's one value over the whole range (all groups, subject filter applied); `nil`
     /// when there is nothing to report.
     public func total(meter: MeterDefinition, rollups: [(windowStart: Int64, groupKey: String, state: MeterState)], distinct: [DistinctValue]) -> Quantity? {
-        let range = windowRange
-        let subjectName = subjectDimension(of: meter)
-        func included(_ windowStart: Int64, _ groupKey: String) -> Bool {
-            guard windowStart >= range.from && windowStart < range.to else { return false }
-            guard let subject, let subjectName else { return true }
-            return GroupKey.decode(groupKey)?[subjectName] == subject
-        }
         var state = MeterState()
-        for row in rollups where included(row.windowStart, row.groupKey) { state.merge(row.state) }
-        let values = Set(distinct.filter { included($0.key.windowStart, $0.key.groupKey) }.map(\.value))
+        for row in rollups where selected(row.windowStart, row.groupKey, meter: meter) != nil { state.merge(row.state) }
+        let values = Set(distinct.filter { selected($0.key.windowStart, $0.key.groupKey, meter: meter) != nil }.map(\.value))
         return state.value(of: meter.aggregation, distinctValues: values.count)
+    }
+
+    /// A row's dimensions when it lies in the range and passes the subject filter; `nil` otherwise.
+    func selected(_ windowStart: Int64, _ groupKey: String, meter: MeterDefinition) -> [String: String]? {
+        let range = windowRange
+        guard windowStart >= range.from && windowStart < range.to, let dimensions = GroupKey.decode(groupKey) else { return nil }
+        if let subject, let subjectName = subjectDimension(of: meter), dimensions[subjectName] != subject { return nil }
+        return dimensions
     }
 
     /// Folds minute rollups (and, for UNIQUE_COUNT, their distinct values) into the answer,
     /// ordered by window then group. Windows and groups with no events are absent.
     public func evaluate(meter: MeterDefinition, rollups: [(windowStart: Int64, groupKey: String, state: MeterState)], distinct: [DistinctValue]) -> [Point] {
         let keep = groupBy.map(Set.init) ?? Set(meter.groupBy.keys)
-        let subjectName = subjectDimension(of: meter)
-        let range = windowRange
-        func project(_ groupKey: String) -> [String: String]? {
-            guard let dimensions = GroupKey.decode(groupKey) else { return nil }
-            if let subject, let subjectName, dimensions[subjectName] != subject { return nil }
-            return dimensions.filter { keep.contains($0.key) }
+        func project(_ windowStart: Int64, _ groupKey: String) -> [String: String]? {
+            selected(windowStart, groupKey, meter: meter)?.filter { keep.contains($0.key) }
         }
         struct Cell: Hashable { var window: Int64; var group: String }
         var states: [Cell: MeterState] = [:]
         var groups: [String: [String: String]] = [:]
-        for row in rollups where row.windowStart >= range.from && row.windowStart < range.to {
-            guard let group = project(row.groupKey) else { continue }
+        for row in rollups {
+            guard let group = project(row.windowStart, row.groupKey) else { continue }
             let key = GroupKey.encode(group)
             groups[key] = group
             states[Cell(window: window.bucketStart(containing: row.windowStart), group: key), default: MeterState()].merge(row.state)
         }
         var distinctSets: [Cell: Set<String>] = [:]
         if meter.aggregation == .uniqueCount {
-            for item in distinct where item.key.windowStart >= range.from && item.key.windowStart < range.to {
-                guard let group = project(item.key.groupKey) else { continue }
+            for item in distinct {
+                guard let group = project(item.key.windowStart, item.key.groupKey) else { continue }
                 distinctSets[Cell(window: window.bucketStart(containing: item.key.windowStart), group: GroupKey.encode(group)), default: []].insert(item.value)
             }
         }

@@ -75,7 +75,7 @@ public enum CloudEventEnvelope {
                 time = parsed
             }
             if let contentType = try optionalString(object, "datacontenttype", maxBytes: 128) {
-                let media = contentType.split(separator: ";").first.map { String($0).trimmingWhitespace().lowercased() } ?? ""
+                let media = MediaType.essence(of: contentType)
                 guard media == "application/json" || media.hasSuffix("+json") else {
                     throw EventRejection("unsupported_data_content_type", field: "datacontenttype", "data must be JSON (application/json)")
                 }

@@ -98,23 +98,27 @@ public struct MeteringService: Sendable {
 
     /// A meter's one value over the query's range (all groups).
     public func total(_ meter: MeterDefinition, _ query: MeterQuery, in scope: TenantScope) async throws -> Quantity? {
-        let range = query.windowRange
-        let rows = try await ledger.rollups(in: scope, meter: meter.slug, fromWindow: range.from, toWindow: range.to)
-        let distinct = meter.aggregation == .uniqueCount
-            ? try await ledger.distinctValues(in: scope, meter: meter.slug, fromWindow: range.from, toWindow: range.to) : []
-        return query.total(meter: meter, rollups: rows.map { ($0.windowStart, $0.groupKey, $0.state) }, distinct: distinct)
+        let (rows, distinct) = try await stored(meter, query, in: scope)
+        return query.total(meter: meter, rollups: rows, distinct: distinct)
     }
 
     /// The meter's points for the query.
     public func query(_ slug: String, _ query: MeterQuery, in scope: TenantScope) async throws -> (MeterDefinition, [MeterQuery.Point]) {
         let meter = try await self.meter(slug, in: scope)
         try query.validate(for: meter)
+        let (rows, distinct) = try await stored(meter, query, in: scope)
+        return (meter, query.evaluate(meter: meter, rollups: rows, distinct: distinct))
+    }
+
+    /// The rollup rows (and, for UNIQUE_COUNT, distinct values) the query's range covers.
+    private func stored(
+        _ meter: MeterDefinition, _ query: MeterQuery, in scope: TenantScope
+    ) async throws -> (rows: [(windowStart: Int64, groupKey: String, state: MeterState)], distinct: [DistinctValue]) {
         let range = query.windowRange
-        let rows = try await ledger.rollups(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to)
+        let rows = try await ledger.rollups(in: scope, meter: meter.slug, fromWindow: range.from, toWindow: range.to)
         let distinct = meter.aggregation == .uniqueCount
-            ? try await ledger.distinctValues(in: scope, meter: slug, fromWindow: range.from, toWindow: range.to) : []
-        let points = query.evaluate(meter: meter, rollups: rows.map { ($0.windowStart, $0.groupKey, $0.state) }, distinct: distinct)
-        return (meter, points)
+            ? try await ledger.distinctValues(in: scope, meter: meter.slug, fromWindow: range.from, toWindow: range.to) : []
+        return (rows.map { ($0.windowStart, $0.groupKey, $0.state) }, distinct)
     }
 }
 
