@@ -52,6 +52,19 @@ QUERY = [
     {"name": "group_by", "in": "query", "description": "Comma-separated dimensions to keep (empty: one value per window); default: all", "schema": {"type": "string"}},
     {"name": "subject", "in": "query", "description": "Only this subject (the meter must group by subject)", "schema": {"type": "string"}},
 ]
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
+               "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}}
+EVENT_ADDRESS = [
+    {"name": "source", "in": "path", "required": True, "description": "The event's CloudEvents source, percent-encoded (`//api/node-1` is `%2F%2Fapi%2Fnode-1`)", "schema": {"type": "string"}},
+    {"name": "id", "in": "path", "required": True, "description": "The event's id, percent-encoded", "schema": {"type": "string"}},
+]
+def CORRECTION_OP(kind, opid, summary, body):
+    o = op(summary, opid, "metering", "201", resp("The event's history, with the new correction", ref("EventHistory")), params=EVENT_ADDRESS + [IDEMPOTENCY],
+           extra={**nf, "400": {"$ref": "#/components/responses/BadRequest"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+                  "409": P("`event_voided`: a voided event takes no further corrections; `idempotency_key_in_flight`"),
+                  "422": P("`event_too_old` (outside the lateness horizon without backfill), a meter's rejection of the amended event (`meter_value_missing`, `meter_value_invalid`), `invalid_attribute`, `invalid_data`, `invalid_reason`, `unknown_field`, `missing_attribute`, `idempotency_key_reused`")})
+    o["requestBody"] = {"required": kind == "amend", "content": {"application/json": {"schema": body}}}
+    return o
 def EVENTS_OP(opid, summary):
     o = op(summary, opid, "metering", "200", resp("Each event's outcome, in order", ref("IngestReport")), body=None,
            extra={"400": {"$ref": "#/components/responses/BadRequest"}, "413": P("`body_too_large` or `batch_too_large`"),
@@ -59,10 +72,11 @@ def EVENTS_OP(opid, summary):
                   "422": P("One event (not a batch) was rejected: `code` is the event's rejection code; `batch_rejected` (atomic batch, with `results`); `validation_failed` (empty batch); `idempotency_key_reused`")})
     o["parameters"] = [
         {"name": "atomic", "in": "query", "description": "true: book all events or none", "schema": {"type": "boolean"}},
-        {"name": "Idempotency-Key", "in": "header", "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
-         "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}},
+        IDEMPOTENCY,
     ]
     o["responses"]["409"] = P("`idempotency_key_in_flight`: the first request with this key is still being processed")
+    o["responses"]["429"] = P("`tenant_overloaded`: this tenant has too much ingest in flight; retry after `Retry-After` seconds")
+    o["responses"]["503"] = P("`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down. Retry after `Retry-After` seconds")
     o["requestBody"] = {"required": True, "content": {
         "application/cloudevents+json": {"schema": ref("CloudEvent")},
         "application/cloudevents-batch+json": {"schema": {"type": "array", "items": ref("CloudEvent"), "minItems": 1, "maxItems": 10000}},
@@ -117,7 +131,9 @@ doc = {
     "post": op("Define a meter (meters:write)", "createMeter", "metering", "201", resp("Created", ref("Meter")), body=ref("Meter"),
         extra={"409": P("The slug is taken (`conflict`, field `slug`)")})},
   "/v1/meters/{slug}": {
-    "get": op("Read a meter (usage:read)", "getMeter", "metering", "200", resp("The meter", ref("Meter")), params=[pid("slug", "Meter slug")], extra=nf)},
+    "get": op("Read a meter (usage:read)", "getMeter", "metering", "200", resp("The meter", ref("Meter")), params=[pid("slug", "Meter slug")], extra=nf),
+    "patch": op("Change a meter (meters:write); it is recomputed over every booked event of its type", "updateMeter", "metering", "200", resp("The changed meter", ref("Meter")),
+        body=ref("MeterPatch"), params=[pid("slug", "Meter slug")], extra=nf)},
   "/v1/meters/{slug}/query": {
     "get": op("A meter's exact values per window and group (usage:read)", "queryMeter", "metering", "200", resp("The values", ref("MeterQueryResult")),
         params=[pid("slug", "Meter slug")] + QUERY, extra={**nf, "400": {"$ref": "#/components/responses/BadRequest"}})},
@@ -129,6 +145,13 @@ doc = {
         params=QUERY[:2], extra={"400": {"$ref": "#/components/responses/BadRequest"}}),
     "post": EVENTS_OP("postUsageAlias", "Alias of POST /v1/events (the platform brief's name)")},
   "/v1/events": {"post": EVENTS_OP("postEvents", "Post one CloudEvent or a batch (events:write)")},
+  "/v1/events/{source}/{id}": {
+    "get": op("A booked event's history: the original, its corrections, and what counts now (usage:read)", "getEventHistory", "metering", "200",
+        resp("The history", ref("EventHistory")), params=EVENT_ADDRESS, extra={**nf, "400": {"$ref": "#/components/responses/BadRequest"}})},
+  "/v1/events/{source}/{id}/void": {"post": CORRECTION_OP("void", "voidEvent", "Void a booked event (events:write): it stops counting; its window is recomputed",
+        {"type": "object", "additionalProperties": False, "properties": {"reason": {"type": ["string", "null"], "maxLength": 1024}}})},
+  "/v1/events/{source}/{id}/amend": {"post": CORRECTION_OP("amend", "amendEvent", "Amend a booked event's data and/or subject (events:write); its window is recomputed",
+        ref("Amendment"))},
   "/v1/service-identities": {
     "get": op("List the tenant's service identities (keys:read)", "listServiceIdentities", "service-identities", "200", resp("A page", ref("ServiceIdentityList")), params=paging),
     "post": op("Create a service identity (keys:write)", "createServiceIdentity", "service-identities", "201", resp("Created", ref("ServiceIdentity")),
@@ -169,7 +192,7 @@ doc = {
         "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"}, "name": NAME, "settings": {"type": ["object", "null"], "description": "null or absent: {}"}}},
     "TenantPatch": {"type": "object", "description": "Absent or null fields stay as they are.", "properties": {
         "name": {**NAME, "type": ["string", "null"]}, "status": {"type": ["string", "null"], "enum": ["active", "suspended", "deleted", None]},
-        "settings": {"type": ["object", "null"], "description": "replaces the settings object"}}},
+        "settings": {"type": ["object", "null"], "description": "replaces the settings object; its `metering` section takes `backfill` (boolean) and `lateness_horizon_days` (1-3650)"}}},
     "APIKey": {"type": "object", "required": ["id", "name", "prefix", "scopes", "created_at"], "properties": {
         "id": {"type": "string"}, "tenant_id": {"type": ["string", "null"]}, "service_identity_id": {"type": ["string", "null"]},
         "name": {"type": "string"}, "prefix": {"type": "string", "description": "the secret's first characters"},
@@ -191,6 +214,22 @@ doc = {
         "aggregation": {"type": "string", "enum": ["SUM", "COUNT", "MIN", "MAX", "AVG", "UNIQUE_COUNT", "LATEST"]},
         "value_path": {"type": ["string", "null"], "description": "dotted path into data; required except for COUNT, absent for COUNT"},
         "group_by": {"type": "object", "additionalProperties": {"type": "string"}, "description": "dimension name to 'subject' or 'data.<path>'; at most 8"}}},
+    "MeterPatch": {"type": "object", "description": "Absent fields stay as they are; the slug cannot change.", "properties": {
+        "event_type": {"type": "string", "minLength": 1, "maxLength": 256},
+        "aggregation": {"type": "string", "enum": ["SUM", "COUNT", "MIN", "MAX", "AVG", "UNIQUE_COUNT", "LATEST"]},
+        "value_path": {"type": ["string", "null"], "description": "null removes it (for COUNT)"},
+        "group_by": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    "Amendment": {"type": "object", "additionalProperties": False, "minProperties": 1, "description": "data and/or subject: the event from now on",
+        "properties": {"data": {"type": "object"}, "subject": {"type": ["string", "null"], "minLength": 1, "maxLength": 256},
+                       "reason": {"type": ["string", "null"], "maxLength": 1024}}},
+    "EventVersion": {"type": "object", "required": ["subject", "data"], "properties": {"subject": {"type": ["string", "null"]}, "data": {"type": "object"}}},
+    "EventHistory": {"type": "object", "required": ["source", "id", "type", "time", "received_at", "status", "original", "effective", "corrections"], "properties": {
+        "source": {"type": "string"}, "id": {"type": "string"}, "type": {"type": "string"}, "time": ts, "received_at": ts,
+        "status": {"type": "string", "enum": ["active", "amended", "voided"]},
+        "original": ref("EventVersion"), "effective": {"oneOf": [ref("EventVersion"), {"type": "null"}], "description": "null once voided"},
+        "corrections": {"type": "array", "items": {"type": "object", "required": ["sequence", "kind", "reason", "created_at"], "properties": {
+            "sequence": {"type": "integer", "minimum": 1}, "kind": {"type": "string", "enum": ["void", "amend"]},
+            "subject": {"type": ["string", "null"]}, "data": {"type": "object"}, "reason": {"type": ["string", "null"]}, "created_at": ts}}}}},
     "MeterList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Meter")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "MeterQueryResult": {"type": "object", "required": ["meter", "aggregation", "window", "from", "to", "data"], "properties": {
         "meter": {"type": "string"}, "aggregation": {"type": "string"}, "window": {"type": "string"}, "from": ts, "to": ts,

@@ -26,10 +26,16 @@ public struct Settings: Sendable, Equatable {
         public static let databasePoolSize = "TALLY_DATABASE_POOL_SIZE"
         public static let maxBatchEvents = "TALLY_EVENTS_MAX_BATCH"
         public static let maxBatchBytes = "TALLY_EVENTS_MAX_BATCH_BYTES"
+        public static let ingestTenantMaxInFlightBytes = "TALLY_INGEST_TENANT_MAX_INFLIGHT_BYTES"
+        public static let ingestMaxInFlightBytes = "TALLY_INGEST_MAX_INFLIGHT_BYTES"
+        public static let ingestTenantMaxInFlightRequests = "TALLY_INGEST_TENANT_MAX_INFLIGHT_REQUESTS"
+        public static let ingestMaxInFlightRequests = "TALLY_INGEST_MAX_INFLIGHT_REQUESTS"
+        public static let tenantIdleSeconds = "TALLY_TENANT_IDLE_SECONDS"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
+            ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds,
         ]
     }
 
@@ -47,12 +53,16 @@ public struct Settings: Sendable, Equatable {
     public var maxBatchEvents: Int
     /// Largest `POST /v1/events` body.
     public var maxBatchBytes: Int
+    /// Admission control for ingest: what one tenant, and the whole node, may have in flight.
+    public var ingestLimits: AdmissionLimits
+    /// How long a tenant's actor (meter catalog, policy) stays in memory unused.
+    public var tenantIdleSeconds: Int
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
         backend: .embedded, httpHost: "127.0.0.1", httpPort: 8080, dataDir: "./data", logLevel: "info",
         environment: .dev, maxBodyBytes: 1_048_576, shutdownTimeoutSeconds: 30, authCacheTTLSeconds: 5,
-        databasePoolSize: 20, maxBatchEvents: 10_000, maxBatchBytes: 5_242_880
+        databasePoolSize: 20, maxBatchEvents: 10_000, maxBatchBytes: 5_242_880, ingestLimits: .defaults, tenantIdleSeconds: 300
     )
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -106,6 +116,17 @@ public struct Settings: Sendable, Equatable {
         settings.databasePoolSize = try integer(value(Name.databasePoolSize), Name.databasePoolSize, in: 1...500) ?? settings.databasePoolSize
         settings.maxBatchEvents = try integer(value(Name.maxBatchEvents), Name.maxBatchEvents, in: 1...100_000) ?? settings.maxBatchEvents
         settings.maxBatchBytes = try integer(value(Name.maxBatchBytes), Name.maxBatchBytes, in: 1024...1_073_741_824) ?? settings.maxBatchBytes
+        settings.ingestLimits = AdmissionLimits(
+            tenantBytes: try integer(value(Name.ingestTenantMaxInFlightBytes), Name.ingestTenantMaxInFlightBytes, in: 1024...68_719_476_736)
+                ?? settings.ingestLimits.tenantBytes,
+            totalBytes: try integer(value(Name.ingestMaxInFlightBytes), Name.ingestMaxInFlightBytes, in: 1024...68_719_476_736)
+                ?? settings.ingestLimits.totalBytes,
+            tenantRequests: try integer(value(Name.ingestTenantMaxInFlightRequests), Name.ingestTenantMaxInFlightRequests, in: 1...1_000_000)
+                ?? settings.ingestLimits.tenantRequests,
+            totalRequests: try integer(value(Name.ingestMaxInFlightRequests), Name.ingestMaxInFlightRequests, in: 1...1_000_000)
+                ?? settings.ingestLimits.totalRequests
+        )
+        settings.tenantIdleSeconds = try integer(value(Name.tenantIdleSeconds), Name.tenantIdleSeconds, in: 1...86_400) ?? settings.tenantIdleSeconds
         return settings
     }
 

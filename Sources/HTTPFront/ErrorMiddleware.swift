@@ -29,7 +29,7 @@ struct ErrorMiddleware: RouterMiddleware {
             if mapped.code.status >= 500 {
                 context.logger.error("request failed", metadata: [LogKey.errorCode: "\(mapped.code.rawValue)", "error": "\(String(reflecting: error))"])
             }
-            if mapped.code.status == 503 { headers[.retryAfter] = "1" }
+            if mapped.code.status == 503 || mapped.code.status == 429 { headers[.retryAfter] = "1" }
             return ProblemResponse.make(mapped, requestID: context.requestID, headers: headers)
         }
     }

@@ -23,6 +23,11 @@ struct MeterRoutes {
             let scope = try context.requirePrincipal().requireTenant(.usageRead)
             return try JSONBody.response(try await platform.metering.meter(try slug(context), in: scope))
         }
+        group.patch("meters/:slug") { request, context in
+            let scope = try context.requirePrincipal().requireTenant(.metersWrite)
+            let patch = try await JSONBody.decode(MeterPatch.self, from: request, limit: bodyLimit)
+            return try JSONBody.response(try await platform.metering.updateMeter(try slug(context), patch, in: scope))
+        }
         group.get("meters/:slug/query") { request, context in
             let scope = try context.requirePrincipal().requireTenant(.usageRead)
             let query = try Self.query(from: request)

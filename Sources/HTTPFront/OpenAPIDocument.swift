@@ -991,6 +991,67 @@ public enum OpenAPIDocument {
       }
      }
     ]
+   },
+   "patch": {
+    "summary": "Change a meter (meters:write); it is recomputed over every booked event of its type",
+    "operationId": "updateMeter",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "The changed meter",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Meter"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/MeterPatch"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "slug",
+      "in": "path",
+      "required": true,
+      "description": "Meter slug",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
    }
   },
   "/v1/meters/{slug}/query": {
@@ -1247,6 +1308,26 @@ public enum OpenAPIDocument {
         }
        }
       }
+     },
+     "429": {
+      "description": "`tenant_overloaded`: this tenant has too much ingest in flight; retry after `Retry-After` seconds",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "503": {
+      "description": "`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down. Retry after `Retry-After` seconds",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
      }
     },
     "parameters": [
@@ -1368,6 +1449,26 @@ public enum OpenAPIDocument {
         }
        }
       }
+     },
+     "429": {
+      "description": "`tenant_overloaded`: this tenant has too much ingest in flight; retry after `Retry-After` seconds",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "503": {
+      "description": "`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down. Retry after `Retry-After` seconds",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
      }
     },
     "parameters": [
@@ -1424,6 +1525,263 @@ public enum OpenAPIDocument {
           "maxItems": 10000
          }
         ]
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/events/{source}/{id}": {
+   "get": {
+    "summary": "A booked event's history: the original, its corrections, and what counts now (usage:read)",
+    "operationId": "getEventHistory",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "200": {
+      "description": "The history",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/EventHistory"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "name": "source",
+      "in": "path",
+      "required": true,
+      "description": "The event's CloudEvents source, percent-encoded (`//api/node-1` is `%2F%2Fapi%2Fnode-1`)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "The event's id, percent-encoded",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/events/{source}/{id}/void": {
+   "post": {
+    "summary": "Void a booked event (events:write): it stops counting; its window is recomputed",
+    "operationId": "voidEvent",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "201": {
+      "description": "The event's history, with the new correction",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/EventHistory"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "409": {
+      "description": "`event_voided`: a voided event takes no further corrections; `idempotency_key_in_flight`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "422": {
+      "description": "`event_too_old` (outside the lateness horizon without backfill), a meter's rejection of the amended event (`meter_value_missing`, `meter_value_invalid`), `invalid_attribute`, `invalid_data`, `invalid_reason`, `unknown_field`, `missing_attribute`, `idempotency_key_reused`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "source",
+      "in": "path",
+      "required": true,
+      "description": "The event's CloudEvents source, percent-encoded (`//api/node-1` is `%2F%2Fapi%2Fnode-1`)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "The event's id, percent-encoded",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "Idempotency-Key",
+      "in": "header",
+      "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 255,
+       "pattern": "^[\\x21-\\x7e]+$"
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+         "reason": {
+          "type": [
+           "string",
+           "null"
+          ],
+          "maxLength": 1024
+         }
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/events/{source}/{id}/amend": {
+   "post": {
+    "summary": "Amend a booked event's data and/or subject (events:write); its window is recomputed",
+    "operationId": "amendEvent",
+    "tags": [
+     "metering"
+    ],
+    "responses": {
+     "201": {
+      "description": "The event's history, with the new correction",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/EventHistory"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "409": {
+      "description": "`event_voided`: a voided event takes no further corrections; `idempotency_key_in_flight`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "422": {
+      "description": "`event_too_old` (outside the lateness horizon without backfill), a meter's rejection of the amended event (`meter_value_missing`, `meter_value_invalid`), `invalid_attribute`, `invalid_data`, `invalid_reason`, `unknown_field`, `missing_attribute`, `idempotency_key_reused`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "source",
+      "in": "path",
+      "required": true,
+      "description": "The event's CloudEvents source, percent-encoded (`//api/node-1` is `%2F%2Fapi%2Fnode-1`)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "The event's id, percent-encoded",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "Idempotency-Key",
+      "in": "header",
+      "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
+      "schema": {
+       "type": "string",
+       "minLength": 1,
+       "maxLength": 255,
+       "pattern": "^[\\x21-\\x7e]+$"
+      }
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/Amendment"
        }
       }
      }
@@ -1909,7 +2267,7 @@ public enum OpenAPIDocument {
        "object",
        "null"
       ],
-      "description": "replaces the settings object"
+      "description": "replaces the settings object; its `metering` section takes `backfill` (boolean) and `lateness_horizon_days` (1-3650)"
      }
     }
    },
@@ -2196,6 +2554,185 @@ public enum OpenAPIDocument {
        "type": "string"
       },
       "description": "dimension name to 'subject' or 'data.<path>'; at most 8"
+     }
+    }
+   },
+   "MeterPatch": {
+    "type": "object",
+    "description": "Absent fields stay as they are; the slug cannot change.",
+    "properties": {
+     "event_type": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 256
+     },
+     "aggregation": {
+      "type": "string",
+      "enum": [
+       "SUM",
+       "COUNT",
+       "MIN",
+       "MAX",
+       "AVG",
+       "UNIQUE_COUNT",
+       "LATEST"
+      ]
+     },
+     "value_path": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "null removes it (for COUNT)"
+     },
+     "group_by": {
+      "type": "object",
+      "additionalProperties": {
+       "type": "string"
+      }
+     }
+    }
+   },
+   "Amendment": {
+    "type": "object",
+    "additionalProperties": false,
+    "minProperties": 1,
+    "description": "data and/or subject: the event from now on",
+    "properties": {
+     "data": {
+      "type": "object"
+     },
+     "subject": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "minLength": 1,
+      "maxLength": 256
+     },
+     "reason": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "maxLength": 1024
+     }
+    }
+   },
+   "EventVersion": {
+    "type": "object",
+    "required": [
+     "subject",
+     "data"
+    ],
+    "properties": {
+     "subject": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "data": {
+      "type": "object"
+     }
+    }
+   },
+   "EventHistory": {
+    "type": "object",
+    "required": [
+     "source",
+     "id",
+     "type",
+     "time",
+     "received_at",
+     "status",
+     "original",
+     "effective",
+     "corrections"
+    ],
+    "properties": {
+     "source": {
+      "type": "string"
+     },
+     "id": {
+      "type": "string"
+     },
+     "type": {
+      "type": "string"
+     },
+     "time": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "received_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "active",
+       "amended",
+       "voided"
+      ]
+     },
+     "original": {
+      "$ref": "#/components/schemas/EventVersion"
+     },
+     "effective": {
+      "oneOf": [
+       {
+        "$ref": "#/components/schemas/EventVersion"
+       },
+       {
+        "type": "null"
+       }
+      ],
+      "description": "null once voided"
+     },
+     "corrections": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "sequence",
+        "kind",
+        "reason",
+        "created_at"
+       ],
+       "properties": {
+        "sequence": {
+         "type": "integer",
+         "minimum": 1
+        },
+        "kind": {
+         "type": "string",
+         "enum": [
+          "void",
+          "amend"
+         ]
+        },
+        "subject": {
+         "type": [
+          "string",
+          "null"
+         ]
+        },
+        "data": {
+         "type": "object"
+        },
+        "reason": {
+         "type": [
+          "string",
+          "null"
+         ]
+        },
+        "created_at": {
+         "type": "string",
+         "format": "date-time"
+        }
+       }
+      }
      }
     }
    },

@@ -7,12 +7,16 @@ public struct LedgerEntry: Sendable, Equatable {
     /// Microseconds since the epoch when Tally received the event.
     public var receivedAt: Int64
     public var readings: [MeterReading]
+    /// The tenant's meter catalog version the readings were computed with; the ledger books the
+    /// entry only while it is still current.
+    public var catalogVersion: Int64
 
-    public init(tenantID: TenantID, event: UsageEvent, receivedAt: Int64, readings: [MeterReading]) {
+    public init(tenantID: TenantID, event: UsageEvent, receivedAt: Int64, readings: [MeterReading], catalogVersion: Int64) {
         self.tenantID = tenantID
         self.event = event
         self.receivedAt = receivedAt
         self.readings = readings
+        self.catalogVersion = catalogVersion
     }
 
     /// The deduplication key: an event is the same event for ever when these match.
@@ -65,13 +69,28 @@ public enum RollupBatch {
             for reading in entry.readings {
                 let key = RollupKey(
                     tenantID: entry.tenantID, meter: reading.meter,
-                    windowStart: WindowSize.minute.bucketStart(containing: floorSeconds(reading.time)), groupKey: GroupKey.encode(reading.dimensions)
+                    windowStart: window(of: reading.time), groupKey: GroupKey.encode(reading.dimensions)
                 )
                 states[key, default: MeterState()].apply(reading)
                 if case .distinct(let value) = reading.value { distinct.insert(DistinctValue(key: key, value: value)) }
             }
         }
         return (states, distinct)
+    }
+
+    /// The rollups of booked (effective) events recomputed from scratch: how a new or changed
+    /// meter is computed over history, and how a corrected event's window is recomputed.
+    public static func recomputed(
+        tenantID: TenantID, catalog: MeterCatalog, events: some Sequence<UsageEvent>
+    ) -> (states: [RollupKey: MeterState], distinct: Set<DistinctValue>) {
+        deltas(of: events.lazy.map { event in
+            LedgerEntry(tenantID: tenantID, event: event, receivedAt: 0, readings: catalog.countableReadings(of: event), catalogVersion: catalog.version)
+        })
+    }
+
+    /// The minute window (Unix seconds) an event time (microseconds) is booked in.
+    public static func window(of micros: Int64) -> Int64 {
+        WindowSize.minute.bucketStart(containing: floorSeconds(micros))
     }
 
     /// Whole seconds at or before `micros` microseconds since the epoch.

@@ -128,7 +128,7 @@ public enum CloudEventEnvelope {
         }
     }
 
-    static func containsNUL(_ value: JSONValue) -> Bool {
+    public static func containsNUL(_ value: JSONValue) -> Bool {
         switch value {
         case .string(let text): text.utf8.contains(0)
         case .array(let items): items.contains(where: containsNUL)

@@ -1,3 +1,4 @@
+import Actors
 import Core
 import Metering
 import Storage
@@ -7,25 +8,37 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Meters, event ingest and meter queries for one tenant at a time.
+/// Meters, event ingest, corrections and meter queries for one tenant at a time.
 public struct MeteringService: Sendable {
     let ledger: any LedgerStore
     /// Books entries: the ledger itself, or a group committer in front of it.
     let appender: any LedgerAppender
     let clock: any TallyClock
-    /// Which event times are accepted (the per-tenant backfill switch arrives with tenant settings).
-    public var timePolicy = EventTimePolicy.standard
+    /// The tenants' actors (meter catalog, policy) and ingest admission control.
+    public let directory: TenantDirectory
+    /// How many times ingest recomputes readings when meters change under it before giving up.
+    static let staleCatalogAttempts = 5
 
-    public init(ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock) {
+    public init(ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock, directory: TenantDirectory) {
         self.ledger = ledger
         self.appender = appender ?? ledger
         self.clock = clock
+        self.directory = directory
     }
 
     public func createMeter(_ meter: MeterDefinition, in scope: TenantScope) async throws -> MeterDefinition {
         try meter.validate()
-        try await ledger.insertMeter(meter, in: scope, at: clock.now())
+        _ = try await ledger.insertMeter(meter, in: scope, at: clock.now())
+        await directory.invalidate(scope.tenantID)
         return meter
+    }
+
+    /// Changes a meter and recomputes it over the ledger.
+    public func updateMeter(_ slug: String, _ patch: MeterPatch, in scope: TenantScope) async throws -> MeterDefinition {
+        let changed = try patch.apply(to: try await meter(slug, in: scope))
+        _ = try await ledger.updateMeter(changed, in: scope, at: clock.now())
+        await directory.invalidate(scope.tenantID)
+        return changed
     }
 
     public func meters(in scope: TenantScope) async throws -> [MeterDefinition] {
@@ -37,16 +50,34 @@ public struct MeteringService: Sendable {
         return meter
     }
 
+    /// Runs an ingest of `bytes` under the tenant's and the node's in-flight limits.
+    public func withAdmission<T>(_ scope: TenantScope, bytes: Int, _ body: () async throws -> T) async throws -> T {
+        try await directory.withAdmission(scope.tenantID, bytes: bytes, body)
+    }
+
     /// Validates every event on its own and books the valid ones in one durable transaction.
     /// With `atomic`, one bad event books nothing (the good ones come back `skipped`).
     public func ingest(_ values: [JSONValue], in scope: TenantScope, atomic: Bool) async throws -> IngestReport {
+        let actor = directory.actor(for: scope.tenantID)
+        for _ in 0..<Self.staleCatalogAttempts {
+            let snapshot = try await actor.snapshot()
+            do {
+                return try await ingest(values, in: scope, atomic: atomic, snapshot: snapshot)
+            } catch is StaleMeterCatalog {
+                await actor.catalogIsStale(version: snapshot.catalog.version)
+            }
+        }
+        throw TallyError(.unavailable, "the tenant's meters are changing; retry shortly")
+    }
+
+    private func ingest(_ values: [JSONValue], in scope: TenantScope, atomic: Bool, snapshot: TenantActor.Snapshot) async throws -> IngestReport {
         let now = clock.now().microsecondsSinceEpoch
-        let meters = try await ledger.meters(in: scope)
         var results: [EventResult] = []
+        results.reserveCapacity(values.count)
         var entries: [LedgerEntry] = []
         var entryIndexes: [Int] = []
         for (index, value) in values.enumerated() {
-            switch Self.entry(for: value, tenant: scope.tenantID, meters: meters, policy: timePolicy, now: now) {
+            switch Self.entry(for: value, tenant: scope.tenantID, snapshot: snapshot, now: now) {
             case .success(let entry):
                 results.append(EventResult(index: index, id: entry.event.id, source: entry.event.source, status: .accepted))
                 entries.append(entry)
@@ -73,22 +104,31 @@ public struct MeteringService: Sendable {
     }
 
     /// The ledger entry for one submitted event, or why it cannot be booked.
-    static func entry(for value: JSONValue, tenant: TenantID, meters: [MeterDefinition], policy: EventTimePolicy, now: Int64) -> Result<LedgerEntry, EventRejection> {
+    static func entry(for value: JSONValue, tenant: TenantID, snapshot: TenantActor.Snapshot, now: Int64) -> Result<LedgerEntry, EventRejection> {
         let event: UsageEvent
         switch CloudEventEnvelope.parse(value, receivedAt: now) {
         case .success(let parsed): event = parsed
         case .failure(let rejection): return .failure(rejection)
         }
-        if let rejection = policy.check(eventTime: event.time, now: now) { return .failure(rejection) }
-        var readings: [MeterReading] = []
-        for meter in meters {
-            switch meter.reading(of: event) {
-            case nil: continue
-            case .success(let reading)?: readings.append(reading)
-            case .failure(let rejection)?: return .failure(rejection)
-            }
+        if let rejection = snapshot.policy.check(eventTime: event.time, now: now) { return .failure(rejection) }
+        switch snapshot.catalog.readings(of: event) {
+        case .success(let readings):
+            return .success(LedgerEntry(tenantID: tenant, event: event, receivedAt: now, readings: readings, catalogVersion: snapshot.catalog.version))
+        case .failure(let rejection):
+            return .failure(rejection)
         }
-        return .success(LedgerEntry(tenantID: tenant, event: event, receivedAt: now, readings: readings))
+    }
+
+    /// Voids or amends a booked event; its window's rollups are recomputed in the same transaction.
+    public func correct(source: String, eventID: String, _ request: CorrectionRequest, in scope: TenantScope) async throws -> EventHistory {
+        let policy = try await directory.actor(for: scope.tenantID).snapshot().policy
+        return try await ledger.correct(source: source, eventID: eventID, request, in: scope, policy: policy, now: clock.now().microsecondsSinceEpoch)
+    }
+
+    /// A booked event and its corrections.
+    public func history(source: String, eventID: String, in scope: TenantScope) async throws -> EventHistory {
+        guard let history = try await ledger.history(source: source, eventID: eventID, in: scope) else { throw TallyError.notFound("event") }
+        return history
     }
 
     static func text(_ value: JSONValue) -> String? {

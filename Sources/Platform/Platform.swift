@@ -1,6 +1,7 @@
 import Actors
 import Core
 import Logging
+import Metering
 import Storage
 
 /// The platform services over one store, shared by the HTTP front and the CLI.
@@ -13,12 +14,25 @@ public struct Platform: Sendable {
 
     public init(
         store: any PlatformStore, ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock = SystemClock(),
-        cache: CredentialCache, usage: KeyUsageRecorder?
+        cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil
     ) {
         self.store = store
-        self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock)
-        self.tenants = TenantService(store: store, clock: clock, cache: cache)
+        let directory = directory ?? TenantDirectory(loader: Self.loader(store: store, ledger: ledger), logger: Logger(label: "tally.tenants"))
+        self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock, directory: directory)
+        self.tenants = TenantService(store: store, clock: clock, cache: cache, directory: directory)
         self.apiKeys = APIKeyService(store: store, clock: clock, cache: cache, usage: usage)
         self.serviceIdentities = ServiceIdentityService(store: store, clock: clock, cache: cache)
+    }
+
+    /// How tenant actors load their state: the meter catalog from the ledger, the event-time
+    /// policy from the tenant's settings.
+    public static func loader(store: any PlatformStore, ledger: any LedgerStore) -> TenantActor.Loader {
+        TenantActor.Loader(
+            catalog: { scope in try await ledger.meterCatalog(in: scope) },
+            policy: { tenant in
+                guard let found = try await store.tenant(id: tenant) else { return .standard }
+                return (try? TenantMeteringSettings.policy(from: found.settings)) ?? .standard
+            }
+        )
     }
 }

@@ -1,5 +1,6 @@
 import Actors
 import Core
+import Metering
 import Storage
 
 /// What creating a tenant takes.
@@ -20,11 +21,13 @@ public struct TenantService: Sendable {
     let store: any PlatformStore
     let clock: any TallyClock
     let cache: CredentialCache
+    let directory: TenantDirectory
 
     /// Creates an active tenant; `conflict` when the slug is taken.
     public func create(_ input: NewTenant) async throws -> Tenant {
         try TenantRules.validateSlug(input.slug)
         try TenantRules.validateName(input.name)
+        _ = try TenantMeteringSettings.policy(from: input.settings ?? [:])
         let now = clock.now()
         let tenant = Tenant(
             id: .generate(at: now), slug: input.slug, name: input.name.trimmingWhitespace(), status: .active,
@@ -54,6 +57,7 @@ public struct TenantService: Sendable {
     /// Applies a change after validating it; a status change must be an allowed transition.
     public func update(_ id: TenantID, _ change: TenantChange) async throws -> Tenant {
         if let name = change.name { try TenantRules.validateName(name) }
+        if let settings = change.settings { _ = try TenantMeteringSettings.policy(from: settings) }
         var change = change
         change.name = change.name?.trimmingWhitespace()
         // Optimistic: the update applies only if the status is still the one validated against.
@@ -64,6 +68,7 @@ public struct TenantService: Sendable {
             }
             if let updated = try await store.updateTenant(id, expectedStatus: current.status, change: change, at: clock.now()) {
                 if updated.status != current.status { cache.invalidate(tenant: id) }
+                await directory.invalidate(id)
                 return updated
             }
         }

@@ -15,23 +15,107 @@ public protocol LedgerAppender: Sendable {
 /// The usage ledger and meters behind one driver protocol; every driver passes the same
 /// conformance suite. Events are appended, never changed; rollups change only in the same
 /// transaction as the events they count, so they are never ahead of or behind the ledger.
+///
+/// A meter counts every booked event of its type: defining or changing a meter recomputes its
+/// rollups from the ledger, and ingest books an entry only if the meter catalog its readings
+/// were computed with is still the tenant's current one (else `StaleMeterCatalog`).
 public protocol LedgerStore: LedgerAppender {
-    /// Defines a meter; `conflict` (field `slug`) when the tenant has one by that slug.
-    func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws
-    /// The tenant's meters, by slug.
-    func meters(in scope: TenantScope) async throws -> [MeterDefinition]
+    /// The tenant's meters and catalog version.
+    func meterCatalog(in scope: TenantScope) async throws -> MeterCatalog
+    /// Defines a meter and computes it over the booked events of its type; `conflict` (field
+    /// `slug`) when the tenant has one by that slug. Returns the new catalog.
+    func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws -> MeterCatalog
+    /// Replaces a meter's definition (same slug) and recomputes it over the booked events;
+    /// `not_found` when there is none. Returns the new catalog.
+    func updateMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws -> MeterCatalog
 
     /// Books a batch (events of any tenants) in one transaction and returns each event's outcome,
     /// in order: `accepted` when it was new, `duplicate` when its `(tenant, source, id)` was
     /// already booked. Accepted events' readings update the rollups in the same transaction.
+    /// Throws `StaleMeterCatalog` (booking nothing) if an entry's catalog version is not current.
     func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]
+
+    /// Appends a void or amendment to a booked event and recomputes the rollups of the event's
+    /// window in the same transaction. `not_found` for an unknown event, `event_voided` (409)
+    /// after a void, `event_too_old` outside `policy`, a meter's rejection for an unreadable
+    /// amendment. Returns the event's history with the new correction.
+    func correct(
+        source: String, eventID: String, _ request: CorrectionRequest, in scope: TenantScope, policy: EventTimePolicy, now: Int64
+    ) async throws -> EventHistory
+    /// A booked event and its corrections, or `nil`.
+    func history(source: String, eventID: String, in scope: TenantScope) async throws -> EventHistory?
 
     /// Rollup rows of one meter with `fromWindow <= window_start < toWindow` (Unix seconds).
     func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow]
     /// Distinct values of a UNIQUE_COUNT meter in the same range.
     func distinctValues(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [DistinctValue]
-    /// Booked events of a type with `from <= event_time < to` (microseconds), in time order.
+    /// Booked events of a type with `from <= event_time < to` (microseconds), in time order, as
+    /// they count now: amended events amended, voided events left out.
     func events(in scope: TenantScope, type: String, from: Int64, to: Int64) async throws -> [UsageEvent]
+}
+
+extension LedgerStore {
+    /// The tenant's meters, by slug.
+    public func meters(in scope: TenantScope) async throws -> [MeterDefinition] {
+        try await meterCatalog(in: scope).meters
+    }
+}
+
+/// An append was computed against a meter catalog that has changed since: recompute the
+/// readings with the current catalog and append again.
+public struct StaleMeterCatalog: Error, Sendable, Equatable {
+    public var tenants: Set<TenantID>
+    public init(tenants: Set<TenantID>) { self.tenants = tenants }
+}
+
+/// How both drivers turn a stored event row and its latest correction into the event as it counts now.
+enum StoredEvent {
+    static func effective(
+        id: String, source: String, type: String, subject: String?, time: Int64, data: String,
+        correction: String?, amendedSubject: String?, amendedData: String?
+    ) throws -> UsageEvent? {
+        switch correction {
+        case nil:
+            return UsageEvent(id: id, source: source, type: type, subject: subject, time: time, data: try StoredJSON.decodeObject(data))
+        case EventCorrection.Kind.amend.rawValue?:
+            return UsageEvent(id: id, source: source, type: type, subject: amendedSubject, time: time, data: try StoredJSON.decodeObject(amendedData ?? "{}"))
+        case EventCorrection.Kind.void.rawValue?:
+            return nil
+        default:
+            throw StorageDecodingError(column: "kind")
+        }
+    }
+}
+
+/// The checks both drivers make before they append a correction, pure.
+enum CorrectionRules {
+    static func next(
+        _ request: CorrectionRequest, history: EventHistory, catalog: MeterCatalog, policy: EventTimePolicy, now: Int64
+    ) throws(TallyError) -> EventCorrection {
+        if let rejection = policy.check(eventTime: history.event.time, now: now), rejection.code == "event_too_old" {
+            throw TallyError(.eventRejected(rejection.code), "the event is older than the tenant's lateness horizon; enable backfill to correct it", field: "time")
+        }
+        switch history.next(request, catalog: catalog, now: now) {
+        case .success(let correction):
+            return correction
+        case .failure(let rejection) where rejection.code == "event_voided":
+            throw TallyError(.eventVoided, rejection.reason)
+        case .failure(let rejection):
+            throw TallyError(.eventRejected(rejection.code), rejection.reason, field: rejection.field)
+        }
+    }
+
+    /// Which stale tenants `entries` name, given the current versions.
+    static func stale(_ entries: [LedgerEntry], current: [TenantID: Int64]) -> Set<TenantID> {
+        Set(entries.lazy.filter { current[$0.tenantID, default: 0] != $0.catalogVersion }.map(\.tenantID))
+    }
+}
+
+extension TallyError.Code {
+    /// A voided event takes no further corrections.
+    public static let eventVoided = TallyError.Code("event_voided", status: 409, title: "Event voided")
+    /// An event (or correction) the metering rules refuse, by the rejection's code.
+    public static func eventRejected(_ code: String) -> TallyError.Code { TallyError.Code(code, status: 422, title: "Event rejected") }
 }
 
 /// One stored rollup row.

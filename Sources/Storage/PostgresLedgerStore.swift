@@ -24,30 +24,79 @@ public final class PostgresLedgerStore: LedgerStore {
         self.logger = logger
     }
 
-    public func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws {
+    public func meterCatalog(in scope: TenantScope) async throws -> MeterCatalog {
+        try await client.withConnection { connection in try await Self.catalog(scope.tenantID, on: connection, logger: self.logger) }
+    }
+
+    /// Reads the version before the meters: a change committed in between then makes the
+    /// catalog look stale (and ingest reloads it), never newer than it is.
+    static func catalog(_ tenant: TenantID, on connection: PostgresConnection, logger: Logger) async throws -> MeterCatalog {
+        let version = try await connection.query(
+            "SELECT meter_catalog_version FROM tenants WHERE id = \(tenant.rawValue)", logger: logger
+        ).collect().first?.decode(Int64.self) ?? 0
+        let rows = try await connection.query(
+            "SELECT slug, event_type, aggregation, value_path, group_by::text FROM meters WHERE tenant_id = \(tenant.rawValue) ORDER BY slug",
+            logger: logger
+        ).collect()
+        let meters = try rows.map { row in
+            let (slug, eventType, aggregationText, valuePath, groupBy) = try row.decode((String, String, String, String?, String).self)
+            guard let aggregation = Aggregation(rawValue: aggregationText) else { throw StorageDecodingError(column: "aggregation") }
+            return MeterDefinition(slug: slug, eventType: eventType, aggregation: aggregation, valuePath: valuePath, groupBy: try StoredGroupBy.decode(groupBy))
+        }
+        return MeterCatalog(version: version, meters: meters)
+    }
+
+    public func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws -> MeterCatalog {
         do {
-            try await client.query(
-                """
-                INSERT INTO meters (tenant_id, slug, event_type, aggregation, value_path, group_by, created_at)
-                VALUES (\(scope.tenantID.rawValue), \(meter.slug), \(meter.eventType), \(meter.aggregation.rawValue), \(meter.valuePath),
-                        \(StoredGroupBy.encode(meter.groupBy))::jsonb, \(at))
-                """,
-                logger: logger
-            )
+            return try await changeMeter(meter, in: scope) { tx in
+                try await tx.query(
+                    """
+                    INSERT INTO meters (tenant_id, slug, event_type, aggregation, value_path, group_by, created_at, updated_at)
+                    VALUES (\(scope.tenantID.rawValue), \(meter.slug), \(meter.eventType), \(meter.aggregation.rawValue), \(meter.valuePath),
+                            \(StoredGroupBy.encode(meter.groupBy))::jsonb, \(at), \(at))
+                    """,
+                    logger: self.logger
+                )
+            }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw TallyError(.conflict, "a meter with slug '\(meter.slug)' already exists", field: "slug")
         }
     }
 
-    public func meters(in scope: TenantScope) async throws -> [MeterDefinition] {
-        let rows = try await client.query(
-            "SELECT slug, event_type, aggregation, value_path, group_by::text FROM meters WHERE tenant_id = \(scope.tenantID.rawValue) ORDER BY slug",
-            logger: logger
-        ).collect()
-        return try rows.map { row in
-            let (slug, eventType, aggregationText, valuePath, groupBy) = try row.decode((String, String, String, String?, String).self)
-            guard let aggregation = Aggregation(rawValue: aggregationText) else { throw StorageDecodingError(column: "aggregation") }
-            return MeterDefinition(slug: slug, eventType: eventType, aggregation: aggregation, valuePath: valuePath, groupBy: try StoredGroupBy.decode(groupBy))
+    public func updateMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws -> MeterCatalog {
+        try await changeMeter(meter, in: scope) { tx in
+            let rows = try await tx.query(
+                """
+                UPDATE meters SET event_type = \(meter.eventType), aggregation = \(meter.aggregation.rawValue), value_path = \(meter.valuePath),
+                       group_by = \(StoredGroupBy.encode(meter.groupBy))::jsonb, updated_at = \(at)
+                WHERE tenant_id = \(scope.tenantID.rawValue) AND slug = \(meter.slug) RETURNING slug
+                """,
+                logger: self.logger
+            ).collect()
+            guard !rows.isEmpty else { throw TallyError.notFound("meter") }
+        }
+    }
+
+    /// Bumps the catalog version (taking the tenant's ledger lock exclusively), writes the meter,
+    /// and recomputes its rollups from every booked event of its type.
+    private func changeMeter(
+        _ meter: MeterDefinition, in scope: TenantScope, write: @escaping @Sendable (PostgresConnection) async throws -> Void
+    ) async throws -> MeterCatalog {
+        let logger = self.logger
+        let tenant = scope.tenantID
+        return try await client.transaction(logger: logger) { tx in
+            let bumped = try await tx.query(
+                "UPDATE tenants SET meter_catalog_version = meter_catalog_version + 1 WHERE id = \(tenant.rawValue) RETURNING id", logger: logger
+            ).collect()
+            guard !bumped.isEmpty else { throw TallyError.notFound("tenant") }
+            try await write(tx)
+            let catalog = try await Self.catalog(tenant, on: tx, logger: logger)
+            try await tx.query("DELETE FROM meter_rollups WHERE tenant_id = \(tenant.rawValue) AND meter = \(meter.slug)", logger: logger)
+            try await tx.query("DELETE FROM meter_distinct_values WHERE tenant_id = \(tenant.rawValue) AND meter = \(meter.slug)", logger: logger)
+            let only = MeterCatalog(version: catalog.version, meters: [meter])
+            let events = try await Self.effectiveEvents(tenant, type: meter.eventType, from: .min, to: .max, on: tx, logger: logger)
+            try await Self.write(RollupBatch.recomputed(tenantID: tenant, catalog: only, events: events), on: tx, logger: logger)
+            return catalog
         }
     }
 
@@ -69,7 +118,18 @@ public final class PostgresLedgerStore: LedgerStore {
             data.append(try StoredJSON.encode(entry.event.data))
         }
         let logger = self.logger
-        let inserted = try await client.withTransaction(logger: logger) { tx -> [Int] in
+        let tenantIDs = Array(Set(entries.map(\.tenantID.rawValue))).sorted()
+        let inserted = try await client.transaction(logger: logger) { tx -> [Int] in
+            // The tenants' ledger locks, shared: meter changes and corrections wait for this
+            // transaction, and it books nothing computed against a catalog they changed.
+            var current: [TenantID: Int64] = [:]
+            for try await (id, version) in try await tx.query(
+                "SELECT id, meter_catalog_version FROM tenants WHERE id = ANY(\(tenantIDs)::text[]) ORDER BY id FOR SHARE", logger: logger
+            ).decode((String, Int64).self) {
+                current[TenantID(trusted: id)] = version
+            }
+            let stale = CorrectionRules.stale(entries, current: current)
+            guard stale.isEmpty else { throw StaleMeterCatalog(tenants: stale) }
             let rows = try await tx.query(
                 """
                 INSERT INTO usage_events (tenant_id, source, event_id, type, subject, event_time, received_at, data)
@@ -86,13 +146,17 @@ public final class PostgresLedgerStore: LedgerStore {
                 return DedupKey(tenantID: TenantID(trusted: tenant), source: source, eventID: id)
             })
             let inserted = firsts.filter { booked.contains(entries[$0].dedupKey) }
-            let (states, distinct) = RollupBatch.deltas(of: inserted.map { entries[$0] })
-            if !states.isEmpty { try await Self.upsertRollups(states, on: tx, logger: logger) }
-            if !distinct.isEmpty { try await Self.insertDistinct(distinct, on: tx, logger: logger) }
+            try await Self.write(RollupBatch.deltas(of: inserted.map { entries[$0] }), on: tx, logger: logger)
             return inserted
         }
         for index in inserted { outcomes[index] = .accepted }
         return outcomes
+    }
+
+    /// Adds rollup deltas and distinct values.
+    private static func write(_ deltas: (states: [RollupKey: MeterState], distinct: Set<DistinctValue>), on tx: PostgresConnection, logger: Logger) async throws {
+        if !deltas.states.isEmpty { try await upsertRollups(deltas.states, on: tx, logger: logger) }
+        if !deltas.distinct.isEmpty { try await insertDistinct(deltas.distinct, on: tx, logger: logger) }
     }
 
     private static func upsertRollups(_ states: [RollupKey: MeterState], on tx: PostgresConnection, logger: Logger) async throws {
@@ -197,17 +261,110 @@ public final class PostgresLedgerStore: LedgerStore {
     }
 
     public func events(in scope: TenantScope, type: String, from: Int64, to: Int64) async throws -> [UsageEvent] {
-        let rows = try await client.query(
+        try await client.withConnection { connection in
+            try await Self.effectiveEvents(scope.tenantID, type: type, from: from, to: to, on: connection, logger: self.logger)
+        }
+    }
+
+    /// Booked events as they count now (the latest correction applied, voided ones left out).
+    static func effectiveEvents(_ tenant: TenantID, type: String, from: Int64, to: Int64, on connection: PostgresConnection, logger: Logger) async throws -> [UsageEvent] {
+        var events: [UsageEvent] = []
+        let rows = try await connection.query(
             """
-            SELECT source, event_id, type, subject, event_time, data::text FROM usage_events
-            WHERE tenant_id = \(scope.tenantID.rawValue) AND type = \(type) AND event_time >= \(from) AND event_time < \(to)
-            ORDER BY event_time, source, event_id
+            SELECT e.source, e.event_id, e.subject, e.event_time, e.data::text, c.kind, c.subject, c.data::text
+            FROM usage_events e
+            LEFT JOIN LATERAL (
+                SELECT kind, subject, data FROM event_corrections c
+                WHERE c.tenant_id = e.tenant_id AND c.source = e.source AND c.event_id = e.event_id ORDER BY seq DESC LIMIT 1
+            ) c ON TRUE
+            WHERE e.tenant_id = \(tenant.rawValue) AND e.type = \(type) AND e.event_time >= \(from) AND e.event_time < \(to)
+            ORDER BY e.event_time, e.source, e.event_id
             """,
             logger: logger
-        ).collect()
-        return try rows.map { row in
-            let (source, id, type, subject, time, data) = try row.decode((String, String, String, String?, Int64, String).self)
-            return UsageEvent(id: id, source: source, type: type, subject: subject, time: time, data: try StoredJSON.decodeObject(data))
+        )
+        for try await (source, id, subject, time, data, kind, amendedSubject, amendedData)
+            in rows.decode((String, String, String?, Int64, String, String?, String?, String?).self) {
+            if let event = try StoredEvent.effective(
+                id: id, source: source, type: type, subject: subject, time: time, data: data, correction: kind, amendedSubject: amendedSubject, amendedData: amendedData
+            ) { events.append(event) }
+        }
+        return events
+    }
+
+    public func history(source: String, eventID: String, in scope: TenantScope) async throws -> EventHistory? {
+        try await client.withConnection { connection in
+            try await Self.history(scope.tenantID, source: source, eventID: eventID, lock: false, on: connection, logger: self.logger)
+        }
+    }
+
+    static func history(_ tenant: TenantID, source: String, eventID: String, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> EventHistory? {
+        let lockClause = lock ? " FOR UPDATE" : ""
+        guard let row = try await connection.query(
+            """
+            SELECT type, subject, event_time, received_at, data::text FROM usage_events
+            WHERE tenant_id = \(tenant.rawValue) AND source = \(source) AND event_id = \(eventID)\(unescaped: lockClause)
+            """,
+            logger: logger
+        ).collect().first else { return nil }
+        let (type, subject, time, received, data) = try row.decode((String, String?, Int64, Int64, String).self)
+        let event = UsageEvent(id: eventID, source: source, type: type, subject: subject, time: time, data: try StoredJSON.decodeObject(data))
+        var corrections: [EventCorrection] = []
+        for try await (seq, kind, amendedSubject, amendedData, reason, created) in try await connection.query(
+            """
+            SELECT seq, kind, subject, data::text, reason, created_at FROM event_corrections
+            WHERE tenant_id = \(tenant.rawValue) AND source = \(source) AND event_id = \(eventID) ORDER BY seq
+            """,
+            logger: logger
+        ).decode((Int, String, String?, String?, String?, Int64).self) {
+            guard let kind = EventCorrection.Kind(rawValue: kind) else { throw StorageDecodingError(column: "kind") }
+            corrections.append(EventCorrection(
+                sequence: seq, kind: kind, subject: amendedSubject, data: try amendedData.map(StoredJSON.decodeObject), reason: reason, createdAt: created
+            ))
+        }
+        return EventHistory(event: event, receivedAt: received, corrections: corrections)
+    }
+
+    public func correct(
+        source: String, eventID: String, _ request: CorrectionRequest, in scope: TenantScope, policy: EventTimePolicy, now: Int64
+    ) async throws -> EventHistory {
+        let logger = self.logger
+        let tenant = scope.tenantID
+        return try await client.transaction(logger: logger) { tx in
+            // The tenant's ledger lock, exclusively: no ingest books into the window while it is recomputed.
+            let locked = try await tx.query("SELECT id FROM tenants WHERE id = \(tenant.rawValue) FOR NO KEY UPDATE", logger: logger).collect()
+            guard !locked.isEmpty else { throw TallyError.notFound("tenant") }
+            guard var history = try await Self.history(tenant, source: source, eventID: eventID, lock: true, on: tx, logger: logger) else {
+                throw TallyError.notFound("event")
+            }
+            let catalog = try await Self.catalog(tenant, on: tx, logger: logger)
+            let correction = try CorrectionRules.next(request, history: history, catalog: catalog, policy: policy, now: now)
+            try await tx.query(
+                """
+                INSERT INTO event_corrections (tenant_id, source, event_id, seq, kind, subject, data, reason, created_at)
+                VALUES (\(tenant.rawValue), \(source), \(eventID), \(correction.sequence), \(correction.kind.rawValue), \(correction.subject),
+                        \(try correction.data.map(StoredJSON.encode))::jsonb, \(correction.reason), \(correction.createdAt))
+                """,
+                logger: logger
+            )
+            history.corrections.append(correction)
+            // Recompute the event's minute window for every meter of its type.
+            let type = history.event.type
+            let meters = catalog.meters.filter { $0.eventType == type }
+            if !meters.isEmpty {
+                let window = RollupBatch.window(of: history.event.time)
+                let slugs = meters.map(\.slug)
+                try await tx.query(
+                    "DELETE FROM meter_rollups WHERE tenant_id = \(tenant.rawValue) AND meter = ANY(\(slugs)::text[]) AND window_start = \(window)", logger: logger
+                )
+                try await tx.query(
+                    "DELETE FROM meter_distinct_values WHERE tenant_id = \(tenant.rawValue) AND meter = ANY(\(slugs)::text[]) AND window_start = \(window)",
+                    logger: logger
+                )
+                let events = try await Self.effectiveEvents(tenant, type: type, from: window * 1_000_000, to: (window + 60) * 1_000_000, on: tx, logger: logger)
+                let recomputed = RollupBatch.recomputed(tenantID: tenant, catalog: MeterCatalog(version: catalog.version, meters: meters), events: events)
+                try await Self.write(recomputed, on: tx, logger: logger)
+            }
+            return history
         }
     }
 }

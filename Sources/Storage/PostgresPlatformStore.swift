@@ -284,7 +284,7 @@ public final class PostgresPlatformStore: PlatformStore, MigrationDriver, Idempo
 
     public func disableServiceIdentity(_ id: ServiceIdentityID, in scope: TenantScope, at: Date) async throws -> ServiceIdentity? {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { tx -> ServiceIdentity? in
+        return try await client.transaction(logger: logger) { tx -> ServiceIdentity? in
             let updated = try await tx.query(
                 """
                 UPDATE service_identities SET disabled_at = COALESCE(disabled_at, \(at))
@@ -319,7 +319,7 @@ public final class PostgresPlatformStore: PlatformStore, MigrationDriver, Idempo
     public func claimIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, now: Date, lock: Duration, ttl: Duration) async throws -> IdempotencyDecision {
         let lockedUntil = now.addingTimeInterval(lock.timeInterval), expiresAt = now.addingTimeInterval(ttl.timeInterval)
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { tx -> IdempotencyDecision in
+        return try await client.transaction(logger: logger) { tx -> IdempotencyDecision in
             // The first claim wins outright; otherwise lock the row and decide from it.
             let inserted = try await tx.query(
                 """

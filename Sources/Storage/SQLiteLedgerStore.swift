@@ -17,13 +17,40 @@ public final class SQLiteLedgerStore: LedgerStore {
         self.database = database
     }
 
-    public func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws {
+    public func meterCatalog(in scope: TenantScope) async throws -> MeterCatalog {
+        // The version before the meters, as on PostgreSQL (a change in between looks stale, never newer).
+        let version = try await database.read("SELECT meter_catalog_version FROM tenants WHERE id = ?", [.text(scope.tenantID.rawValue)])
+            .first.map { Int64(try $0.int("meter_catalog_version")) } ?? 0
+        let meters = try await database.read(Self.metersSQL, [.text(scope.tenantID.rawValue)]).map(Self.meter)
+        return MeterCatalog(version: version, meters: meters)
+    }
+
+    static let metersSQL = "SELECT slug, event_type, aggregation, value_path, group_by FROM meters WHERE tenant_id = ? ORDER BY slug"
+
+    static func meter(_ row: SQLiteRow) throws -> MeterDefinition {
+        guard let aggregation = Aggregation(rawValue: try row.text("aggregation")) else { throw StorageDecodingError(column: "aggregation") }
+        return MeterDefinition(
+            slug: try row.text("slug"), eventType: try row.text("event_type"), aggregation: aggregation,
+            valuePath: row.optionalText("value_path"), groupBy: try StoredGroupBy.decode(try row.text("group_by"))
+        )
+    }
+
+    static func catalog(_ tenant: TenantID, on db: SQLiteConnection) async throws -> MeterCatalog {
+        let version = try await db.query("SELECT meter_catalog_version FROM tenants WHERE id = ?", [.text(tenant.rawValue)])
+            .first.map { Int64(try $0.int("meter_catalog_version")) } ?? 0
+        return MeterCatalog(version: version, meters: try await db.query(metersSQL, [.text(tenant.rawValue)]).map(meter))
+    }
+
+    public func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws -> MeterCatalog {
         do {
-            try await database.transaction { db in
+            return try await changeMeter(meter, in: scope) { db in
                 _ = try await db.query(
-                    "INSERT INTO meters (tenant_id, slug, event_type, aggregation, value_path, group_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    """
+                    INSERT INTO meters (tenant_id, slug, event_type, aggregation, value_path, group_by, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
                     [.text(scope.tenantID.rawValue), .text(meter.slug), .text(meter.eventType), .text(meter.aggregation.rawValue),
-                     meter.valuePath.map { .text($0) } ?? .null, .text(StoredGroupBy.encode(meter.groupBy)), Optional(at).sqliteData]
+                     meter.valuePath.map { .text($0) } ?? .null, .text(StoredGroupBy.encode(meter.groupBy)), Optional(at).sqliteData, Optional(at).sqliteData]
                 )
             }
         } catch let error as SQLiteError where error.reason == .constraintPrimaryKeyFailed || error.reason == .constraintUniqueFailed {
@@ -31,16 +58,36 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
-    public func meters(in scope: TenantScope) async throws -> [MeterDefinition] {
-        try await database.read(
-            "SELECT slug, event_type, aggregation, value_path, group_by FROM meters WHERE tenant_id = ? ORDER BY slug",
-            [.text(scope.tenantID.rawValue)]
-        ).map { row in
-            guard let aggregation = Aggregation(rawValue: try row.text("aggregation")) else { throw StorageDecodingError(column: "aggregation") }
-            return MeterDefinition(
-                slug: try row.text("slug"), eventType: try row.text("event_type"), aggregation: aggregation,
-                valuePath: row.optionalText("value_path"), groupBy: try StoredGroupBy.decode(try row.text("group_by"))
+    public func updateMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws -> MeterCatalog {
+        try await changeMeter(meter, in: scope) { db in
+            let rows = try await db.query(
+                """
+                UPDATE meters SET event_type = ?, aggregation = ?, value_path = ?, group_by = ?, updated_at = ?
+                WHERE tenant_id = ? AND slug = ? RETURNING slug
+                """,
+                [.text(meter.eventType), .text(meter.aggregation.rawValue), meter.valuePath.map { .text($0) } ?? .null,
+                 .text(StoredGroupBy.encode(meter.groupBy)), Optional(at).sqliteData, .text(scope.tenantID.rawValue), .text(meter.slug)]
             )
+            guard !rows.isEmpty else { throw TallyError.notFound("meter") }
+        }
+    }
+
+    /// Bumps the catalog version, writes the meter and recomputes it from every booked event of its type.
+    private func changeMeter(_ meter: MeterDefinition, in scope: TenantScope, write: (SQLiteConnection) async throws -> Void) async throws -> MeterCatalog {
+        let tenant = scope.tenantID
+        return try await database.transaction { db in
+            let bumped = try await db.query(
+                "UPDATE tenants SET meter_catalog_version = meter_catalog_version + 1 WHERE id = ? RETURNING id", [.text(tenant.rawValue)]
+            )
+            guard !bumped.isEmpty else { throw TallyError.notFound("tenant") }
+            try await write(db)
+            let catalog = try await Self.catalog(tenant, on: db)
+            _ = try await db.query("DELETE FROM meter_rollups WHERE tenant_id = ? AND meter = ?", [.text(tenant.rawValue), .text(meter.slug)])
+            _ = try await db.query("DELETE FROM meter_distinct_values WHERE tenant_id = ? AND meter = ?", [.text(tenant.rawValue), .text(meter.slug)])
+            let events = try await Self.effectiveEvents(tenant, type: meter.eventType, from: .min, to: .max, on: db)
+            let only = MeterCatalog(version: catalog.version, meters: [meter])
+            try await Self.write(RollupBatch.recomputed(tenantID: tenant, catalog: only, events: events), on: db)
+            return catalog
         }
     }
 
@@ -48,7 +95,17 @@ public final class SQLiteLedgerStore: LedgerStore {
         var outcomes = [AppendOutcome](repeating: .duplicate, count: entries.count)
         let firsts = RollupBatch.firstOccurrences(entries)
         guard !firsts.isEmpty else { return outcomes }
+        let tenantIDs = Array(Set(entries.map(\.tenantID.rawValue))).sorted()
         let inserted = try await database.transaction { db -> [Int] in
+            var current: [TenantID: Int64] = [:]
+            for row in try await db.query(
+                "SELECT id, meter_catalog_version FROM tenants WHERE id IN (\(Array(repeating: "?", count: tenantIDs.count).joined(separator: ", ")))",
+                tenantIDs.map { .text($0) }
+            ) {
+                current[TenantID(trusted: try row.text("id"))] = Int64(try row.int("meter_catalog_version"))
+            }
+            let stale = CorrectionRules.stale(entries, current: current)
+            guard stale.isEmpty else { throw StaleMeterCatalog(tenants: stale) }
             var inserted: [Int] = []
             for start in stride(from: 0, to: firsts.count, by: Self.chunkSize) {
                 let chunk = firsts[start..<min(start + Self.chunkSize, firsts.count)]
@@ -73,38 +130,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 let booked = Set(try rows.map { DedupKey(tenantID: TenantID(trusted: try $0.text("tenant_id")), source: try $0.text("source"), eventID: try $0.text("event_id")) })
                 inserted += chunk.filter { booked.contains(entries[$0].dedupKey) }
             }
-            let (states, distinct) = RollupBatch.deltas(of: inserted.map { entries[$0] })
-            for (key, delta) in states {
-                let keyBinds: [SQLiteData] = [.text(key.tenantID.rawValue), .text(key.meter), .integer(Int(key.windowStart)), .text(key.groupKey)]
-                var merged = try await db.query(
-                    """
-                    SELECT count, sum, min, max, latest_time, latest_event_id, latest_value FROM meter_rollups
-                    WHERE tenant_id = ? AND meter = ? AND window_start = ? AND group_key = ?
-                    """,
-                    keyBinds
-                ).first.map(Self.state) ?? MeterState()
-                guard merged.merge(delta) else { throw TallyError(.meterOverflow, "meter '\(key.meter)' total is out of range") }
-                _ = try await db.query(
-                    """
-                    INSERT INTO meter_rollups (tenant_id, meter, window_start, group_key, count, sum, min, max, latest_time, latest_event_id, latest_value)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (tenant_id, meter, window_start, group_key) DO UPDATE SET
-                        count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
-                        latest_time = excluded.latest_time, latest_event_id = excluded.latest_event_id, latest_value = excluded.latest_value
-                    """,
-                    keyBinds + [
-                        .integer(Int(merged.count)), .text(merged.sum.description), merged.min.map { .text($0.description) } ?? .null,
-                        merged.max.map { .text($0.description) } ?? .null, merged.latest.map { .integer(Int($0.time)) } ?? .null,
-                        merged.latest.map { .text($0.eventID) } ?? .null, merged.latest.map { .text($0.value.description) } ?? .null,
-                    ]
-                )
-            }
-            for item in distinct {
-                _ = try await db.query(
-                    "INSERT INTO meter_distinct_values (tenant_id, meter, window_start, group_key, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [.text(item.key.tenantID.rawValue), .text(item.key.meter), .integer(Int(item.key.windowStart)), .text(item.key.groupKey), .text(item.value)]
-                )
-            }
+            try await Self.write(RollupBatch.deltas(of: inserted.map { entries[$0] }), on: db)
             return inserted
         }
         for index in inserted { outcomes[index] = .accepted }
@@ -138,18 +164,136 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
-    public func events(in scope: TenantScope, type: String, from: Int64, to: Int64) async throws -> [UsageEvent] {
-        try await database.read(
-            """
-            SELECT source, event_id, type, subject, event_time, data FROM usage_events
-            WHERE tenant_id = ? AND type = ? AND event_time >= ? AND event_time < ? ORDER BY event_time, source, event_id
-            """,
-            [.text(scope.tenantID.rawValue), .text(type), .integer(Int(from)), .integer(Int(to))]
-        ).map { row in
-            UsageEvent(
-                id: try row.text("event_id"), source: try row.text("source"), type: try row.text("type"), subject: row.optionalText("subject"),
-                time: Int64(try row.int("event_time")), data: try StoredJSON.decodeObject(try row.text("data"))
+    /// Merges rollup deltas into the stored rows (exact decimal addition in Swift) and adds distinct values.
+    static func write(_ deltas: (states: [RollupKey: MeterState], distinct: Set<DistinctValue>), on db: SQLiteConnection) async throws {
+        for (key, delta) in deltas.states {
+            let keyBinds: [SQLiteData] = [.text(key.tenantID.rawValue), .text(key.meter), .integer(Int(key.windowStart)), .text(key.groupKey)]
+            var merged = try await db.query(
+                """
+                SELECT count, sum, min, max, latest_time, latest_event_id, latest_value FROM meter_rollups
+                WHERE tenant_id = ? AND meter = ? AND window_start = ? AND group_key = ?
+                """,
+                keyBinds
+            ).first.map(Self.state) ?? MeterState()
+            guard merged.merge(delta) else { throw TallyError(.meterOverflow, "meter '\(key.meter)' total is out of range") }
+            _ = try await db.query(
+                """
+                INSERT INTO meter_rollups (tenant_id, meter, window_start, group_key, count, sum, min, max, latest_time, latest_event_id, latest_value)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (tenant_id, meter, window_start, group_key) DO UPDATE SET
+                    count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
+                    latest_time = excluded.latest_time, latest_event_id = excluded.latest_event_id, latest_value = excluded.latest_value
+                """,
+                keyBinds + [
+                    .integer(Int(merged.count)), .text(merged.sum.description), merged.min.map { .text($0.description) } ?? .null,
+                    merged.max.map { .text($0.description) } ?? .null, merged.latest.map { .integer(Int($0.time)) } ?? .null,
+                    merged.latest.map { .text($0.eventID) } ?? .null, merged.latest.map { .text($0.value.description) } ?? .null,
+                ]
             )
+        }
+        for item in deltas.distinct {
+            _ = try await db.query(
+                "INSERT INTO meter_distinct_values (tenant_id, meter, window_start, group_key, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [.text(item.key.tenantID.rawValue), .text(item.key.meter), .integer(Int(item.key.windowStart)), .text(item.key.groupKey), .text(item.value)]
+            )
+        }
+    }
+
+    public func events(in scope: TenantScope, type: String, from: Int64, to: Int64) async throws -> [UsageEvent] {
+        try await Self.effectiveEvents(scope.tenantID, type: type, from: from, to: to, reader: database)
+    }
+
+    static let effectiveEventsSQL = """
+        SELECT e.source, e.event_id, e.subject, e.event_time, e.data, c.kind, c.subject AS amended_subject, c.data AS amended_data
+        FROM usage_events e
+        LEFT JOIN event_corrections c ON c.tenant_id = e.tenant_id AND c.source = e.source AND c.event_id = e.event_id
+            AND c.seq = (SELECT MAX(seq) FROM event_corrections m WHERE m.tenant_id = e.tenant_id AND m.source = e.source AND m.event_id = e.event_id)
+        WHERE e.tenant_id = ? AND e.type = ? AND e.event_time >= ? AND e.event_time < ?
+        ORDER BY e.event_time, e.source, e.event_id
+        """
+
+    static func effectiveEvents(_ tenant: TenantID, type: String, from: Int64, to: Int64, on db: SQLiteConnection) async throws -> [UsageEvent] {
+        try effective(try await db.query(effectiveEventsSQL, [.text(tenant.rawValue), .text(type), .integer(Int(from)), .integer(Int(to))]), type: type)
+    }
+
+    static func effectiveEvents(_ tenant: TenantID, type: String, from: Int64, to: Int64, reader: SQLiteDatabaseFile) async throws -> [UsageEvent] {
+        try effective(try await reader.read(effectiveEventsSQL, [.text(tenant.rawValue), .text(type), .integer(Int(from)), .integer(Int(to))]), type: type)
+    }
+
+    private static func effective(_ rows: [SQLiteRow], type: String) throws -> [UsageEvent] {
+        try rows.compactMap { row in
+            try StoredEvent.effective(
+                id: try row.text("event_id"), source: try row.text("source"), type: type, subject: row.optionalText("subject"),
+                time: Int64(try row.int("event_time")), data: try row.text("data"), correction: row.optionalText("kind"),
+                amendedSubject: row.optionalText("amended_subject"), amendedData: row.optionalText("amended_data")
+            )
+        }
+    }
+
+    public func history(source: String, eventID: String, in scope: TenantScope) async throws -> EventHistory? {
+        let binds: [SQLiteData] = [.text(scope.tenantID.rawValue), .text(source), .text(eventID)]
+        return try Self.history(
+            source: source, eventID: eventID,
+            event: try await database.read(Self.historyEventSQL, binds), corrections: try await database.read(Self.historyCorrectionsSQL, binds)
+        )
+    }
+
+    static let historyEventSQL = "SELECT type, subject, event_time, received_at, data FROM usage_events WHERE tenant_id = ? AND source = ? AND event_id = ?"
+    static let historyCorrectionsSQL = """
+        SELECT seq, kind, subject, data, reason, created_at FROM event_corrections WHERE tenant_id = ? AND source = ? AND event_id = ? ORDER BY seq
+        """
+
+    static func history(source: String, eventID: String, event rows: [SQLiteRow], corrections: [SQLiteRow]) throws -> EventHistory? {
+        guard let row = rows.first else { return nil }
+        let event = UsageEvent(
+            id: eventID, source: source, type: try row.text("type"), subject: row.optionalText("subject"),
+            time: Int64(try row.int("event_time")), data: try StoredJSON.decodeObject(try row.text("data"))
+        )
+        return EventHistory(event: event, receivedAt: Int64(try row.int("received_at")), corrections: try corrections.map { row in
+            guard let kind = EventCorrection.Kind(rawValue: try row.text("kind")) else { throw StorageDecodingError(column: "kind") }
+            return EventCorrection(
+                sequence: try row.int("seq"), kind: kind, subject: row.optionalText("subject"),
+                data: try row.optionalText("data").map(StoredJSON.decodeObject), reason: row.optionalText("reason"), createdAt: Int64(try row.int("created_at"))
+            )
+        })
+    }
+
+    public func correct(
+        source: String, eventID: String, _ request: CorrectionRequest, in scope: TenantScope, policy: EventTimePolicy, now: Int64
+    ) async throws -> EventHistory {
+        let tenant = scope.tenantID
+        return try await database.transaction { db in
+            let binds: [SQLiteData] = [.text(tenant.rawValue), .text(source), .text(eventID)]
+            guard var history = try Self.history(
+                source: source, eventID: eventID,
+                event: try await db.query(Self.historyEventSQL, binds), corrections: try await db.query(Self.historyCorrectionsSQL, binds)
+            ) else { throw TallyError.notFound("event") }
+            let catalog = try await Self.catalog(tenant, on: db)
+            let correction = try CorrectionRules.next(request, history: history, catalog: catalog, policy: policy, now: now)
+            _ = try await db.query(
+                "INSERT INTO event_corrections (tenant_id, source, event_id, seq, kind, subject, data, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                binds + [
+                    .integer(correction.sequence), .text(correction.kind.rawValue), correction.subject.map { .text($0) } ?? .null,
+                    try correction.data.map { .text(try StoredJSON.encode($0)) } ?? .null, correction.reason.map { .text($0) } ?? .null,
+                    .integer(Int(correction.createdAt)),
+                ]
+            )
+            history.corrections.append(correction)
+            let type = history.event.type
+            let meters = catalog.meters.filter { $0.eventType == type }
+            if !meters.isEmpty {
+                let window = RollupBatch.window(of: history.event.time)
+                for meter in meters {
+                    for table in ["meter_rollups", "meter_distinct_values"] {
+                        _ = try await db.query(
+                            "DELETE FROM \(table) WHERE tenant_id = ? AND meter = ? AND window_start = ?", [.text(tenant.rawValue), .text(meter.slug), .integer(Int(window))]
+                        )
+                    }
+                }
+                let events = try await Self.effectiveEvents(tenant, type: type, from: window * 1_000_000, to: (window + 60) * 1_000_000, on: db)
+                try await Self.write(RollupBatch.recomputed(tenantID: tenant, catalog: MeterCatalog(version: catalog.version, meters: meters), events: events), on: db)
+            }
+            return history
         }
     }
 

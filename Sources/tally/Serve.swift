@@ -35,7 +35,13 @@ struct Serve: AsyncParsableCommand {
             let usage = KeyUsageRecorder(store: backend.store, logger: logger)
             let cache = CredentialCache(ttl: .seconds(settings.authCacheTTLSeconds))
             let committer = GroupCommitter(ledger: backend.ledger, logger: logger)
-            let platform = Platform(store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage)
+            let directory = TenantDirectory(
+                loader: Platform.loader(store: backend.store, ledger: backend.ledger), limits: settings.ingestLimits,
+                idleAfter: .seconds(settings.tenantIdleSeconds), policyTTL: .seconds(settings.authCacheTTLSeconds), logger: logger
+            )
+            let platform = Platform(
+                store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage, directory: directory
+            )
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {
                 Self.announce("""
@@ -53,7 +59,7 @@ struct Serve: AsyncParsableCommand {
                 Self.announce("Tally listening on http://\(settings.httpHost):\(port) (\(backend.store.backendName))")
             }
             var configuration = ServiceGroupConfiguration(
-                services: [.init(service: usage), .init(service: committer), .init(service: app)],
+                services: [.init(service: usage), .init(service: directory), .init(service: committer), .init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -22,6 +22,11 @@ enum SettingsLoader {
         (Settings.Name.databasePoolSize, "database.pool_size"),
         (Settings.Name.maxBatchEvents, "events.max_batch"),
         (Settings.Name.maxBatchBytes, "events.max_batch_bytes"),
+        (Settings.Name.ingestTenantMaxInFlightBytes, "ingest.tenant_max_inflight_bytes"),
+        (Settings.Name.ingestMaxInFlightBytes, "ingest.max_inflight_bytes"),
+        (Settings.Name.ingestTenantMaxInFlightRequests, "ingest.tenant_max_inflight_requests"),
+        (Settings.Name.ingestMaxInFlightRequests, "ingest.max_inflight_requests"),
+        (Settings.Name.tenantIdleSeconds, "tenant_idle_seconds"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

@@ -13,7 +13,7 @@ import Testing
     static func entry(_ tenant: TenantID, _ id: String, meter: String = "n") -> LedgerEntry {
         let event = UsageEvent(id: id, source: "//s", type: "e", subject: nil, time: 1_795_860_000_000_000, data: ["n": 1])
         let reading = MeterReading(meter: meter, time: event.time, eventID: id, value: .number(.one), dimensions: [:])
-        return LedgerEntry(tenantID: tenant, event: event, receivedAt: event.time, readings: [reading])
+        return LedgerEntry(tenantID: tenant, event: event, receivedAt: event.time, readings: [reading], catalogVersion: 1)  // one meter defined once
     }
 
     /// Runs a committer in a service group for `body`, then shuts it down gracefully.
@@ -33,7 +33,7 @@ import Testing
         let now = Date()
         let tenant = Tenant(id: .generate(), slug: "acme", name: "Acme", status: .active, settings: [:], createdAt: now, updatedAt: now)
         try await storage.store.insertTenant(tenant)
-        try await storage.ledger.insertMeter(Self.meter, in: TenantScope(credentialTenant: tenant.id), at: now)
+        _ = try await storage.ledger.insertMeter(Self.meter, in: TenantScope(credentialTenant: tenant.id), at: now)
         return tenant.id
     }
 

@@ -28,21 +28,28 @@ import Testing
 
     func entry(
         _ scope: TenantScope, id: String, time: Int64, tokens: String, model: String, user: String, subject: String?,
-        meters: [MeterDefinition] = LedgerConformanceTests.meters
+        meters: [MeterDefinition] = LedgerConformanceTests.meters, version: Int64
     ) -> LedgerEntry {
         let event = UsageEvent(id: id, source: "//test", type: "llm", subject: subject, time: time,
                                data: ["tokens": .string(tokens), "model": .string(model), "user": .string(user)])
         let readings = meters.compactMap { try? $0.reading(of: event)?.get() }
-        return LedgerEntry(tenantID: scope.tenantID, event: event, receivedAt: time, readings: readings)
+        return LedgerEntry(tenantID: scope.tenantID, event: event, receivedAt: time, readings: readings, catalogVersion: version)
+    }
+
+    /// Defines the meters and returns the tenant's catalog version after them.
+    func defineMeters(_ meters: [MeterDefinition], in scope: TenantScope, _ ledger: any LedgerStore) async throws -> Int64 {
+        var version: Int64 = 0
+        for meter in meters { version = try await ledger.insertMeter(meter, in: scope, at: Date()).version }
+        return version
     }
 
     @Test(arguments: TestBackend.available)
     func appendIsExactlyOnce(backend: TestBackend) async throws {
         try await backend.withBackend { storage, _ in
             let scope = try await tenant(storage.store, "acme")
-            for meter in Self.meters { try await storage.ledger.insertMeter(meter, in: scope, at: Date()) }
-            let a = entry(scope, id: "a", time: Self.base, tokens: "10", model: "s", user: "u1", subject: "c1")
-            let b = entry(scope, id: "b", time: Self.base + 1, tokens: "5", model: "s", user: "u1", subject: "c1")
+            let v = try await defineMeters(Self.meters, in: scope, storage.ledger)
+            let a = entry(scope, id: "a", time: Self.base, tokens: "10", model: "s", user: "u1", subject: "c1", version: v)
+            let b = entry(scope, id: "b", time: Self.base + 1, tokens: "5", model: "s", user: "u1", subject: "c1", version: v)
             #expect(try await storage.ledger.append([a, b, a]) == [.accepted, .accepted, .duplicate])
             #expect(try await storage.ledger.append([b, a]) == [.duplicate, .duplicate])
             let events = try await storage.ledger.events(in: scope, type: "llm", from: 0, to: .max)
@@ -59,10 +66,10 @@ import Testing
     func meterSlugsAreUniquePerTenant(backend: TestBackend) async throws {
         try await backend.withBackend { storage, _ in
             let a = try await tenant(storage.store, "a-co"), b = try await tenant(storage.store, "b-co")
-            try await storage.ledger.insertMeter(Self.meters[0], in: a, at: Date())
-            try await storage.ledger.insertMeter(Self.meters[0], in: b, at: Date())
+            _ = try await storage.ledger.insertMeter(Self.meters[0], in: a, at: Date())
+            _ = try await storage.ledger.insertMeter(Self.meters[0], in: b, at: Date())
             do {
-                try await storage.ledger.insertMeter(Self.meters[0], in: a, at: Date())
+                _ = try await storage.ledger.insertMeter(Self.meters[0], in: a, at: Date())
                 Issue.record("duplicate slug accepted")
             } catch let error as TallyError {
                 #expect(error.code == .conflict)
@@ -76,10 +83,10 @@ import Testing
         try await backend.withBackend { storage, _ in
             let scope = try await tenant(storage.store, "acme")
             let other = try await tenant(storage.store, "other")
-            for meter in Self.meters {
-                try await storage.ledger.insertMeter(meter, in: scope, at: Date())
-                try await storage.ledger.insertMeter(meter, in: other, at: Date())
-            }
+            let versions = [
+                scope.tenantID: try await defineMeters(Self.meters, in: scope, storage.ledger),
+                other.tenantID: try await defineMeters(Self.meters, in: other, storage.ledger),
+            ]
             var generator = SystemRandomNumberGenerator()
             let models = ["small", "large", "edge"], users = ["u1", "u2", "u3", "u4"]
             var all: [LedgerEntry] = []
@@ -89,7 +96,8 @@ import Testing
                 all.append(entry(
                     index % 5 == 0 ? other : scope, id: "evt-\(index)", time: time, tokens: tokens,
                     model: models.randomElement(using: &generator)!, user: users.randomElement(using: &generator)!,
-                    subject: Bool.random(using: &generator) ? "cust-\(Int.random(in: 0...3, using: &generator))" : nil
+                    subject: Bool.random(using: &generator) ? "cust-\(Int.random(in: 0...3, using: &generator))" : nil,
+                    version: versions[index % 5 == 0 ? other.tenantID : scope.tenantID]!
                 ))
             }
             // Random batches, every event sent at least once, a third of them again (retries).
@@ -134,8 +142,8 @@ import Testing
     func concurrentOverlappingAppendsAcceptEachEventOnce(backend: TestBackend) async throws {
         try await backend.withBackend { storage, _ in
             let scope = try await tenant(storage.store, "acme")
-            try await storage.ledger.insertMeter(Self.meters[0], in: scope, at: Date())
-            let entries = (0..<200).map { entry(scope, id: "e\($0)", time: Self.base, tokens: "1", model: "m", user: "u", subject: nil, meters: [Self.meters[0]]) }
+            let v = try await defineMeters([Self.meters[0]], in: scope, storage.ledger)
+            let entries = (0..<200).map { entry(scope, id: "e\($0)", time: Self.base, tokens: "1", model: "m", user: "u", subject: nil, meters: [Self.meters[0]], version: v) }
             let ledger = storage.ledger
             let accepted = try await withThrowingTaskGroup(of: Int.self) { group in
                 for worker in 0..<6 {

@@ -127,6 +127,23 @@ import Testing
             #expect(usage.status == 200)
             #expect(!usage.text.contains("b-only"))
         },
+        "PATCH /v1/meters/{slug}": { w async throws in
+            #expect(try await w.server.call(.patch, "/v1/meters/b-only", token: w.a.token, json: ["event_type": "a.event"]).status == 404)
+            let bMeter = try await w.server.call(.get, "/v1/meters/b-only", token: w.b.token)
+            #expect(bMeter.object["event_type"] as? String == "b.event")
+        },
+        "GET /v1/events/{source}/{id}": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/events/%2F%2Fb/b-evt-3", token: w.a.token).status == 404)
+            #expect(try await w.server.call(.get, "/v1/events/%2F%2Fb/b-evt-3", token: w.b.token).status == 200)
+        },
+        "POST /v1/events/{source}/{id}/void": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/events/%2F%2Fb/b-evt-3/void", token: w.a.token, json: ["reason": "x"]).status == 404)
+            #expect(try await w.server.call(.get, "/v1/events/%2F%2Fb/b-evt-3", token: w.b.token).object["status"] as? String == "active")
+        },
+        "POST /v1/events/{source}/{id}/amend": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/events/%2F%2Fb/b-evt-3/amend", token: w.a.token, json: ["data": ["x": 1]]).status == 404)
+            #expect(try await w.server.call(.get, "/v1/events/%2F%2Fb/b-evt-3", token: w.b.token).object["status"] as? String == "active")
+        },
         "POST /v1/events": { w async throws in
             try await TenantIsolationTests.postDoesNotReachB(w, path: "/v1/events", eventID: "b-evt-1")
         },
@@ -142,6 +159,7 @@ import Testing
 
     /// A's event of B's type, with B's event id, lands in A's ledger and leaves B's meter as it was.
     static func postDoesNotReachB(_ w: World, path: String, eventID: String) async throws {
+        let range = range  // one range for both reads: the body echoes it
         let before = try await w.server.call(.get, "/v1/usage?\(range)", token: w.b.token).text
         let event: [String: Any] = ["specversion": "1.0", "id": eventID, "source": "//b", "type": "b.event"]
         let posted = try await w.server.call(.post, path, token: w.a.token, json: event)
@@ -160,7 +178,7 @@ import Testing
             for slug in ["b-meter", "b-only"] {
                 _ = try await server.call(.post, "/v1/meters", token: b.token, json: ["slug": slug, "event_type": "b.event", "aggregation": "COUNT"])
             }
-            for id in ["b-evt-1", "b-evt-2"] {
+            for id in ["b-evt-1", "b-evt-2", "b-evt-3"] {
                 let bEvent: [String: Any] = ["specversion": "1.0", "id": id, "source": "//b", "type": "b.event"]
                 #expect(try await server.call(.post, "/v1/events", token: b.token, json: bEvent).status == 200)
             }

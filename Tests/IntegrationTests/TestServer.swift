@@ -22,6 +22,7 @@ struct TestServer: Sendable {
     /// Starts a server on `backend` (extra readiness checks optional) and runs `body` against it.
     static func run(
         _ backend: TestBackend, maxBodyBytes: Int = 1_048_576, maxBatchEvents: Int = 10_000, extraDependencies: [DependencyCheck] = [],
+        ingestLimits: AdmissionLimits = .defaults,
         _ body: @escaping @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await backend.withBackend { storage, settings in
@@ -30,7 +31,12 @@ struct TestServer: Sendable {
             settings.maxBatchEvents = maxBatchEvents
             settings.httpPort = 0
             let committer = GroupCommitter(ledger: storage.ledger, logger: TestBackend.logger)
-            let platform = Platform(store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil)
+            let directory = TenantDirectory(
+                loader: Platform.loader(store: storage.store, ledger: storage.ledger), limits: ingestLimits, logger: TestBackend.logger
+            )
+            let platform = Platform(
+                store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory
+            )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
                 platform: platform, idempotency: storage.idempotency, dependencies: storage.dependencies + extraDependencies, registry: PrometheusCollectorRegistry(), settings: settings

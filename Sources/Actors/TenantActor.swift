@@ -1,0 +1,81 @@
+import Core
+import Metering
+
+/// One active tenant's hot metering state: its meter catalog and event-time policy, loaded on
+/// first use and kept until a meter change makes the catalog stale (the ledger refuses an
+/// append computed against an old catalog, which is when the actor reloads it) or, for the
+/// policy, until `policyTTL` passes. Concurrent callers share one load.
+public actor TenantActor {
+    /// Loads what the actor caches; the directory supplies it.
+    public struct Loader: Sendable {
+        public var catalog: @Sendable (TenantScope) async throws -> MeterCatalog
+        public var policy: @Sendable (TenantID) async throws -> EventTimePolicy
+
+        public init(
+            catalog: @escaping @Sendable (TenantScope) async throws -> MeterCatalog,
+            policy: @escaping @Sendable (TenantID) async throws -> EventTimePolicy
+        ) {
+            self.catalog = catalog
+            self.policy = policy
+        }
+    }
+
+    /// What ingest needs to judge and read events.
+    public struct Snapshot: Sendable, Equatable {
+        public var catalog: MeterCatalog
+        public var policy: EventTimePolicy
+    }
+
+    public nonisolated let tenantID: TenantID
+    private let loader: Loader
+    private let policyTTL: Duration
+    private var catalog: MeterCatalog?
+    private var policy: (value: EventTimePolicy, loadedAt: ContinuousClock.Instant)?
+    private var catalogLoad: Task<MeterCatalog, any Error>?
+    private var policyLoad: Task<EventTimePolicy, any Error>?
+
+    public init(tenantID: TenantID, loader: Loader, policyTTL: Duration) {
+        self.tenantID = tenantID
+        self.loader = loader
+        self.policyTTL = policyTTL
+    }
+
+    /// The cached catalog and policy, loading what is missing or stale.
+    public func snapshot() async throws -> Snapshot {
+        Snapshot(catalog: try await currentCatalog(), policy: try await currentPolicy())
+    }
+
+    /// Forgets the catalog if it is still `version` (a newer one may have been loaded meanwhile).
+    public func catalogIsStale(version: Int64) {
+        if catalog?.version == version { catalog = nil }
+    }
+
+    /// Forgets everything (after a local meter or tenant change).
+    public func invalidate() {
+        catalog = nil
+        policy = nil
+    }
+
+    private func currentCatalog() async throws -> MeterCatalog {
+        if let catalog { return catalog }
+        if let catalogLoad { return try await catalogLoad.value }
+        let load = Task { [loader, tenantID] in try await loader.catalog(TenantScope(credentialTenant: tenantID)) }
+        catalogLoad = load
+        defer { catalogLoad = nil }
+        let loaded = try await load.value
+        catalog = loaded
+        return loaded
+    }
+
+    private func currentPolicy() async throws -> EventTimePolicy {
+        let now = ContinuousClock.now
+        if let policy, now - policy.loadedAt < policyTTL { return policy.value }
+        if let policyLoad { return try await policyLoad.value }
+        let load = Task { [loader, tenantID] in try await loader.policy(tenantID) }
+        policyLoad = load
+        defer { policyLoad = nil }
+        let loaded = try await load.value
+        policy = (loaded, now)
+        return loaded
+    }
+}
