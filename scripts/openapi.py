@@ -51,6 +51,7 @@ QUERY = [
     {"name": "window", "in": "query", "description": "minute, hour (default) or day; at most 10,000 windows", "schema": {"type": "string", "enum": ["minute", "hour", "day"]}},
     {"name": "group_by", "in": "query", "description": "Comma-separated dimensions to keep (empty: one value per window); default: all", "schema": {"type": "string"}},
     {"name": "subject", "in": "query", "description": "Only this subject (the meter must group by subject)", "schema": {"type": "string"}},
+    {"name": "tz", "in": "query", "description": "IANA time zone (Europe/Berlin): hour and day windows follow its offsets and local midnights; default UTC", "schema": {"type": "string"}},
 ]
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}}
@@ -231,8 +232,8 @@ doc = {
             "sequence": {"type": "integer", "minimum": 1}, "kind": {"type": "string", "enum": ["void", "amend"]},
             "subject": {"type": ["string", "null"]}, "data": {"type": "object"}, "reason": {"type": ["string", "null"]}, "created_at": ts}}}}},
     "MeterList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Meter")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
-    "MeterQueryResult": {"type": "object", "required": ["meter", "aggregation", "window", "from", "to", "data"], "properties": {
-        "meter": {"type": "string"}, "aggregation": {"type": "string"}, "window": {"type": "string"}, "from": ts, "to": ts,
+    "MeterQueryResult": {"type": "object", "required": ["meter", "aggregation", "window", "tz", "from", "to", "data"], "properties": {
+        "meter": {"type": "string"}, "aggregation": {"type": "string"}, "window": {"type": "string"}, "tz": {"type": "string"}, "from": ts, "to": ts,
         "data": {"type": "array", "items": {"type": "object", "required": ["window_start", "window_end", "group", "value"], "properties": {
             "window_start": ts, "window_end": ts, "group": {"type": "object", "additionalProperties": {"type": "string"}},
             "value": {"type": "string", "description": "exact decimal"}}}}}},

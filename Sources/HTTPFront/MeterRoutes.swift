@@ -3,6 +3,11 @@ import HTTPTypes
 import Hummingbird
 import Metering
 import Platform
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `/v1/meters`, their queries, and `/v1/usage` (totals of every meter over a range).
 struct MeterRoutes {
@@ -40,8 +45,8 @@ struct MeterRoutes {
     /// `GET /v1/usage` (and `GET /api/usage`): every meter's value over `from`…`to`.
     func usage(_ request: Request, _ context: TallyRequestContext) async throws -> Response {
         let scope = try context.requirePrincipal().requireTenant(.usageRead)
-        var query = try Self.query(from: request)
-        query.window = .minute
+        let asked = try Self.query(from: request)
+        let query = MeterQuery(from: asked.from, to: asked.to, window: .minute)  // totals: to the minute
         var totals: [UsageBody.Total] = []
         for meter in try await platform.metering.meters(in: scope) {
             let value = try await platform.metering.total(meter, query, in: scope)
@@ -74,7 +79,16 @@ struct MeterRoutes {
             window = parsed
         }
         let groupBy = parameters["group_by"].map { String($0).split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty } }
-        return MeterQuery(from: try time("from"), to: try time("to"), window: window, groupBy: groupBy, subject: parameters["subject"].map(String.init))
+        var zone: TimeZone?
+        if let name = parameters["tz"].map(String.init), !name.isEmpty {
+            guard let parsed = TimeZone(identifier: name) else {
+                throw TallyError(.invalidParameter, "tz must be an IANA time zone name such as Europe/Berlin or America/New_York", field: "tz")
+            }
+            zone = parsed
+        }
+        return MeterQuery(
+            from: try time("from"), to: try time("to"), window: window, groupBy: groupBy, subject: parameters["subject"].map(String.init), timeZone: zone
+        )
     }
 }
 
@@ -91,6 +105,7 @@ struct QueryBody: Encodable {
     let meter: String
     let aggregation: String
     let window: String
+    let tz: String
     let from: String
     let to: String
     let data: [Point]
@@ -99,14 +114,16 @@ struct QueryBody: Encodable {
         self.meter = meter.slug
         self.aggregation = meter.aggregation.rawValue
         self.window = query.window.rawValue
-        let range = query.windowRange
-        self.from = RFC3339.format(microseconds: range.from * 1_000_000)
-        self.to = RFC3339.format(microseconds: range.to * 1_000_000)
-        self.data = points.map {
-            Point(
-                windowStart: RFC3339.format(microseconds: $0.windowStart * 1_000_000),
-                windowEnd: RFC3339.format(microseconds: ($0.windowStart + query.window.seconds) * 1_000_000),
-                group: $0.group, value: $0.value.description
+        self.tz = query.timeZone?.identifier ?? "UTC"
+        let grid = query.grid
+        func format(_ seconds: Int64, _ offset: Int32) -> String { RFC3339.format(microseconds: seconds * 1_000_000, offsetSeconds: offset) }
+        self.from = format(query.windowRange.from, grid?.offsets.first ?? 0)
+        self.to = format(query.windowRange.to, grid?.offsets.last ?? 0)
+        self.data = points.compactMap { point in
+            guard let window = grid?.window(startingAt: point.windowStart) else { return nil }
+            return Point(
+                windowStart: format(window.start, window.startOffset), windowEnd: format(window.end, window.endOffset),
+                group: point.group, value: point.value.description
             )
         }
     }

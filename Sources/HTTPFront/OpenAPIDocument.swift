@@ -1143,6 +1143,14 @@ public enum OpenAPIDocument {
       "schema": {
        "type": "string"
       }
+     },
+     {
+      "name": "tz",
+      "in": "query",
+      "description": "IANA time zone (Europe/Berlin): hour and day windows follow its offsets and local midnights; default UTC",
+      "schema": {
+       "type": "string"
+      }
      }
     ]
    }
@@ -2766,6 +2774,7 @@ public enum OpenAPIDocument {
      "meter",
      "aggregation",
      "window",
+     "tz",
      "from",
      "to",
      "data"
@@ -2778,6 +2787,9 @@ public enum OpenAPIDocument {
       "type": "string"
      },
      "window": {
+      "type": "string"
+     },
+     "tz": {
       "type": "string"
      },
      "from": {

@@ -1,39 +1,55 @@
 import Core
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// A question to a meter: its value per window (minute, hour or day) and group, over a range.
 public struct MeterQuery: Sendable, Equatable {
     /// Range start and end in Unix seconds; the start is floored and the end ceiled to the window.
-    public var from: Int64
-    public var to: Int64
-    public var window: WindowSize
+    public let from: Int64
+    public let to: Int64
+    public let window: WindowSize
     /// Dimensions to keep; the others are merged. `nil` keeps every dimension the meter has.
-    public var groupBy: [String]?
+    public let groupBy: [String]?
     /// Only rows whose dimension that reads `subject` has this value.
-    public var subject: String?
+    public let subject: String?
+    /// The zone whose hours and days the windows follow; UTC when `nil`.
+    public let timeZone: TimeZone?
+    /// The windows reported; `nil` when the range is empty or spans more than `maxWindows`.
+    public let grid: WindowGrid?
 
     /// The most windows one query may span.
     public static let maxWindows: Int64 = 10_000
 
-    public init(from: Int64, to: Int64, window: WindowSize, groupBy: [String]? = nil, subject: String? = nil) {
+    public init(from: Int64, to: Int64, window: WindowSize, groupBy: [String]? = nil, subject: String? = nil, timeZone: TimeZone? = nil) {
         self.from = from
         self.to = to
         self.window = window
         self.groupBy = groupBy
         self.subject = subject
+        self.timeZone = timeZone
+        guard from < to else {
+            grid = nil
+            return
+        }
+        grid = timeZone.map { WindowGrid.zoned(window, zone: $0, from: from, to: to, limit: Int(Self.maxWindows)) }
+            ?? WindowGrid.utc(window, from: from, to: to, limit: Int(Self.maxWindows))
     }
 
-    /// The rollup range to read: minute windows covering the query's windows.
+    /// The rollup range to read: minute windows covering the query's windows. (Totals need no
+    /// grid, so a UTC range too long to list window by window still has one.)
     public var windowRange: (from: Int64, to: Int64) {
-        let start = window.bucketStart(containing: from)
-        let lastStart = window.bucketStart(containing: to - 1)
-        return (start, lastStart + window.seconds)
+        if let grid { return grid.range }
+        guard from < to, timeZone == nil else { return (from, from) }
+        return (window.bucketStart(containing: from), window.bucketStart(containing: to - 1) + window.seconds)
     }
 
     /// Checks the query against the meter; throws `invalid_parameter` naming the parameter.
     public func validate(for meter: MeterDefinition) throws(TallyError) {
         guard from < to else { throw TallyError(.invalidParameter, "from must be before to", field: "from") }
-        let range = windowRange
-        guard (range.to - range.from) / window.seconds <= Self.maxWindows else {
+        guard grid != nil else {
             throw TallyError(.invalidParameter, "the range spans more than \(Self.maxWindows) \(window.rawValue) windows; use a larger window or a shorter range", field: "window")
         }
         if let groupBy {
@@ -88,13 +104,14 @@ public struct MeterQuery: Sendable, Equatable {
             guard let group = project(row.windowStart, row.groupKey) else { continue }
             let key = GroupKey.encode(group)
             groups[key] = group
-            states[Cell(window: window.bucketStart(containing: row.windowStart), group: key), default: MeterState()].merge(row.state)
+            guard let start = grid?.windowStart(containing: row.windowStart) else { continue }
+            states[Cell(window: start, group: key), default: MeterState()].merge(row.state)
         }
         var distinctSets: [Cell: Set<String>] = [:]
         if meter.aggregation == .uniqueCount {
             for item in distinct {
-                guard let group = project(item.key.windowStart, item.key.groupKey) else { continue }
-                distinctSets[Cell(window: window.bucketStart(containing: item.key.windowStart), group: GroupKey.encode(group)), default: []].insert(item.value)
+                guard let group = project(item.key.windowStart, item.key.groupKey), let start = grid?.windowStart(containing: item.key.windowStart) else { continue }
+                distinctSets[Cell(window: start, group: GroupKey.encode(group)), default: []].insert(item.value)
             }
         }
         return states.compactMap { cell, state -> Point? in

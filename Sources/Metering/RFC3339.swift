@@ -54,6 +54,13 @@ public enum RFC3339 {
 
     /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`.
     public static func format(microseconds: Int64) -> String {
+        format(microseconds: microseconds, offsetSeconds: 0)
+    }
+
+    /// The instant as local time at `offsetSeconds` from UTC, with that offset (`+05:30`), or
+    /// `Z` for zero.
+    public static func format(microseconds utc: Int64, offsetSeconds: Int32) -> String {
+        let microseconds = utc + Int64(offsetSeconds) * 1_000_000
         let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
         let micros = Int(microseconds - seconds * 1_000_000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
@@ -65,7 +72,9 @@ public enum RFC3339 {
         }
         var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
         if micros != 0 { text += "." + pad(micros, 6) }
-        return text + "Z"
+        guard offsetSeconds != 0 else { return text + "Z" }
+        let minutes = Int(abs(offsetSeconds)) / 60
+        return text + (offsetSeconds < 0 ? "-" : "+") + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

@@ -231,3 +231,34 @@ import Testing
         }
     }
 }
+
+@Suite struct TimeZoneQueryHTTPTests {
+    @Test(arguments: TestBackend.available)
+    func windowsFollowTheRequestedZone(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await server.makeTenant("acme")
+            _ = try await server.call(.post, "/v1/meters", token: acme.token, json: ["slug": "calls", "event_type": "llm.call", "aggregation": "COUNT"])
+            let base = MeteringHTTPTests.base  // the top of a UTC hour
+            for (id, offset) in [("a", 60), ("b", 1_900), ("c", 3_000)] {
+                _ = try await server.call(.post, "/v1/events", token: acme.token, json: MeteringHTTPTests.event(id, at: base + Int64(offset) * 1_000_000, tokens: 1))
+            }
+            let range = MeteringHTTPTests().range(base, base + MeteringHTTPTests.hour)
+            let utc = try await server.call(.get, "/v1/meters/calls/query?\(range)&window=hour&group_by=", token: acme.token)
+            #expect((utc.object["data"] as? [[String: Any]])?.map { $0["value"] as? String } == ["3"])
+            #expect(utc.object["tz"] as? String == "UTC")
+
+            // Asia/Kolkata hours start on the half hour UTC: 60 s lands in one hour, 1,900 s and 3,000 s in the next.
+            let local = try await server.call(.get, "/v1/meters/calls/query?\(range)&window=hour&group_by=&tz=Asia/Kolkata", token: acme.token)
+            #expect(local.status == 200, "\(local)")
+            let points = try #require(local.object["data"] as? [[String: Any]])
+            #expect(points.map { $0["value"] as? String } == ["1", "2"])
+            #expect(points.allSatisfy { ($0["window_start"] as? String)?.hasSuffix(":30:00+05:30") == false && ($0["window_start"] as? String)?.hasSuffix(":00:00+05:30") == true })
+            #expect(local.object["tz"] as? String == "Asia/Kolkata")
+
+            let bad = try await server.call(.get, "/v1/meters/calls/query?\(range)&tz=Mars/Olympus", token: acme.token)
+            #expect(bad.status == 400)
+            #expect(bad.object["code"] as? String == "invalid_parameter")
+            #expect(bad.object["field"] as? String == "tz")
+        }
+    }
+}
