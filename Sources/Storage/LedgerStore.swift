@@ -49,6 +49,8 @@ public protocol LedgerStore: LedgerAppender {
     func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow]
     /// Distinct values of a UNIQUE_COUNT meter in the same range.
     func distinctValues(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [DistinctValue]
+    /// How many events from `source` the tenant's ledger holds (voided ones included: they stay booked).
+    func countEvents(in scope: TenantScope, source: String) async throws -> Int
     /// Booked events of a type with `from <= event_time < to` (microseconds), in time order, as
     /// they count now: amended events amended, voided events left out.
     func events(in scope: TenantScope, type: String, from: Int64, to: Int64) async throws -> [UsageEvent]

@@ -260,6 +260,12 @@ public final class PostgresLedgerStore: LedgerStore {
         }
     }
 
+    public func countEvents(in scope: TenantScope, source: String) async throws -> Int {
+        try await client.query(
+            "SELECT count(*) FROM usage_events WHERE tenant_id = \(scope.tenantID.rawValue) AND source = \(source)", logger: logger
+        ).collect().first?.decode(Int.self) ?? 0
+    }
+
     public func events(in scope: TenantScope, type: String, from: Int64, to: Int64) async throws -> [UsageEvent] {
         try await client.withConnection { connection in
             try await Self.effectiveEvents(scope.tenantID, type: type, from: from, to: to, on: connection, logger: self.logger)

@@ -199,6 +199,12 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
+    public func countEvents(in scope: TenantScope, source: String) async throws -> Int {
+        try await database.read(
+            "SELECT count(*) AS n FROM usage_events WHERE tenant_id = ? AND source = ?", [.text(scope.tenantID.rawValue), .text(source)]
+        ).first.map { try $0.int("n") } ?? 0
+    }
+
     public func events(in scope: TenantScope, type: String, from: Int64, to: Int64) async throws -> [UsageEvent] {
         try await Self.effectiveEvents(scope.tenantID, type: type, from: from, to: to, reader: database)
     }

@@ -21,6 +21,8 @@ public struct StorageBackend: Sendable {
     public let redis: RedisClient?
     /// What `/health/ready` probes, by dependency name.
     public let dependencies: [DependencyCheck]
+    /// The database's raw bulk-insert rate, for `tally bench`.
+    public let baseline: any IngestBaseline
 
     /// Opens the backend, runs `body`, then closes everything, whether `body` returns or throws.
     public static func withBackend<T: Sendable>(
@@ -34,7 +36,7 @@ public struct StorageBackend: Sendable {
             let store = SQLitePlatformStore(database: file)
             let backend = StorageBackend(
                 store: store, ledger: SQLiteLedgerStore(database: file), idempotency: store, migrations: store, redis: nil,
-                dependencies: [DependencyCheck(name: "database") { try await store.ping() }]
+                dependencies: [DependencyCheck(name: "database") { try await store.ping() }], baseline: SQLiteIngestBaseline(database: file)
             )
             do {
                 let result = try await body(backend)
@@ -56,7 +58,8 @@ public struct StorageBackend: Sendable {
                     DependencyCheck(name: "redis") {
                         guard try await redis.send("PING") == .status("PONG") else { throw RedisError(.reply, "unexpected PING reply") }
                     },
-                ]
+                ],
+                baseline: PostgresIngestBaseline(client: client, logger: logger)
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
