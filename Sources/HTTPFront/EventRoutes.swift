@@ -61,7 +61,7 @@ struct EventRoutes {
             do {
                 let parsed: JSONValue?
                 do {
-                    parsed = body.isEmpty ? nil : try JSONDecoder().decode(JSONValue.self, from: Data(body))
+                    parsed = body.isEmpty ? nil : try JSONParser.parse(body)
                 } catch {
                     throw TallyError(.malformedJSON, "the request body is not valid JSON")
                 }
@@ -134,13 +134,12 @@ struct EventRoutes {
                 throw TallyError(code, result.reason ?? "the event was rejected", field: result.field)
             }
             if atomic, report.rejected > 0 {
-                let results = (try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(report.results))) ?? .array([])
                 return ProblemResponse.stored(
                     TallyError(.batchRejected, "\(report.rejected) of \(events.values.count) events were rejected, so none were booked"),
-                    requestID: requestID, extra: ["results": results]
+                    requestID: requestID, extra: ["results": .array(report.results.map(\.jsonValue))]
                 )
             }
-            return StoredResponse(status: 200, contentType: "application/json", body: try JSONBody.encode(report))
+            return StoredResponse(status: 200, contentType: "application/json", body: report.jsonBytes())
         } catch let error as TallyError where error.code.status < 500 {
             return ProblemResponse.stored(error, requestID: requestID)
         }
@@ -150,7 +149,7 @@ struct EventRoutes {
     static func events(in body: [UInt8], media: String) throws -> (values: [JSONValue], single: Bool) {
         let parsed: JSONValue
         do {
-            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            parsed = try JSONParser.parse(body)
         } catch {
             throw TallyError(.malformedJSON, "the request body is not valid JSON")
         }

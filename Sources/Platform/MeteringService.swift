@@ -166,6 +166,25 @@ public struct MeteringService: Sendable {
 public struct IngestReport: Sendable, Encodable {
     public var results: [EventResult]
 
+    /// The report as JSON, written directly (the hot path of every ingest response): the same
+    /// members `encode(to:)` writes, counts first.
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 64 + results.count * 72)
+        writer.raw("{\"accepted\":")
+        writer.write(accepted)
+        writer.raw(",\"duplicates\":")
+        writer.write(duplicates)
+        writer.raw(",\"rejected\":")
+        writer.write(rejected)
+        writer.raw(",\"results\":[")
+        for (position, result) in results.enumerated() {
+            if position > 0 { writer.raw(",") }
+            result.write(into: &writer)
+        }
+        writer.raw("]}")
+        return writer.bytes
+    }
+
     public var accepted: Int { results.filter { $0.status == .accepted }.count }
     public var duplicates: Int { results.filter { $0.status == .duplicate }.count }
     public var rejected: Int { results.filter { $0.status == .rejected }.count }
@@ -201,6 +220,28 @@ public struct EventResult: Sendable, Encodable, Equatable {
     public var code: String?
     public var field: String?
     public var reason: String?
+
+    /// Writes the result as a JSON object (absent members left out, as `Encodable` does).
+    public func write(into writer: inout JSONWriter) {
+        writer.raw("{\"index\":")
+        writer.write(index)
+        for (name, value) in [("id", id), ("source", source), ("status", status.rawValue), ("code", code), ("field", field), ("reason", reason)] {
+            guard let value else { continue }
+            writer.raw(",")
+            writer.key(name)
+            writer.write(value)
+        }
+        writer.raw("}")
+    }
+
+    /// The result as a `JSONValue` (for problem documents that carry the results).
+    public var jsonValue: JSONValue {
+        var object: [String: JSONValue] = ["index": .number(Double(index)), "status": .string(status.rawValue)]
+        for (name, value) in [("id", id), ("source", source), ("code", code), ("field", field), ("reason", reason)] {
+            if let value { object[name] = .string(value) }
+        }
+        return .object(object)
+    }
 
     public init(index: Int, id: String?, source: String?, status: Status, code: String? = nil, field: String? = nil, reason: String? = nil) {
         self.index = index

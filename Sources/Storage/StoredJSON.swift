@@ -5,16 +5,16 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// How both drivers write JSON columns (tenant settings): sorted keys, so equal values are equal text.
+/// How both drivers write JSON columns (event data, tenant settings): sorted keys, so equal
+/// values are equal text; `JSONWriter` and `JSONParser`, as on the ingest path.
 enum StoredJSON {
     static func encode(_ object: [String: JSONValue]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(object), as: UTF8.self)
+        String(decoding: JSONWriter.encode(.object(object)), as: UTF8.self)
     }
 
     static func decodeObject(_ text: String) throws -> [String: JSONValue] {
-        try JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8))
+        guard case .object(let members) = try JSONParser.parse(text.utf8) else { throw StorageDecodingError(column: "data") }
+        return members
     }
 }
 
