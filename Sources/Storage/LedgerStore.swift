@@ -89,8 +89,8 @@ enum StoredEvent {
     }
 }
 
-/// The checks both drivers make before they append a correction, pure.
-enum CorrectionRules {
+/// The checks both drivers make before they append entries or a correction, pure.
+enum LedgerRules {
     static func next(
         _ request: CorrectionRequest, history: EventHistory, catalog: MeterCatalog, policy: EventTimePolicy, now: Int64
     ) throws(TallyError) -> EventCorrection {
@@ -107,9 +107,12 @@ enum CorrectionRules {
         }
     }
 
-    /// Which stale tenants `entries` name, given the current versions.
-    static func stale(_ entries: [LedgerEntry], current: [TenantID: Int64]) -> Set<TenantID> {
-        Set(entries.lazy.filter { current[$0.tenantID, default: 0] != $0.catalogVersion }.map(\.tenantID))
+    /// Throws unless every tenant `entries` name exists (`current` holds each one's catalog
+    /// version, read under its lock) and each entry was computed with its tenant's current catalog.
+    static func checkCatalogs(_ entries: [LedgerEntry], current: [TenantID: Int64]) throws {
+        if entries.contains(where: { current[$0.tenantID] == nil }) { throw TallyError.notFound("tenant") }
+        let stale = Set(entries.lazy.filter { current[$0.tenantID] != $0.catalogVersion }.map(\.tenantID))
+        guard stale.isEmpty else { throw StaleMeterCatalog(tenants: stale) }
     }
 }
 

@@ -128,8 +128,7 @@ public final class PostgresLedgerStore: LedgerStore {
             ).decode((String, Int64).self) {
                 current[TenantID(trusted: id)] = version
             }
-            let stale = CorrectionRules.stale(entries, current: current)
-            guard stale.isEmpty else { throw StaleMeterCatalog(tenants: stale) }
+            try LedgerRules.checkCatalogs(entries, current: current)
             let rows = try await tx.query(
                 """
                 INSERT INTO usage_events (tenant_id, source, event_id, type, subject, event_time, received_at, data)
@@ -343,7 +342,7 @@ public final class PostgresLedgerStore: LedgerStore {
                 throw TallyError.notFound("event")
             }
             let catalog = try await Self.catalog(tenant, on: tx, logger: logger)
-            let correction = try CorrectionRules.next(request, history: history, catalog: catalog, policy: policy, now: now)
+            let correction = try LedgerRules.next(request, history: history, catalog: catalog, policy: policy, now: now)
             try await tx.query(
                 """
                 INSERT INTO event_corrections (tenant_id, source, event_id, seq, kind, subject, data, reason, created_at)

@@ -104,8 +104,7 @@ public final class SQLiteLedgerStore: LedgerStore {
             ) {
                 current[TenantID(trusted: try row.text("id"))] = Int64(try row.int("meter_catalog_version"))
             }
-            let stale = CorrectionRules.stale(entries, current: current)
-            guard stale.isEmpty else { throw StaleMeterCatalog(tenants: stale) }
+            try LedgerRules.checkCatalogs(entries, current: current)
             var inserted: [Int] = []
             for start in stride(from: 0, to: firsts.count, by: Self.chunkSize) {
                 let chunk = firsts[start..<min(start + Self.chunkSize, firsts.count)]
@@ -275,7 +274,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 event: try await db.query(Self.historyEventSQL, binds), corrections: try await db.query(Self.historyCorrectionsSQL, binds)
             ) else { throw TallyError.notFound("event") }
             let catalog = try await Self.catalog(tenant, on: db)
-            let correction = try CorrectionRules.next(request, history: history, catalog: catalog, policy: policy, now: now)
+            let correction = try LedgerRules.next(request, history: history, catalog: catalog, policy: policy, now: now)
             _ = try await db.query(
                 "INSERT INTO event_corrections (tenant_id, source, event_id, seq, kind, subject, data, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 binds + [

@@ -68,8 +68,8 @@ import Testing
                 await withTaskGroup(of: Bool.self) { group in
                     for request in 0..<20 {
                         group.addTask {
-                            // Request 7 names a meter that does not exist: its rollup violates a foreign key.
-                            let entry = Self.entry(tenantID, "r\(request)", meter: request == 7 ? "missing" : "n")
+                            // Request 7 names a tenant that does not exist: the ledger refuses it.
+                            let entry = Self.entry(request == 7 ? TenantID.generate() : tenantID, "r\(request)")
                             return (try? await committer.append([entry])) != nil
                         }
                     }

@@ -41,6 +41,14 @@ import Testing
             )
             #expect(try await storage.ledger.append([fresh]) == [.accepted])
             try await Self.expectRollupsMatchLedger(storage.ledger, scope)
+
+            // A tenant that does not exist books nothing, even alongside one that does.
+            let ghost = TenantScope(credentialTenant: TenantID.generate())
+            let orphan = support.entry(ghost, id: "g", time: Self.base, tokens: "1", model: "m", user: "u", subject: nil, meters: [], version: 0)
+            let other = support.entry(scope, id: "b", time: Self.base, tokens: "1", model: "m", user: "u", subject: nil, meters: Array(LedgerConformanceTests.meters.prefix(2)), version: v2)
+            await #expect(throws: TallyError.notFound("tenant")) { try await storage.ledger.append([other, orphan]) }
+            #expect(try await storage.ledger.countEvents(in: ghost, source: "//test") == 0)
+            #expect(try await storage.ledger.countEvents(in: scope, source: "//test") == 1)
         }
     }
 
