@@ -7,9 +7,12 @@ import Synchronization
 
 /// Group commit: concurrent appends share one ledger transaction.
 ///
-/// Requests queue their entries; one loop takes everything queued (up to `maxEvents`) and books
-/// it in a single transaction, then resumes every request with its own outcomes. No timer adds
-/// latency: whatever queued while the previous transaction was committing goes into the next.
+/// Requests queue their entries; a committer loop takes everything queued (up to `maxEvents`)
+/// and books it in a single transaction, then resumes every request with its own outcomes. No
+/// timer adds latency: whatever queued while a transaction was committing goes into the next.
+/// `concurrency` loops (default 2) keep that many transactions in flight, so one group is booked
+/// while the previous one waits for its commit; the ledger orders its row locks so concurrent
+/// groups cannot deadlock.
 /// Each request is answered only after its transaction is durable. If a shared transaction
 /// fails, each request in it is retried alone, so one bad request cannot fail its neighbours.
 public final class GroupCommitter: LedgerAppender, Service {
@@ -20,18 +23,22 @@ public final class GroupCommitter: LedgerAppender, Service {
 
     private struct State {
         var queue: [Submission] = []
-        var wakeUp: CheckedContinuation<Void, Never>?
+        /// Committer loops waiting for work.
+        var waiting: [CheckedContinuation<Void, Never>] = []
         var stopped = false
     }
 
     private let state = Mutex(State())
     private let ledger: any LedgerStore
     private let maxEvents: Int
+    /// Transactions in flight at once: while one commits, the next group is being booked.
+    private let concurrency: Int
     private let logger: Logger
 
-    public init(ledger: any LedgerStore, maxEvents: Int = 20_000, logger: Logger) {
+    public init(ledger: any LedgerStore, maxEvents: Int = 20_000, concurrency: Int = 2, logger: Logger) {
         self.ledger = ledger
         self.maxEvents = maxEvents
+        self.concurrency = max(1, concurrency)
         self.logger = logger
     }
 
@@ -41,9 +48,7 @@ public final class GroupCommitter: LedgerAppender, Service {
             let (accepted, wake) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !state.stopped else { return (false, nil) }
                 state.queue.append(Submission(entries: entries, continuation: continuation))
-                let wake = state.wakeUp
-                state.wakeUp = nil
-                return (true, wake)
+                return (true, state.waiting.popLast())
             }
             if !accepted {
                 continuation.resume(throwing: TallyError(.unavailable, "the server is shutting down; retry on another node"))
@@ -52,26 +57,32 @@ public final class GroupCommitter: LedgerAppender, Service {
         }
     }
 
-    /// Commits groups until graceful shutdown, then commits what is queued and stops.
+    /// Commits groups (`concurrency` loops) until graceful shutdown, then commits what is
+    /// queued and stops.
     public func run() async throws {
         await withGracefulShutdownHandler {
-            while let group = await nextGroup() {
-                await commit(group)
+            await withTaskGroup(of: Void.self) { loops in
+                for _ in 0..<concurrency {
+                    loops.addTask {
+                        while let group = await self.nextGroup() {
+                            await self.commit(group)
+                        }
+                    }
+                }
             }
         } onGracefulShutdown: { [self] in
             stop()
         }
     }
 
-    /// Refuses new appends and lets the loop finish what is queued.
+    /// Refuses new appends and lets the loops finish what is queued.
     private func stop() {
-        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.stopped = true
-            let wake = state.wakeUp
-            state.wakeUp = nil
-            return wake
+            defer { state.waiting.removeAll() }
+            return state.waiting
         }
-        wake?.resume()
+        for loop in waiting { loop.resume() }
     }
 
     /// Everything queued, up to `maxEvents` events (a single larger submission goes alone);
@@ -96,7 +107,7 @@ public final class GroupCommitter: LedgerAppender, Service {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state -> Bool in
                         if !state.queue.isEmpty || state.stopped { return true }
-                        state.wakeUp = continuation
+                        state.waiting.append(continuation)
                         return false
                     }
                     if resumeNow { continuation.resume() }

@@ -3,6 +3,7 @@ import Histogram
 import Metering
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -113,58 +114,58 @@ public struct IngestBenchmark: Sendable {
         }
     }
 
+    /// One connection's share of the load, driven by a `LoadConnectionHandler` on its event
+    /// loop; a broken connection is replaced and its batch in flight sent again.
     private func worker(_ index: Int, deadline: ContinuousClock.Instant, budget: EventBudget) async throws -> WorkerStats {
-        var stats = WorkerStats()
+        var total = WorkerStats()
         var cursor = BenchEventSource.Cursor(worker: index, seed: configuration.seed)
-        let source = self.source
-        let headers = [("Authorization", "Bearer \(configuration.token)"), ("Content-Type", source.contentType)]
-        var pending: (batch: BenchEventSource.Batch, buffer: ByteBuffer, attempts: Int)?
-        var connects = 0
+        var pending: LoadConnectionHandler.PendingBatch?
+        var failures = 0
         while true {
+            let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+            let promise = eventLoop.makePromise(of: LoadConnectionHandler.Outcome.self)
+            let (source, host, token) = (self.source, configuration.host, configuration.token)
+            let (startCursor, startPending) = (cursor, pending)
             do {
-                try await HTTPLoadConnection.with(host: configuration.host, port: configuration.port) { session in
-                    while true {
-                        if pending == nil {
-                            guard ContinuousClock.now < deadline, budget.take(configuration.batchSize) else { return }
-                            let time = RFC3339.format(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))
-                            let batch = source.batch(&cursor, time: time)
-                            pending = (batch, ByteBuffer(bytes: batch.body), 0)
-                        }
-                        guard var current = pending else { return }
-                        let start = ContinuousClock.now
-                        let reply = try await session.send(.POST, "/v1/events", headers: headers, body: current.buffer)
-                        let micros = (ContinuousClock.now - start).microseconds
-                        current.attempts += 1
-                        if reply.status == 200, let counts = IngestReplyCounts.parse(reply.body.readableBytesView) {
-                            stats.record(latencyMicros: micros, batch: current.batch, counts: counts, retried: current.attempts > 1)
-                            pending = nil
-                            continue
-                        }
-                        stats.failedResponses[reply.status, default: 0] += 1
-                        if current.attempts >= Self.maxAttempts {
-                            stats.unacknowledged += current.batch.newEvents
-                            pending = nil
-                            continue
-                        }
-                        pending = current
-                        if reply.status == 429 || reply.status == 503 {
-                            let seconds = reply.headers.first(name: "Retry-After").flatMap(Int.init) ?? 1
-                            try await Task.sleep(for: .seconds(min(seconds, 5)))
+                let channel = try await ClientBootstrap(group: eventLoop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                            try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(
+                                source: source, cursor: startCursor, host: host, token: token, deadline: deadline, budget: budget,
+                                pending: startPending, promise: promise
+                            ))
                         }
                     }
-                }
-                return stats
-            } catch {
-                stats.connectionErrors += 1
-                connects += 1
+                    .connect(host: host, port: configuration.port).get()
+                let outcome = try await promise.futureResult.get()
+                try? await channel.close().get()
+                total.merge(outcome.stats)
+                cursor = outcome.cursor
+                pending = outcome.pending
+                guard let error = outcome.error else { return total }
+                total.connectionErrors += 1
+                failures += 1
                 if var current = pending {
                     current.attempts += 1
-                    pending = current.attempts >= Self.maxAttempts ? nil : current
-                    if current.attempts >= Self.maxAttempts { stats.unacknowledged += current.batch.newEvents }
+                    if current.attempts >= Self.maxAttempts {
+                        total.unacknowledged += current.batch.newEvents
+                        pending = nil
+                    } else {
+                        pending = current
+                    }
                 }
-                guard connects < Self.maxAttempts * 4 else { throw BenchError("connection \(index) kept failing: \(error)") }
-                try await Task.sleep(for: .milliseconds(100))
+                guard failures < Self.maxAttempts * 4 else { throw BenchError("connection \(index) kept failing: \(error)") }
+            } catch let error as BenchError {
+                throw error
+            } catch {
+                promise.fail(error)
+                total.connectionErrors += 1
+                failures += 1
+                guard failures < Self.maxAttempts * 4 else { throw BenchError("connection \(index) could not connect: \(error)") }
             }
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }

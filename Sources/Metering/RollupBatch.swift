@@ -34,6 +34,13 @@ public struct DedupKey: Sendable, Hashable {
         self.source = source
         self.eventID = eventID
     }
+
+    /// Byte-wise order (as PostgreSQL's `COLLATE "C"`): the order appends lock rows in.
+    public func precedes(_ other: DedupKey) -> Bool {
+        if tenantID != other.tenantID { return tenantID.rawValue.utf8.lexicographicallyPrecedes(other.tenantID.rawValue.utf8) }
+        if source != other.source { return source.utf8.lexicographicallyPrecedes(other.source.utf8) }
+        return eventID.utf8.lexicographicallyPrecedes(other.eventID.utf8)
+    }
 }
 
 /// The address of one rollup row: meter, minute window and group within a tenant.
@@ -49,6 +56,14 @@ public struct RollupKey: Sendable, Hashable {
         self.meter = meter
         self.windowStart = windowStart
         self.groupKey = groupKey
+    }
+
+    /// Byte-wise order of the primary key (tenant, meter, window, group): the order rollup rows are locked in.
+    public func precedes(_ other: RollupKey) -> Bool {
+        if tenantID != other.tenantID { return tenantID.rawValue.utf8.lexicographicallyPrecedes(other.tenantID.rawValue.utf8) }
+        if meter != other.meter { return meter.utf8.lexicographicallyPrecedes(other.meter.utf8) }
+        if windowStart != other.windowStart { return windowStart < other.windowStart }
+        return groupKey.utf8.lexicographicallyPrecedes(other.groupKey.utf8)
     }
 }
 

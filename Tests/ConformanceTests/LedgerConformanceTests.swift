@@ -88,7 +88,7 @@ import Testing
                 other.tenantID: try await defineMeters(Self.meters, in: other, storage.ledger),
             ]
             var generator = SystemRandomNumberGenerator()
-            let models = ["small", "large", "edge"], users = ["u1", "u2", "u3", "u4"]
+            let models = ["small", "large", "edge"], users = ["u1", "u2", "u3", "u4", ""]  // "" is a distinct value too
             var all: [LedgerEntry] = []
             for index in 0..<600 {
                 let time = Self.base + Int64.random(in: 0..<(15 * 60_000_000), using: &generator)  // 15 minutes of windows
