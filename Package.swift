@@ -183,4 +183,13 @@ if ProcessInfo.processInfo.environment["TALLY_BENCHMARKS"] == "1" {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         )
     )
+    package.targets.append(
+        .executableTarget(
+            name: "MeteringBenchmarks",
+            dependencies: ["Core", "Metering", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/MeteringBenchmarks",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
 }

@@ -35,18 +35,18 @@ public struct JSONWriter {
             bytes.append(UInt8(ascii: "]"))
         case .object(let members):
             bytes.append(UInt8(ascii: "{"))
-            var first = true
-            func member(_ key: String, _ value: JSONValue) {
-                if !first { bytes.append(UInt8(ascii: ",")) }
-                first = false
-                write(key)
-                bytes.append(UInt8(ascii: ":"))
-                write(value, sortedKeys: sortedKeys)
-            }
             if sortedKeys {
-                for key in members.keys.sorted() { member(key, members[key]!) }
+                for (position, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+                    if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                    key(member.key)
+                    write(member.value, sortedKeys: true)
+                }
             } else {
-                for (key, value) in members { member(key, value) }
+                for (position, member) in members.enumerated() {
+                    if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                    key(member.key)
+                    write(member.value, sortedKeys: false)
+                }
             }
             bytes.append(UInt8(ascii: "}"))
         }
@@ -55,7 +55,7 @@ public struct JSONWriter {
     /// A number: whole values up to 2^53 without a fraction, others in shortest round-trip form.
     public mutating func write(_ number: Double) {
         if number.rounded(.towardZero) == number, abs(number) <= 9_007_199_254_740_992 {
-            raw(String(Int64(number)))
+            write(Int(number))
         } else if number.isFinite {
             raw(number.description)
         } else {
@@ -63,11 +63,31 @@ public struct JSONWriter {
         }
     }
 
-    public mutating func write(_ number: Int) { raw(String(number)) }
+    /// An integer, digit by digit (no intermediate `String`).
+    public mutating func write(_ number: Int) {
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
 
     /// A quoted, escaped string.
     public mutating func write(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: text.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(0x5C); bytes.append(byte)
@@ -78,8 +98,8 @@ public struct JSONWriter {
             case 0x08: bytes.append(0x5C); bytes.append(UInt8(ascii: "b"))
             case 0x0C: bytes.append(0x5C); bytes.append(UInt8(ascii: "f"))
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes += [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+                func hex(_ nibble: UInt8) -> UInt8 { nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10 }
+                bytes += [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex(byte >> 4), hex(byte & 0xF)]
             default: bytes.append(byte)
             }
         }
