@@ -1,5 +1,6 @@
 import Core
 import Metering
+import Synchronization
 
 /// One active tenant's hot metering state: its meter catalog and event-time policy, loaded on
 /// first use and kept until a meter change makes the catalog stale (the ledger refuses an
@@ -27,8 +28,11 @@ public actor TenantActor {
     }
 
     public nonisolated let tenantID: TenantID
+    /// The last snapshot loaded, readable without a hop onto the actor: ingest reads it on every
+    /// request, and only a miss (first use, a stale catalog, an expired policy) waits for the actor.
+    private nonisolated let published = Mutex<(snapshot: Snapshot, policyLoadedAt: ContinuousClock.Instant)?>(nil)
     private let loader: Loader
-    private let policyTTL: Duration
+    private nonisolated let policyTTL: Duration
     private var catalog: MeterCatalog?
     private var policy: (value: EventTimePolicy, loadedAt: ContinuousClock.Instant)?
     private var catalogLoad: Task<MeterCatalog, any Error>?
@@ -40,20 +44,39 @@ public actor TenantActor {
         self.policyTTL = policyTTL
     }
 
+    /// The published snapshot if it is current, without waiting for the actor.
+    public nonisolated func cachedSnapshot(now: ContinuousClock.Instant = .now) -> Snapshot? {
+        published.withLock { entry in
+            guard let entry, now - entry.policyLoadedAt < policyTTL else { return nil }
+            return entry.snapshot
+        }
+    }
+
     /// The cached catalog and policy, loading what is missing or stale.
-    public func snapshot() async throws -> Snapshot {
-        Snapshot(catalog: try await currentCatalog(), policy: try await currentPolicy())
+    public nonisolated func snapshot() async throws -> Snapshot {
+        if let cached = cachedSnapshot() { return cached }
+        return try await load()
+    }
+
+    private func load() async throws -> Snapshot {
+        let snapshot = Snapshot(catalog: try await currentCatalog(), policy: try await currentPolicy())
+        if let loadedAt = policy?.loadedAt { published.withLock { $0 = (snapshot, loadedAt) } }
+        return snapshot
     }
 
     /// Forgets the catalog if it is still `version` (a newer one may have been loaded meanwhile).
     public func catalogIsStale(version: Int64) {
         if catalog?.version == version { catalog = nil }
+        published.withLock { entry in
+            if entry?.snapshot.catalog.version == version { entry = nil }
+        }
     }
 
     /// Forgets everything (after a local meter or tenant change).
     public func invalidate() {
         catalog = nil
         policy = nil
+        published.withLock { $0 = nil }
     }
 
     private func currentCatalog() async throws -> MeterCatalog {

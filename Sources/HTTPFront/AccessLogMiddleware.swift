@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Metrics
+import Synchronization
 
 /// Logs one structured line per request and records the request metrics: a counter by route,
 /// method and status, and a latency histogram by route and method. Routes are templates
@@ -15,8 +16,9 @@ struct AccessLogMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
-        let route = context.endpointPath.map(OpenAPIPath.template(fromRouter:)) ?? "unmatched"
+        let route = context.endpointPath.map(metrics.template(of:)) ?? "unmatched"
         metrics.record(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
+        guard context.logger.logLevel <= .info else { return response }  // build the line only when it is written
         var metadata: Logger.Metadata = [
             LogKey.method: .string(request.method.rawValue), LogKey.route: .string(route),
             LogKey.status: .stringConvertible(response.status.code),
@@ -30,17 +32,49 @@ struct AccessLogMiddleware: RouterMiddleware {
 }
 
 /// The HTTP metrics, made through swift-metrics with an injected factory (Prometheus in the server).
+/// The handles are made once per label set and kept (the label sets are bounded: route templates,
+/// methods, statuses), so a request costs a dictionary look-up, not a registry look-up.
 public struct HTTPMetrics: Sendable {
     let factory: any MetricsFactory
+    private let handles = HandleCache()
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
     }
 
+    /// The OpenAPI template of a router path (`/v1/tenants/{id}`), converted once per path.
+    func template(of routerPath: String) -> String {
+        if let known = handles.templates.withLock({ $0[routerPath] }) { return known }
+        let template = OpenAPIPath.template(fromRouter: routerPath)
+        handles.templates.withLock { $0[routerPath] = template }
+        return template
+    }
+
     func record(route: String, method: String, status: Int, duration: Duration) {
-        Counter(label: "tally_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory)
-            .increment()
-        Timer(label: "tally_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
-            .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let (counter, timer) = handles.get(route: route, method: method, status: status) {
+            (
+                Counter(label: "tally_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory),
+                Timer(label: "tally_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
+            )
+        }
+        counter.increment()
+        timer.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    final class HandleCache: Sendable {
+        struct Key: Hashable { let route: String, method: String, status: Int }
+        private let handles = Mutex<[Key: (Counter, Timer)]>([:])
+        let templates = Mutex<[String: String]>([:])
+
+        func get(route: String, method: String, status: Int, make: () -> (Counter, Timer)) -> (Counter, Timer) {
+            let key = Key(route: route, method: method, status: status)
+            if let found = handles.withLock({ $0[key] }) { return found }
+            let made = make()
+            return handles.withLock { handles in
+                if let found = handles[key] { return found }
+                handles[key] = made
+                return made
+            }
+        }
     }
 }

@@ -10,10 +10,8 @@ import Foundation
 
 /// The production ledger on PostgreSQL. All of its SQL lives here.
 ///
-/// A batch is one statement (one round trip, one transaction): the tenants' ledger locks and
-/// catalog check, the events (`INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING RETURNING`
-/// says which were new), the rollups of the new ones (aggregated and upserted in NUMERIC, so
-/// concurrent nodes merge exactly) and the distinct values, as data-modifying CTEs.
+/// A batch is one prepared statement (`PostgresAppendStatement`: one round trip, one
+/// transaction, planned once per connection).
 public final class PostgresLedgerStore: LedgerStore {
     public let client: PostgresClient
     let logger: Logger
@@ -106,106 +104,11 @@ public final class PostgresLedgerStore: LedgerStore {
         // Rows in key order, so concurrent group commits take their index locks in one order.
         let firsts = RollupBatch.firstOccurrences(entries).sorted { entries[$0].dedupKey.precedes(entries[$1].dedupKey) }
         guard !firsts.isEmpty else { return outcomes }
-        var tenants: [String] = [], sources: [String] = [], ids: [String] = [], types: [String] = [], subjects: [String] = []
-        var times: [Int64] = [], received: [Int64] = [], data: [String] = []
-        for index in firsts {
-            let entry = entries[index]
-            tenants.append(entry.tenantID.rawValue)
-            sources.append(entry.event.source)
-            ids.append(entry.event.id)
-            types.append(entry.event.type)
-            subjects.append(entry.event.subject ?? "")  // subjects are never empty (the envelope refuses it), so '' stands for NULL
-            times.append(entry.event.time)
-            received.append(entry.receivedAt)
-            data.append(try StoredJSON.encode(entry.event.data))
-        }
-        // One row per reading of the events sent; the statement aggregates those of the events it inserts.
-        var readingTenants: [String] = [], readingSources: [String] = [], readingIDs: [String] = [], readingMeters: [String] = []
-        var readingWindows: [Int64] = [], readingGroups: [String] = [], readingValues: [String] = [], readingTimes: [Int64] = []
-        var readingDistinct: [String] = [], readingIsDistinct: [Bool] = []
-        for index in firsts {
-            let entry = entries[index]
-            for reading in entry.readings {
-                readingTenants.append(entry.tenantID.rawValue)
-                readingSources.append(entry.event.source)
-                readingIDs.append(entry.event.id)
-                readingMeters.append(reading.meter)
-                readingWindows.append(RollupBatch.window(of: reading.time))
-                readingGroups.append(GroupKey.encode(reading.dimensions))
-                readingTimes.append(reading.time)
-                switch reading.value {
-                case .none: readingValues.append(""); readingDistinct.append(""); readingIsDistinct.append(false)
-                case .number(let value): readingValues.append(value.description); readingDistinct.append(""); readingIsDistinct.append(false)
-                case .distinct(let value): readingValues.append(""); readingDistinct.append(value); readingIsDistinct.append(true)
-                }
-            }
-        }
-        // Every (tenant, catalog version) the entries were computed with.
-        let pairs = Set(entries.map { "\($0.catalogVersion) \($0.tenantID.rawValue)" }).sorted()
-        let pairTenants = pairs.map { String($0.split(separator: " ")[1]) }
-        let pairVersions = pairs.map { Int64($0.split(separator: " ")[0])! }
-        let tenantIDs = Array(Set(pairTenants)).sorted()
-        // One statement, so one round trip and one (autocommit, synchronous) transaction: lock the
-        // tenants' rows FOR SHARE and compare catalog versions, insert the events unless a version
-        // is stale or a tenant missing, then fold the readings of the inserted events into the
-        // rollups (the same arithmetic as MeterState: count of readings, exact NUMERIC sum, min,
-        // max, latest by time then event id byte-wise) and add the distinct values. Rows are
-        // written in key order, so concurrent group commits cannot deadlock.
-        let rows = try await client.query(
-            """
-            WITH locked AS (
-                SELECT id, meter_catalog_version AS v FROM tenants WHERE id = ANY(\(tenantIDs)::text[]) ORDER BY id FOR SHARE
-            ), problems AS (
-                SELECT CASE WHEN l.id IS NULL THEN 'missing' ELSE 'stale' END AS kind, e.id
-                FROM unnest(\(pairTenants)::text[], \(pairVersions)::int8[]) AS e(id, v) LEFT JOIN locked l ON l.id = e.id
-                WHERE l.v IS DISTINCT FROM e.v
-            ), ins AS (
-                INSERT INTO usage_events (tenant_id, source, event_id, type, subject, event_time, received_at, data)
-                SELECT t, s, i, ty, NULLIF(su, ''), et, ra, d::jsonb
-                FROM unnest(\(tenants)::text[], \(sources)::text[], \(ids)::text[], \(types)::text[], \(subjects)::text[],
-                            \(times)::int8[], \(received)::int8[], \(data)::text[]) WITH ORDINALITY AS u(t, s, i, ty, su, et, ra, d, n)
-                WHERE NOT EXISTS (SELECT 1 FROM problems)
-                ORDER BY n
-                ON CONFLICT DO NOTHING
-                RETURNING tenant_id, source, event_id
-            ), readings AS (
-                SELECT r.t, r.m, r.w, r.g, NULLIF(r.v, '')::numeric AS v, r.tm, r.i, r.d, r.dk
-                FROM unnest(\(readingTenants)::text[], \(readingSources)::text[], \(readingIDs)::text[], \(readingMeters)::text[],
-                            \(readingWindows)::int8[], \(readingGroups)::text[], \(readingValues)::text[], \(readingTimes)::int8[],
-                            \(readingDistinct)::text[], \(readingIsDistinct)::bool[]) AS r(t, s, i, m, w, g, v, tm, d, dk)
-                JOIN ins ON ins.tenant_id = r.t AND ins.source = r.s AND ins.event_id = r.i
-            ), rolled AS (
-                INSERT INTO meter_rollups AS r (tenant_id, meter, window_start, group_key, count, sum, min, max, latest_time, latest_event_id, latest_value)
-                SELECT t, m, w, g, count(*), COALESCE(sum(v), 0), min(v), max(v),
-                       (array_agg(tm ORDER BY tm DESC, i COLLATE "C" DESC) FILTER (WHERE v IS NOT NULL))[1],
-                       (array_agg(i ORDER BY tm DESC, i COLLATE "C" DESC) FILTER (WHERE v IS NOT NULL))[1],
-                       (array_agg(v ORDER BY tm DESC, i COLLATE "C" DESC) FILTER (WHERE v IS NOT NULL))[1]
-                FROM readings GROUP BY t, m, w, g ORDER BY t, m, w, g
-                ON CONFLICT (tenant_id, meter, window_start, group_key) DO UPDATE SET
-                    count = r.count + EXCLUDED.count,
-                    sum = r.sum + EXCLUDED.sum,
-                    min = LEAST(r.min, EXCLUDED.min),
-                    max = GREATEST(r.max, EXCLUDED.max),
-                    latest_time = CASE WHEN \(unescaped: Self.newerLatest) THEN EXCLUDED.latest_time ELSE r.latest_time END,
-                    latest_event_id = CASE WHEN \(unescaped: Self.newerLatest) THEN EXCLUDED.latest_event_id ELSE r.latest_event_id END,
-                    latest_value = CASE WHEN \(unescaped: Self.newerLatest) THEN EXCLUDED.latest_value ELSE r.latest_value END
-                RETURNING 1
-            ), distinct_values AS (
-                INSERT INTO meter_distinct_values (tenant_id, meter, window_start, group_key, value)
-                SELECT DISTINCT t, m, w, g, d FROM readings WHERE dk ORDER BY t, m, w, g, d
-                ON CONFLICT DO NOTHING
-                RETURNING 1
-            )
-            SELECT kind, id, NULL::text FROM problems
-            UNION ALL
-            SELECT 'inserted', tenant_id || ' ' || source, event_id FROM ins
-            """,
-            logger: logger
-        ).collect()
+        let statement = try PostgresAppendStatement(entries, firsts: firsts)
+        let rows = try await client.execute(statement, logger: logger)
         var booked = Set<DedupKey>()
         var stale = Set<TenantID>()
-        for row in rows {
-            let (kind, key, id) = try row.decode((String, String, String?).self)
+        for try await (kind, key, id) in rows {
             switch kind {
             case "missing": throw TallyError.notFound("tenant")
             case "stale": stale.insert(TenantID(trusted: key))
@@ -264,7 +167,7 @@ public final class PostgresLedgerStore: LedgerStore {
         )
     }
 
-    private static let newerLatest = """
+    static let newerLatest = """
         (EXCLUDED.latest_time IS NOT NULL AND (r.latest_time IS NULL OR EXCLUDED.latest_time > r.latest_time
          OR (EXCLUDED.latest_time = r.latest_time AND EXCLUDED.latest_event_id COLLATE "C" > r.latest_event_id COLLATE "C")))
         """
