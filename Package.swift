@@ -46,6 +46,7 @@ let package = Package(
         ),
         .target(name: "Scheduler", dependencies: ["Core"], swiftSettings: swiftSettings),
         .target(name: "Metering", dependencies: ["Core"], swiftSettings: swiftSettings),
+        .target(name: "Entitlements", dependencies: ["Core", "Metering"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
@@ -143,6 +144,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler"], swiftSettings: swiftSettings),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "Core"], swiftSettings: swiftSettings),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Core"], swiftSettings: swiftSettings),
+        .testTarget(name: "EntitlementsTests", dependencies: ["Entitlements", "Metering", "Core"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ActorsTests",
             dependencies: [
@@ -186,7 +188,7 @@ if ProcessInfo.processInfo.environment["TALLY_BENCHMARKS"] == "1" {
     package.targets.append(
         .executableTarget(
             name: "MeteringBenchmarks",
-            dependencies: ["Core", "Metering", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["Core", "Metering", "Entitlements", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/MeteringBenchmarks",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,5 +1,6 @@
 import Benchmark
 import Core
+import Entitlements
 import Foundation
 import Metering
 
@@ -73,6 +74,21 @@ let benchmarks: @Sendable () -> Void = {
         let query = MeterQuery(from: 1_795_860_000 - 86_400, to: 1_795_860_000 + 86_400, window: .hour)
         for _ in benchmark.scaledIterations {
             blackHole(query.evaluate(meter: meters.meters[0], rollups: rows, distinct: Array(distinct)))
+        }
+    }
+
+    Benchmark("Entitlement check (hard limit, 3 grants)") { benchmark in
+        let limit = MeteredLimit(allowance: Quantity(10_000), enforcement: .hard)
+        let grants = [
+            Grant(id: "a", amount: Quantity(500), priority: 1, effectiveAt: 0, expiresAt: 2_000_000_000),
+            Grant(id: "b", amount: Quantity(250), priority: 0, effectiveAt: 0),
+            Grant(id: "c", amount: Quantity(100), priority: 2, effectiveAt: 0, expiresAt: 1_900_000_000),
+        ]
+        let window = PeriodWindow(start: 1_793_500_000, end: 1_796_100_000, resetsAt: 1_796_100_000)
+        var used = 0
+        for _ in benchmark.scaledIterations {
+            used = (used + 7) % 10_900
+            blackHole(EntitlementCheck.evaluate(limit: limit, grants: grants, used: Quantity(used), requested: .one, window: window, now: 1_795_860_000))
         }
     }
 

@@ -113,6 +113,21 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
         return overflow ? nil : Quantity(billionths: sum)
     }
 
+    /// Exact difference, or `nil` past Int128.
+    public func subtracting(_ other: Quantity) -> Quantity? {
+        let (difference, overflow) = billionths.subtractingReportingOverflow(other.billionths)
+        return overflow ? nil : Quantity(billionths: difference)
+    }
+
+    /// `percent` % of this quantity, rounded toward positive infinity at the billionth (so a
+    /// threshold counts as reached only once usage really gets there); `nil` past Int128.
+    public func multiplied(byPercent percent: Int) -> Quantity? {
+        let (product, overflow) = billionths.multipliedReportingOverflow(by: Int128(percent))
+        guard !overflow else { return nil }
+        let quotient = product / 100, remainder = product % 100
+        return Quantity(billionths: remainder > 0 ? quotient + 1 : quotient)
+    }
+
     /// Exact sum; traps on Int128 overflow, which needs more than 10^11 maximal inputs.
     public static func + (lhs: Quantity, rhs: Quantity) -> Quantity { Quantity(billionths: lhs.billionths + rhs.billionths) }
     public static func - (lhs: Quantity, rhs: Quantity) -> Quantity { Quantity(billionths: lhs.billionths - rhs.billionths) }

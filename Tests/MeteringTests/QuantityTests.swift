@@ -43,3 +43,13 @@ import Testing
         #expect(Quantity("0.000000001")! < Quantity("0.00000001")!)
     }
 }
+
+@Suite struct QuantityArithmeticTests {
+    @Test func subtractionAndPercentages() {
+        #expect(Quantity(5).subtracting(Quantity("0.5")!) == Quantity("4.5")!)
+        #expect(Quantity(billionths: .min).subtracting(Quantity(1)) == nil)
+        #expect(Quantity(10).multiplied(byPercent: 80) == Quantity(8))
+        #expect(Quantity("0.000000001")!.multiplied(byPercent: 50) == Quantity("0.000000001")!)  // rounded up
+        #expect(Quantity(billionths: .max).multiplied(byPercent: 200) == nil)
+    }
+}
