@@ -155,7 +155,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["Core", "Storage", "Platform", "Metering", "TallyTestSupport"],
+            dependencies: ["Core", "Storage", "Platform", "Metering", "TallyTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

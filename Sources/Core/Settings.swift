@@ -31,11 +31,12 @@ public struct Settings: Sendable, Equatable {
         public static let ingestTenantMaxInFlightRequests = "TALLY_INGEST_TENANT_MAX_INFLIGHT_REQUESTS"
         public static let ingestMaxInFlightRequests = "TALLY_INGEST_MAX_INFLIGHT_REQUESTS"
         public static let tenantIdleSeconds = "TALLY_TENANT_IDLE_SECONDS"
+        public static let idempotencyTTL = "TALLY_IDEMPOTENCY_TTL_SECONDS"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
-            ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds,
+            ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
         ]
     }
 
@@ -57,12 +58,15 @@ public struct Settings: Sendable, Equatable {
     public var ingestLimits: AdmissionLimits
     /// How long a tenant's actor (meter catalog, policy) stays in memory unused.
     public var tenantIdleSeconds: Int
+    /// How long an Idempotency-Key (and its stored response) is remembered.
+    public var idempotencyTTLSeconds: Int
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
         backend: .embedded, httpHost: "127.0.0.1", httpPort: 8080, dataDir: "./data", logLevel: "info",
         environment: .dev, maxBodyBytes: 1_048_576, shutdownTimeoutSeconds: 30, authCacheTTLSeconds: 5,
-        databasePoolSize: 20, maxBatchEvents: 10_000, maxBatchBytes: 5_242_880, ingestLimits: .defaults, tenantIdleSeconds: 300
+        databasePoolSize: 20, maxBatchEvents: 10_000, maxBatchBytes: 5_242_880, ingestLimits: .defaults, tenantIdleSeconds: 300,
+        idempotencyTTLSeconds: 86_400
     )
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -127,6 +131,7 @@ public struct Settings: Sendable, Equatable {
                 ?? settings.ingestLimits.totalRequests
         )
         settings.tenantIdleSeconds = try integer(value(Name.tenantIdleSeconds), Name.tenantIdleSeconds, in: 1...86_400) ?? settings.tenantIdleSeconds
+        settings.idempotencyTTLSeconds = try integer(value(Name.idempotencyTTL), Name.idempotencyTTL, in: 60...2_592_000) ?? settings.idempotencyTTLSeconds
         return settings
     }
 

@@ -18,6 +18,8 @@ struct EventRoutes {
     let idempotency: any IdempotencyStore
     let maxBatchEvents: Int
     let maxBatchBytes: Int
+    /// How long a key and its response are remembered (`TALLY_IDEMPOTENCY_TTL_SECONDS`).
+    let idempotencyTTL: Duration
 
     func register(on group: RouterGroup<TallyRequestContext>) {
         group.post("events") { request, context in try await ingest(request, context) }
@@ -97,7 +99,7 @@ struct EventRoutes {
             throw TallyError(.invalidParameter, "Idempotency-Key must be 1-255 visible ASCII characters", field: "Idempotency-Key")
         }
         let fingerprint = Array(SHA256.hash(data: material)).hexString
-        switch try await idempotency.claimIdempotencyKey(key, in: scope, fingerprint: fingerprint, now: Date(), lock: .seconds(60), ttl: .seconds(86_400)) {
+        switch try await idempotency.claimIdempotencyKey(key, in: scope, fingerprint: fingerprint, now: Date(), lock: .seconds(60), ttl: idempotencyTTL) {
         case .replay(let stored):
             var response = Self.response(stored)
             response.headers[.idempotentReplayed] = "true"

@@ -45,7 +45,10 @@ public enum TallyHTTPServer {
         ServiceIdentityRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         let meters = MeterRoutes(platform: platform, bodyLimit: settings.maxBodyBytes)
         meters.register(on: v1)
-        let events = EventRoutes(platform: platform, idempotency: idempotency, maxBatchEvents: settings.maxBatchEvents, maxBatchBytes: settings.maxBatchBytes)
+        let events = EventRoutes(
+            platform: platform, idempotency: idempotency, maxBatchEvents: settings.maxBatchEvents, maxBatchBytes: settings.maxBatchBytes,
+            idempotencyTTL: .seconds(settings.idempotencyTTLSeconds)
+        )
         events.register(on: v1)
         // The platform brief's names for the same operations.
         let api = router.group("api").add(middleware: AuthMiddleware(keys: platform.apiKeys))

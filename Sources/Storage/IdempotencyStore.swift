@@ -14,6 +14,8 @@ public protocol IdempotencyStore: Sendable {
     func completeIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, response: StoredResponse) async throws
     /// Drops an unfinished claim (the request failed in a way a retry may fix).
     func releaseIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String) async throws
+    /// Deletes up to `limit` records that expired before `now` (of any tenant) and says how many.
+    func purgeExpiredIdempotencyKeys(now: Date, limit: Int) async throws -> Int
 }
 
 extension Duration {

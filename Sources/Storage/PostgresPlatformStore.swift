@@ -377,4 +377,18 @@ public final class PostgresPlatformStore: PlatformStore, MigrationDriver, Idempo
             logger: logger
         )
     }
+
+    public func purgeExpiredIdempotencyKeys(now: Date, limit: Int) async throws -> Int {
+        try await client.query(
+            """
+            WITH gone AS (
+                DELETE FROM idempotency_keys WHERE (tenant_id, key) IN
+                    (SELECT tenant_id, key FROM idempotency_keys WHERE expires_at < \(now) ORDER BY expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING 1
+            )
+            SELECT count(*) FROM gone
+            """,
+            logger: logger
+        ).collect().first?.decode(Int.self) ?? 0
+    }
 }

@@ -326,4 +326,17 @@ public final class SQLitePlatformStore: PlatformStore, MigrationDriver, Idempote
             )
         }
     }
+
+    public func purgeExpiredIdempotencyKeys(now: Date, limit: Int) async throws -> Int {
+        try await database.transaction { db in
+            try await db.query(
+                """
+                DELETE FROM idempotency_keys WHERE (tenant_id, key) IN
+                    (SELECT tenant_id, key FROM idempotency_keys WHERE expires_at < ? ORDER BY expires_at LIMIT ?)
+                RETURNING 1
+                """,
+                [Optional(now).sqliteData, .integer(limit)]
+            ).count
+        }
+    }
 }

@@ -89,6 +89,8 @@ public struct StorageBackend: Sendable {
         )
         configuration.options.maximumConnections = poolSize
         configuration.options.connectTimeout = .seconds(5)
+        // Durable before acknowledged, whatever the server's default says.
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         return configuration
     }
 }

@@ -35,6 +35,7 @@ struct Serve: AsyncParsableCommand {
             let usage = KeyUsageRecorder(store: backend.store, logger: logger)
             let cache = CredentialCache(ttl: .seconds(settings.authCacheTTLSeconds))
             let committer = GroupCommitter(ledger: backend.ledger, logger: logger)
+            let janitor = IdempotencyJanitor(store: backend.idempotency, logger: logger)
             let directory = TenantDirectory(
                 loader: Platform.loader(store: backend.store, ledger: backend.ledger), limits: settings.ingestLimits,
                 idleAfter: .seconds(settings.tenantIdleSeconds), policyTTL: .seconds(settings.authCacheTTLSeconds), logger: logger
@@ -59,7 +60,7 @@ struct Serve: AsyncParsableCommand {
                 Self.announce("Tally listening on http://\(settings.httpHost):\(port) (\(backend.store.backendName))")
             }
             var configuration = ServiceGroupConfiguration(
-                services: [.init(service: usage), .init(service: directory), .init(service: committer), .init(service: app)],
+                services: [.init(service: usage), .init(service: directory), .init(service: janitor), .init(service: committer), .init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

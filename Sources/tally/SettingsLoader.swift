@@ -27,6 +27,7 @@ enum SettingsLoader {
         (Settings.Name.ingestTenantMaxInFlightRequests, "ingest.tenant_max_inflight_requests"),
         (Settings.Name.ingestMaxInFlightRequests, "ingest.max_inflight_requests"),
         (Settings.Name.tenantIdleSeconds, "tenant_idle_seconds"),
+        (Settings.Name.idempotencyTTL, "idempotency.ttl_seconds"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

@@ -1,5 +1,7 @@
 import Actors
 import Core
+import Foundation
+import Storage
 import Metering
 import Synchronization
 import TallyTestSupport
@@ -81,5 +83,25 @@ import Testing
         #expect(directory.activeTenants == 1)
         #expect(directory.evictIdle(now: .now + .seconds(11)) == 1)
         #expect(directory.activeTenants == 0)
+    }
+}
+
+@Suite struct IdempotencyJanitorTests {
+    @Test func purgesEveryExpiredKeyInBatches() async throws {
+        try await TestBackend.sqlite.withBackend { storage, _ in
+            let now = Date()
+            let tenant = Tenant(id: .generate(), slug: "acme", name: "Acme", status: .active, settings: [:], createdAt: now, updatedAt: now)
+            try await storage.store.insertTenant(tenant)
+            let scope = TenantScope(credentialTenant: tenant.id)
+            let past = now.addingTimeInterval(-1_000)
+            for index in 0..<12 {
+                _ = try await storage.idempotency.claimIdempotencyKey("k\(index)", in: scope, fingerprint: "f", now: past, lock: .seconds(60), ttl: .seconds(100))
+            }
+            _ = try await storage.idempotency.claimIdempotencyKey("live", in: scope, fingerprint: "f", now: now, lock: .seconds(60), ttl: .seconds(100))
+            let janitor = IdempotencyJanitor(store: storage.idempotency, batch: 5, logger: TestBackend.logger)
+            #expect(await janitor.purge() == 12)
+            #expect(await janitor.purge() == 0)
+            #expect(try await storage.idempotency.claimIdempotencyKey("live", in: scope, fingerprint: "f", now: now, lock: .seconds(60), ttl: .seconds(100)) == .inFlight)
+        }
     }
 }

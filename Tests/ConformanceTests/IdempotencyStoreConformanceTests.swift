@@ -33,6 +33,28 @@ import Testing
     }
 
     @Test(arguments: TestBackend.available)
+    func expiredKeysArePurgedInBatchesAndLiveOnesKept(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let tenant = Tenant(id: .generate(), slug: "acme", name: "Acme", status: .active, settings: [:], createdAt: now, updatedAt: now)
+            try await storage.store.insertTenant(tenant)
+            let scope = TenantScope(credentialTenant: tenant.id)
+            let store = storage.idempotency
+            for index in 0..<7 {  // expire at now + 100 s
+                _ = try await store.claimIdempotencyKey("old-\(index)", in: scope, fingerprint: "f", now: now, lock: .seconds(60), ttl: .seconds(100))
+            }
+            _ = try await store.claimIdempotencyKey("live", in: scope, fingerprint: "f", now: now, lock: .seconds(60), ttl: .seconds(10_000))
+            let later = now.addingTimeInterval(200)
+            #expect(try await store.purgeExpiredIdempotencyKeys(now: later, limit: 5) == 5)
+            #expect(try await store.purgeExpiredIdempotencyKeys(now: later, limit: 5) == 2)
+            #expect(try await store.purgeExpiredIdempotencyKeys(now: later, limit: 5) == 0)
+            // The live key is still remembered (another body under it is refused); a purged one can be claimed afresh.
+            #expect(try await store.claimIdempotencyKey("live", in: scope, fingerprint: "other", now: later, lock: .seconds(60), ttl: .seconds(100)) == .mismatch)
+            #expect(try await store.claimIdempotencyKey("old-0", in: scope, fingerprint: "other", now: later, lock: .seconds(60), ttl: .seconds(100)) == .proceed)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
     func concurrentFirstClaimsHaveOneWinner(backend: TestBackend) async throws {
         try await backend.withBackend { storage, _ in
             let now = Date()

@@ -47,3 +47,11 @@ import Testing
         #expect(PercentDecoding.decode("%FF") == nil)  // not UTF-8
     }
 }
+
+@Suite struct IdempotencySettingsTests {
+    @Test func theTTLIsConfigurable() throws {
+        #expect(try Settings.parse([:]).idempotencyTTLSeconds == 86_400)
+        #expect(try Settings.parse([Settings.Name.idempotencyTTL: "3600"]).idempotencyTTLSeconds == 3_600)
+        #expect(throws: ConfigurationError.self) { try Settings.parse([Settings.Name.idempotencyTTL: "10"]) }
+    }
+}
