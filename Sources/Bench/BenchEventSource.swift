@@ -47,18 +47,34 @@ public struct BenchEventSource: Sendable {
 
     /// The next batch for `cursor`, stamped with `time` (RFC 3339).
     public func batch(_ cursor: inout Cursor, time: String) -> Batch {
+        // The constant parts are rendered once per batch; only the id's number varies per event.
+        let head = Array(#"{"specversion":"1.0","id":"\#(runID)-w\#(cursor.worker)-"#.utf8)
+        let tail = Array(#"","source":"\#(source)","type":"\#(eventType)","time":"\#(time)","data":{"n":1}}"#.utf8)
         var body: [UInt8] = []
-        body.reserveCapacity(batchSize * 160 + 2)
+        body.reserveCapacity(batchSize * (head.count + tail.count + 12) + 2)
         var new = 0
         if batchSize > 1 { body.append(UInt8(ascii: "[")) }
         for index in 0..<batchSize {
             if index > 0 { body.append(UInt8(ascii: ",")) }
             let (number, isNew) = cursor.nextID(duplicateRatio: duplicateRatio)
             if isNew { new += 1 }
-            body += Array(#"{"specversion":"1.0","id":"\#(runID)-w\#(cursor.worker)-\#(number)","source":"\#(source)","type":"\#(eventType)","time":"\#(time)","data":{"n":1}}"#.utf8)
+            body += head
+            Self.appendDecimal(number, to: &body)
+            body += tail
         }
         if batchSize > 1 { body.append(UInt8(ascii: "]")) }
         return Batch(body: body, newEvents: new, repeats: batchSize - new)
+    }
+
+    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = value
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        } while divisor > 0
     }
 }
 

@@ -131,7 +131,7 @@ public struct IngestBenchmark: Sendable {
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseReader()))
                             try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(
                                 source: source, cursor: startCursor, host: host, token: token, deadline: deadline, budget: budget,
                                 pending: startPending, promise: promise

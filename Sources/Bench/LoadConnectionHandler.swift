@@ -17,8 +17,8 @@ import Foundation
 /// `maxAttempts` times. If the connection breaks, the outcome carries the batch in flight so the
 /// caller can send it again on a new connection.
 final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = HTTPResponseReader.Response
+    typealias OutboundOut = ByteBuffer
 
     /// What the connection did, and the batch it was in the middle of if it broke.
     struct Outcome {
@@ -35,7 +35,8 @@ final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private let source: BenchEventSource
     private var cursor: BenchEventSource.Cursor
-    private let requestHead: HTTPRequestHead
+    /// The request's head up to the Content-Length value, rendered once.
+    private let requestHead: [UInt8]
     private let deadline: ContinuousClock.Instant
     private let budget: EventBudget
     private let batchSize: Int
@@ -43,9 +44,6 @@ final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var stats = WorkerStats()
     private var pending: PendingBatch?
     private var sentAt = ContinuousClock.now
-    private var status = 0
-    private var retryAfter = 1
-    private var body = ByteBuffer()
     private var finished = false
 
     init(
@@ -54,11 +52,9 @@ final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     ) {
         self.source = source
         self.cursor = cursor
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/events")
-        head.headers.add(name: "Host", value: host)
-        head.headers.add(name: "Authorization", value: "Bearer \(token)")
-        head.headers.add(name: "Content-Type", value: source.contentType)
-        self.requestHead = head
+        self.requestHead = Array(
+            "POST /v1/events HTTP/1.1\r\nHost: \(host)\r\nAuthorization: Bearer \(token)\r\nContent-Type: \(source.contentType)\r\nContent-Length: ".utf8
+        )
         self.deadline = deadline
         self.budget = budget
         self.batchSize = source.batchSize
@@ -81,31 +77,19 @@ final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             pending = PendingBatch(batch: source.batch(&cursor, time: time), attempts: 0)
         }
         guard let current = pending else { return }
-        var head = requestHead
-        head.headers.add(name: "Content-Length", value: String(current.batch.body.count))
-        var buffer = context.channel.allocator.buffer(capacity: current.batch.body.count)
+        var buffer = context.channel.allocator.buffer(capacity: requestHead.count + 16 + current.batch.body.count)
+        buffer.writeBytes(requestHead)
+        buffer.writeString(String(current.batch.body.count))
+        buffer.writeBytes([13, 10, 13, 10])
         buffer.writeBytes(current.batch.body)
         sentAt = ContinuousClock.now
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-            retryAfter = head.headers.first(name: "Retry-After").flatMap(Int.init) ?? 1
-            body.clear()
-        case .body(var chunk):
-            body.writeBuffer(&chunk)
-        case .end:
-            responseEnded(context: context)
-        }
-    }
-
-    private func responseEnded(context: ChannelHandlerContext) {
+        let response = unwrapInboundIn(data)
         guard var current = pending else { return }
+        let (status, retryAfter, body) = (response.status, response.retryAfter ?? 1, response.body)
         let micros = (ContinuousClock.now - sentAt).microseconds
         current.attempts += 1
         if status == 200, let counts = IngestReplyCounts.parse(body.readableBytesView) {
