@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "Actors",
             dependencies: [
-                "Core", "Storage", "Scheduler", "Metering",
+                "Core", "Storage", "Scheduler", "Metering", "Entitlements",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "ActorsTests",
             dependencies: [
-                "Core", "Storage", "Actors", "Metering", "TallyTestSupport",
+                "Core", "Storage", "Actors", "Metering", "Entitlements", "TallyTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

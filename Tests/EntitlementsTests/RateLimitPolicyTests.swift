@@ -1,0 +1,56 @@
+import Entitlements
+import Testing
+
+@Suite struct RateLimitPolicyTests {
+    static let second: Int64 = 1_000_000_000
+    let policy = RateLimitPolicy(name: "tenant", limit: 10, window: 1)  // 10 per second, bursts of 10
+
+    /// Sends `count` requests at `now`, carrying the state; returns how many were allowed.
+    func burst(_ count: Int, at now: Int64, tat: inout Int64?) -> Int {
+        var allowed = 0
+        for _ in 0..<count {
+            let (verdict, next) = policy.decide(tat: tat, now: now)
+            if verdict.allowed { allowed += 1 }
+            tat = next
+        }
+        return allowed
+    }
+
+    @Test func aFullBurstThenTheSteadyRate() {
+        var tat: Int64?
+        #expect(burst(15, at: 0, tat: &tat) == 10)
+        #expect(burst(5, at: Self.second / 10, tat: &tat) == 1)  // 100 ms later: one more slot
+        #expect(burst(20, at: 2 * Self.second, tat: &tat) == 10)  // idle long enough: a full burst again
+    }
+
+    @Test func verdictsCarryRemainingResetAndRetryAfter() {
+        var tat: Int64?
+        let (first, next) = policy.decide(tat: tat, now: 0)
+        #expect(first.allowed && first.remaining == 9 && first.resetSeconds == 1)
+        tat = next
+        _ = burst(9, at: 0, tat: &tat)
+        let (refused, unchanged) = policy.decide(tat: tat, now: 0)
+        #expect(!refused.allowed)
+        #expect(refused.remaining == 0)
+        #expect(refused.retryAfterSeconds == 1)
+        #expect(unchanged == tat, "a refusal spends nothing")
+        #expect(refused.policyHeader == "\"tenant\";q=10;w=1")
+        #expect(refused.rateLimitHeader == "\"tenant\";r=0;t=1")
+    }
+
+    @Test func costlierRequestsSpendMore() {
+        let (verdict, tat) = policy.decide(tat: nil, now: 0, cost: 4)
+        #expect(verdict.allowed && verdict.remaining == 6)
+        #expect(!policy.decide(tat: tat, now: 0, cost: 7).verdict.allowed)
+    }
+
+    @Test func theMostConstrainingVerdictIsReported() {
+        let wide = RateLimitPolicy(name: "ip", limit: 100, window: 60)
+        let (a, _) = wide.decide(tat: nil, now: 0)
+        let (b, _) = policy.decide(tat: nil, now: 0)
+        #expect(RateLimitVerdict.mostConstraining([a, b])?.policy.name == "tenant")  // 9 left beats 99
+        let refused = RateLimitVerdict(policy: wide, allowed: false, remaining: 0, resetSeconds: 5, retryAfterSeconds: 2)
+        #expect(RateLimitVerdict.mostConstraining([a, refused, b]) == refused)
+        #expect(RateLimitVerdict.mostConstraining([]) == nil)
+    }
+}
