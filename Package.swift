@@ -87,13 +87,13 @@ let package = Package(
         ),
         .target(
             name: "Platform",
-            dependencies: ["Core", "Storage", "Actors", "Metering", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Core", "Storage", "Actors", "Metering", "Entitlements", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "HTTPFront",
             dependencies: [
-                "Core", "Platform", "Storage", "Actors", "Metering",
+                "Core", "Platform", "Storage", "Actors", "Metering", "Entitlements",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -14,7 +14,8 @@ def resp(desc, schema=None, ct="application/json"):
     if schema: r["content"] = {ct: {"schema": schema}}
     return r
 P = lambda d: resp(d, ref("Problem"), "application/problem+json")
-errs_auth = {"401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"}}
+errs_auth = {"401": {"$ref": "#/components/responses/Unauthorized"}, "403": {"$ref": "#/components/responses/Forbidden"},
+             "429": {"$ref": "#/components/responses/TooManyRequests"}}
 def op(summary, opid, tag, ok_code, ok, body=None, params=None, extra=None, auth=True):
     o = {"summary": summary, "operationId": opid, "tags": [tag], "responses": {ok_code: ok}}
     if auth:
@@ -76,7 +77,7 @@ def EVENTS_OP(opid, summary):
         IDEMPOTENCY,
     ]
     o["responses"]["409"] = P("`idempotency_key_in_flight`: the first request with this key is still being processed")
-    o["responses"]["429"] = P("`tenant_overloaded`: this tenant has too much ingest in flight; retry after `Retry-After` seconds")
+    o["responses"]["429"] = P("`tenant_overloaded`: this tenant has too much ingest in flight; `rate_limited`, `too_many_auth_failures`: see TooManyRequests. Retry after `Retry-After` seconds")
     o["responses"]["503"] = P("`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down. Retry after `Retry-After` seconds")
     o["requestBody"] = {"required": True, "content": {
         "application/cloudevents+json": {"schema": ref("CloudEvent")},
@@ -175,7 +176,8 @@ doc = {
     "NotFound": P("`not_found`"),
     "TooLarge": P("`body_too_large`"),
     "UnsupportedMediaType": P("`unsupported_media_type`: send application/json"),
-    "Unprocessable": P("`validation_failed`, with `field`")},
+    "Unprocessable": P("`validation_failed`, with `field`"),
+    "TooManyRequests": P("`rate_limited` (the tenant's or key's rate limit; `RateLimit-Policy`, `RateLimit` and `Retry-After` say which and when), `too_many_auth_failures` (this address failed authentication too often), or on ingest `tenant_overloaded`")},
   "schemas": {
     "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
         "type": {"type": "string", "description": "urn:tally:problem:<code>"}, "title": {"type": "string"}, "status": {"type": "integer"},
@@ -193,7 +195,7 @@ doc = {
         "slug": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"}, "name": NAME, "settings": {"type": ["object", "null"], "description": "null or absent: {}"}}},
     "TenantPatch": {"type": "object", "description": "Absent or null fields stay as they are.", "properties": {
         "name": {**NAME, "type": ["string", "null"]}, "status": {"type": ["string", "null"], "enum": ["active", "suspended", "deleted", None]},
-        "settings": {"type": ["object", "null"], "description": "replaces the settings object; its `metering` section takes `backfill` (boolean) and `lateness_horizon_days` (1-3650)"}}},
+        "settings": {"type": ["object", "null"], "description": "replaces the settings object; its `metering` section takes `backfill` (boolean) and `lateness_horizon_days` (1-3650), its `rate_limits` section `tenant_per_second` and `key_per_second` (1-1000000)"}}},
     "APIKey": {"type": "object", "required": ["id", "name", "prefix", "scopes", "created_at"], "properties": {
         "id": {"type": "string"}, "tenant_id": {"type": ["string", "null"]}, "service_identity_id": {"type": ["string", "null"]},
         "name": {"type": "string"}, "prefix": {"type": "string", "description": "the secret's first characters"},

@@ -23,6 +23,24 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// Decides a request against several keys at once: it is allowed only if every one allows
+    /// it, and only then is it recorded against all of them (a refusal spends nothing anywhere).
+    public func check(_ items: [(key: String, policy: RateLimitPolicy)], now: Int64) -> [RateLimitVerdict] {
+        state.withLock { table in
+            let decisions = items.map { $0.policy.decide(tat: table[$0.key], now: now) }
+            if decisions.allSatisfy(\.verdict.allowed) {
+                for (item, decision) in zip(items, decisions) { table[item.key] = decision.tat }
+                if table.count > capacity { table = table.filter { $0.value > now } }
+            }
+            return decisions.map(\.verdict)
+        }
+    }
+
+    /// What `check` would say, without recording anything.
+    public func peek(_ key: String, policy: RateLimitPolicy, now: Int64) -> RateLimitVerdict {
+        state.withLock { table in policy.decide(tat: table[key], now: now).verdict }
+    }
+
     /// Keys currently held.
     public var count: Int { state.withLock { $0.count } }
 }

@@ -1,4 +1,5 @@
 import Core
+import Entitlements
 import Metering
 import Synchronization
 
@@ -10,11 +11,12 @@ public actor TenantActor {
     /// Loads what the actor caches; the directory supplies it.
     public struct Loader: Sendable {
         public var catalog: @Sendable (TenantScope) async throws -> MeterCatalog
-        public var policy: @Sendable (TenantID) async throws -> EventTimePolicy
+        /// The rules the tenant's settings make: event-time policy and rate limits.
+        public var policy: @Sendable (TenantID) async throws -> TenantPolicy
 
         public init(
             catalog: @escaping @Sendable (TenantScope) async throws -> MeterCatalog,
-            policy: @escaping @Sendable (TenantID) async throws -> EventTimePolicy
+            policy: @escaping @Sendable (TenantID) async throws -> TenantPolicy
         ) {
             self.catalog = catalog
             self.policy = policy
@@ -25,6 +27,20 @@ public actor TenantActor {
     public struct Snapshot: Sendable, Equatable {
         public var catalog: MeterCatalog
         public var policy: EventTimePolicy
+        public var rateLimits: TenantRateLimits
+    }
+
+    /// What a tenant's settings say, as loaded.
+    public struct TenantPolicy: Sendable, Equatable {
+        public var time: EventTimePolicy
+        public var rateLimits: TenantRateLimits
+
+        public init(time: EventTimePolicy, rateLimits: TenantRateLimits) {
+            self.time = time
+            self.rateLimits = rateLimits
+        }
+
+        public static let standard = TenantPolicy(time: .standard, rateLimits: TenantRateLimits())
     }
 
     public nonisolated let tenantID: TenantID
@@ -34,9 +50,9 @@ public actor TenantActor {
     private let loader: Loader
     private nonisolated let policyTTL: Duration
     private var catalog: MeterCatalog?
-    private var policy: (value: EventTimePolicy, loadedAt: ContinuousClock.Instant)?
+    private var policy: (value: TenantPolicy, loadedAt: ContinuousClock.Instant)?
     private var catalogLoad: Task<MeterCatalog, any Error>?
-    private var policyLoad: Task<EventTimePolicy, any Error>?
+    private var policyLoad: Task<TenantPolicy, any Error>?
 
     public init(tenantID: TenantID, loader: Loader, policyTTL: Duration) {
         self.tenantID = tenantID
@@ -59,7 +75,9 @@ public actor TenantActor {
     }
 
     private func load() async throws -> Snapshot {
-        let snapshot = Snapshot(catalog: try await currentCatalog(), policy: try await currentPolicy())
+        let catalog = try await currentCatalog()
+        let rules = try await currentPolicy()
+        let snapshot = Snapshot(catalog: catalog, policy: rules.time, rateLimits: rules.rateLimits)
         if let loadedAt = policy?.loadedAt { published.withLock { $0 = (snapshot, loadedAt) } }
         return snapshot
     }
@@ -90,7 +108,7 @@ public actor TenantActor {
         return loaded
     }
 
-    private func currentPolicy() async throws -> EventTimePolicy {
+    private func currentPolicy() async throws -> TenantPolicy {
         let now = ContinuousClock.now
         if let policy, now - policy.loadedAt < policyTTL { return policy.value }
         if let policyLoad { return try await policyLoad.value }

@@ -32,11 +32,15 @@ public struct Settings: Sendable, Equatable {
         public static let ingestMaxInFlightRequests = "TALLY_INGEST_MAX_INFLIGHT_REQUESTS"
         public static let tenantIdleSeconds = "TALLY_TENANT_IDLE_SECONDS"
         public static let idempotencyTTL = "TALLY_IDEMPOTENCY_TTL_SECONDS"
+        public static let rateLimitTenant = "TALLY_RATE_LIMIT_TENANT_PER_SECOND"
+        public static let rateLimitKey = "TALLY_RATE_LIMIT_KEY_PER_SECOND"
+        public static let rateLimitAuthFailures = "TALLY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
+            rateLimitTenant, rateLimitKey, rateLimitAuthFailures,
         ]
     }
 
@@ -60,13 +64,18 @@ public struct Settings: Sendable, Equatable {
     public var tenantIdleSeconds: Int
     /// How long an Idempotency-Key (and its stored response) is remembered.
     public var idempotencyTTLSeconds: Int
+    /// Default requests per second for one tenant, and for one API key (tenants may override).
+    public var rateLimitTenantPerSecond: Int
+    public var rateLimitKeyPerSecond: Int
+    /// Failed authentications one client IP may make per minute before it is refused outright.
+    public var rateLimitAuthFailuresPerMinute: Int
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
         backend: .embedded, httpHost: "127.0.0.1", httpPort: 8080, dataDir: "./data", logLevel: "info",
         environment: .dev, maxBodyBytes: 1_048_576, shutdownTimeoutSeconds: 30, authCacheTTLSeconds: 5,
         databasePoolSize: 20, maxBatchEvents: 10_000, maxBatchBytes: 5_242_880, ingestLimits: .defaults, tenantIdleSeconds: 300,
-        idempotencyTTLSeconds: 86_400
+        idempotencyTTLSeconds: 86_400, rateLimitTenantPerSecond: 5_000, rateLimitKeyPerSecond: 5_000, rateLimitAuthFailuresPerMinute: 60
     )
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -132,6 +141,10 @@ public struct Settings: Sendable, Equatable {
         )
         settings.tenantIdleSeconds = try integer(value(Name.tenantIdleSeconds), Name.tenantIdleSeconds, in: 1...86_400) ?? settings.tenantIdleSeconds
         settings.idempotencyTTLSeconds = try integer(value(Name.idempotencyTTL), Name.idempotencyTTL, in: 60...2_592_000) ?? settings.idempotencyTTLSeconds
+        settings.rateLimitTenantPerSecond = try integer(value(Name.rateLimitTenant), Name.rateLimitTenant, in: 1...1_000_000) ?? settings.rateLimitTenantPerSecond
+        settings.rateLimitKeyPerSecond = try integer(value(Name.rateLimitKey), Name.rateLimitKey, in: 1...1_000_000) ?? settings.rateLimitKeyPerSecond
+        settings.rateLimitAuthFailuresPerMinute =
+            try integer(value(Name.rateLimitAuthFailures), Name.rateLimitAuthFailures, in: 1...1_000_000) ?? settings.rateLimitAuthFailuresPerMinute
         return settings
     }
 

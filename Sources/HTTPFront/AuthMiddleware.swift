@@ -1,4 +1,6 @@
+import Actors
 import Core
+import Entitlements
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -6,19 +8,31 @@ import Platform
 
 /// Authenticates `Authorization: Bearer <key>` on every `/v1` route and resolves the tenant
 /// from the credential; never from the path or a header the caller chooses.
+///
+/// A client address that keeps failing authentication (`TALLY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`)
+/// is answered 429 `too_many_auth_failures` before its credential is even looked at.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = TallyRequestContext
     let keys: APIKeyService
+    let failures: RateLimiter
+    let failurePolicy: RateLimitPolicy
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
-            throw TallyError(.missingCredentials, "send an API key as 'Authorization: Bearer <key>'")
+        let failureKey = context.clientIP.map { "a:" + $0 }
+        if let failureKey {
+            let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimitMiddleware.now())
+            if !verdict.allowed {
+                let error = TallyError(.tooManyAuthFailures, "too many failed authentications from this address; retry after Retry-After seconds")
+                return ProblemResponse.make(error, requestID: context.requestID, headers: [.retryAfter: String(verdict.retryAfterSeconds ?? 60)])
+            }
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw TallyError(.missingCredentials, "the Authorization header must use the Bearer scheme")
+        let principal: Principal
+        do {
+            principal = try await authenticate(request)
+        } catch let error as TallyError where error.code.status == 401 {
+            if let failureKey { _ = failures.check([(failureKey, failurePolicy)], now: RateLimitMiddleware.now()) }
+            throw error
         }
-        let principal = try await keys.authenticate(token: String(parts[1]).trimmingWhitespace())
         var context = context
         context.principal = principal
         context.logger[metadataKey: LogKey.apiKeyID] = .string(principal.keyID.rawValue)
@@ -27,5 +41,16 @@ struct AuthMiddleware: RouterMiddleware {
         }
         context.locals.record(tenantID: principal.tenantScope?.tenantID.rawValue, keyID: principal.keyID.rawValue)
         return try await next(request, context)
+    }
+
+    private func authenticate(_ request: Request) async throws -> Principal {
+        guard let header = request.headers[.authorization] else {
+            throw TallyError(.missingCredentials, "send an API key as 'Authorization: Bearer <key>'")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw TallyError(.missingCredentials, "the Authorization header must use the Bearer scheme")
+        }
+        return try await keys.authenticate(token: String(parts[1]).trimmingWhitespace())
     }
 }

@@ -168,6 +168,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      }
     }
    }
@@ -195,6 +198,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -231,6 +237,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -291,6 +300,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      }
@@ -329,6 +341,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -403,6 +418,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      },
@@ -450,6 +468,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -524,6 +545,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      }
@@ -574,6 +598,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      }
@@ -609,6 +636,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -672,6 +702,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      }
@@ -712,6 +745,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "404": {
       "$ref": "#/components/responses/NotFound"
@@ -754,6 +790,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      }
@@ -789,6 +828,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -851,6 +893,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      }
@@ -891,6 +936,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      }
     }
    },
@@ -916,6 +964,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -976,6 +1027,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      }
@@ -1014,6 +1068,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -1077,6 +1134,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "404": {
       "$ref": "#/components/responses/NotFound"
@@ -1179,6 +1239,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      }
@@ -1231,6 +1294,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      }
@@ -1281,6 +1347,16 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "description": "`tenant_overloaded`: this tenant has too much ingest in flight; `rate_limited`, `too_many_auth_failures`: see TooManyRequests. Retry after `Retry-After` seconds",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      },
@@ -1309,16 +1385,6 @@ public enum OpenAPIDocument {
      },
      "409": {
       "description": "`idempotency_key_in_flight`: the first request with this key is still being processed",
-      "content": {
-       "application/problem+json": {
-        "schema": {
-         "$ref": "#/components/schemas/Problem"
-        }
-       }
-      }
-     },
-     "429": {
-      "description": "`tenant_overloaded`: this tenant has too much ingest in flight; retry after `Retry-After` seconds",
       "content": {
        "application/problem+json": {
         "schema": {
@@ -1422,6 +1488,16 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "description": "`tenant_overloaded`: this tenant has too much ingest in flight; `rate_limited`, `too_many_auth_failures`: see TooManyRequests. Retry after `Retry-After` seconds",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      },
@@ -1450,16 +1526,6 @@ public enum OpenAPIDocument {
      },
      "409": {
       "description": "`idempotency_key_in_flight`: the first request with this key is still being processed",
-      "content": {
-       "application/problem+json": {
-        "schema": {
-         "$ref": "#/components/schemas/Problem"
-        }
-       }
-      }
-     },
-     "429": {
-      "description": "`tenant_overloaded`: this tenant has too much ingest in flight; retry after `Retry-After` seconds",
       "content": {
        "application/problem+json": {
         "schema": {
@@ -1563,6 +1629,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      },
@@ -1615,6 +1684,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "404": {
       "$ref": "#/components/responses/NotFound"
@@ -1723,6 +1795,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      },
@@ -1820,6 +1895,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "400": {
       "$ref": "#/components/responses/BadRequest"
      }
@@ -1855,6 +1933,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "400": {
       "$ref": "#/components/responses/BadRequest"
@@ -1915,6 +1996,9 @@ public enum OpenAPIDocument {
      "403": {
       "$ref": "#/components/responses/Forbidden"
      },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
      "404": {
       "$ref": "#/components/responses/NotFound"
      }
@@ -1955,6 +2039,9 @@ public enum OpenAPIDocument {
      },
      "403": {
       "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
      },
      "404": {
       "$ref": "#/components/responses/NotFound"
@@ -2066,6 +2153,16 @@ public enum OpenAPIDocument {
    },
    "Unprocessable": {
     "description": "`validation_failed`, with `field`",
+    "content": {
+     "application/problem+json": {
+      "schema": {
+       "$ref": "#/components/schemas/Problem"
+      }
+     }
+    }
+   },
+   "TooManyRequests": {
+    "description": "`rate_limited` (the tenant's or key's rate limit; `RateLimit-Policy`, `RateLimit` and `Retry-After` say which and when), `too_many_auth_failures` (this address failed authentication too often), or on ingest `tenant_overloaded`",
     "content": {
      "application/problem+json": {
       "schema": {
@@ -2275,7 +2372,7 @@ public enum OpenAPIDocument {
        "object",
        "null"
       ],
-      "description": "replaces the settings object; its `metering` section takes `backfill` (boolean) and `lateness_horizon_days` (1-3650)"
+      "description": "replaces the settings object; its `metering` section takes `backfill` (boolean) and `lateness_horizon_days` (1-3650), its `rate_limits` section `tenant_per_second` and `key_per_second` (1-1000000)"
      }
     }
    },

@@ -1,4 +1,6 @@
+import Actors
 import Core
+import Entitlements
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -13,7 +15,8 @@ import Storage
 /// and `/openapi.json`.
 public enum TallyHTTPServer {
     /// The router with every route. Middleware order, outermost first: request id, access log
-    /// and metrics, security headers, errors to problem+json, body limit; `/v1` adds auth.
+    /// and metrics, security headers, errors to problem+json, body limit; `/v1` and `/api` add
+    /// auth (with the failed-authentication limit per client address) and rate limits.
     public static func router(
         platform: Platform, idempotency: any IdempotencyStore, dependencies: [DependencyCheck], registry: PrometheusCollectorRegistry, settings: Settings
     ) -> Router<TallyRequestContext> {
@@ -24,6 +27,15 @@ public enum TallyHTTPServer {
         let routeTable = RouteTableBox()
         router.add(middleware: ErrorMiddleware(routes: routeTable))
         router.add(middleware: BodyLimitMiddleware(maxBytes: max(settings.maxBodyBytes, settings.maxBatchBytes)))
+        let limiter = RateLimiter()
+        let auth = AuthMiddleware(
+            keys: platform.apiKeys, failures: limiter,
+            failurePolicy: RateLimitPolicy(name: "auth-failures", limit: settings.rateLimitAuthFailuresPerMinute, window: 60)
+        )
+        let rateLimits = RateLimitMiddleware(
+            limiter: limiter, directory: platform.metering.directory,
+            tenantPerSecond: settings.rateLimitTenantPerSecond, keyPerSecond: settings.rateLimitKeyPerSecond
+        )
 
         HealthRoutes(dependencies: dependencies, timeout: .seconds(2)).register(on: router)
         router.get("metrics") { _, _ in
@@ -39,7 +51,7 @@ public enum TallyHTTPServer {
             )
         }
 
-        let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: platform.apiKeys))
+        let v1 = router.group("v1").add(middleware: auth).add(middleware: rateLimits)
         TenantRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         APIKeyRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         ServiceIdentityRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
@@ -51,7 +63,7 @@ public enum TallyHTTPServer {
         )
         events.register(on: v1)
         // The platform brief's names for the same operations.
-        let api = router.group("api").add(middleware: AuthMiddleware(keys: platform.apiKeys))
+        let api = router.group("api").add(middleware: auth).add(middleware: rateLimits)
         api.post("usage") { request, context in try await events.ingest(request, context) }
         api.get("usage") { request, context in try await meters.usage(request, context) }
         routeTable.table = RouteTable(router.routes.map { ($0.method.rawValue, OpenAPIPath.template(fromRouter: $0.path.description)) })

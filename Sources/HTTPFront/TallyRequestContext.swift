@@ -15,9 +15,12 @@ public struct TallyRequestContext: RequestContext {
     public var principal: Principal?
     /// Shared with the outer middleware (a reference), so the access log learns the tenant.
     public let locals = RequestLocals()
+    /// The peer's IP address (of the TCP connection; behind a proxy, the proxy's).
+    public let clientIP: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.clientIP = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated caller, or `missing_credentials` (a route forgot `AuthMiddleware`).

@@ -1,6 +1,7 @@
 import Actors
 import Core
 import Logging
+import Entitlements
 import Metering
 import Storage
 
@@ -31,7 +32,10 @@ public struct Platform: Sendable {
             catalog: { scope in try await ledger.meterCatalog(in: scope) },
             policy: { tenant in
                 guard let found = try await store.tenant(id: tenant) else { return .standard }
-                return (try? TenantMeteringSettings.policy(from: found.settings)) ?? .standard
+                return TenantActor.TenantPolicy(
+                    time: (try? TenantMeteringSettings.policy(from: found.settings)) ?? .standard,
+                    rateLimits: (try? TenantRateLimits.parse(found.settings)) ?? TenantRateLimits()
+                )
             }
         )
     }

@@ -1,5 +1,6 @@
 import Actors
 import Core
+import Entitlements
 import Metering
 import Storage
 
@@ -28,6 +29,7 @@ public struct TenantService: Sendable {
         try TenantRules.validateSlug(input.slug)
         try TenantRules.validateName(input.name)
         _ = try TenantMeteringSettings.policy(from: input.settings ?? [:])
+        _ = try TenantRateLimits.parse(input.settings ?? [:])
         let now = clock.now()
         let tenant = Tenant(
             id: .generate(at: now), slug: input.slug, name: input.name.trimmingWhitespace(), status: .active,
@@ -57,7 +59,10 @@ public struct TenantService: Sendable {
     /// Applies a change after validating it; a status change must be an allowed transition.
     public func update(_ id: TenantID, _ change: TenantChange) async throws -> Tenant {
         if let name = change.name { try TenantRules.validateName(name) }
-        if let settings = change.settings { _ = try TenantMeteringSettings.policy(from: settings) }
+        if let settings = change.settings {
+            _ = try TenantMeteringSettings.policy(from: settings)
+            _ = try TenantRateLimits.parse(settings)
+        }
         var change = change
         change.name = change.name?.trimmingWhitespace()
         // Optimistic: the update applies only if the status is still the one validated against.

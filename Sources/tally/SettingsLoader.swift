@@ -28,6 +28,9 @@ enum SettingsLoader {
         (Settings.Name.ingestMaxInFlightRequests, "ingest.max_inflight_requests"),
         (Settings.Name.tenantIdleSeconds, "tenant_idle_seconds"),
         (Settings.Name.idempotencyTTL, "idempotency.ttl_seconds"),
+        (Settings.Name.rateLimitTenant, "rate_limit.tenant_per_second"),
+        (Settings.Name.rateLimitKey, "rate_limit.key_per_second"),
+        (Settings.Name.rateLimitAuthFailures, "rate_limit.auth_failures_per_minute"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

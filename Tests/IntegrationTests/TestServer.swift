@@ -22,7 +22,7 @@ struct TestServer: Sendable {
     /// Starts a server on `backend` (extra readiness checks optional) and runs `body` against it.
     static func run(
         _ backend: TestBackend, maxBodyBytes: Int = 1_048_576, maxBatchEvents: Int = 10_000, extraDependencies: [DependencyCheck] = [],
-        ingestLimits: AdmissionLimits = .defaults,
+        ingestLimits: AdmissionLimits = .defaults, configure: @Sendable (inout Settings) -> Void = { _ in },
         _ body: @escaping @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await backend.withBackend { storage, settings in
@@ -30,6 +30,7 @@ struct TestServer: Sendable {
             settings.maxBodyBytes = maxBodyBytes
             settings.maxBatchEvents = maxBatchEvents
             settings.httpPort = 0
+            configure(&settings)
             let committer = GroupCommitter(ledger: storage.ledger, logger: TestBackend.logger)
             let directory = TenantDirectory(
                 loader: Platform.loader(store: storage.store, ledger: storage.ledger), limits: ingestLimits, logger: TestBackend.logger

@@ -1,0 +1,71 @@
+import Core
+import Foundation
+import HTTPTypes
+import TallyTestSupport
+import Testing
+
+/// Rate limits over real sockets: per tenant and per key from the tenant's settings, the IETF
+/// RateLimit headers, 429 with Retry-After, and the failed-authentication limit per address.
+@Suite struct RateLimitHTTPTests {
+    static let policy = HTTPField.Name("RateLimit-Policy")!
+    static let rateLimit = HTTPField.Name("RateLimit")!
+
+    @Test func tenantAndKeyLimitsFromTheTenantsSettings() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let slow = try await server.makeTenant("slow")
+            let other = try await server.makeTenant("other")
+            // One request per second for the whole tenant.
+            let set = try await server.call(.patch, "/v1/tenants/\(slow.tenantID)", token: server.operatorToken, json: ["settings": ["rate_limits": ["tenant_per_second": 1]]])
+            #expect(set.status == 200, "\(set)")
+            let first = try await server.call(.get, "/v1/me", token: slow.token)
+            #expect(first.status == 200)
+            #expect(first.headers[Self.policy]?.contains("\"tenant\";q=1;w=1") == true)
+            #expect(first.headers[Self.rateLimit]?.hasPrefix("\"tenant\";r=0") == true)
+            let second = try await server.call(.get, "/v1/me", token: slow.token)
+            #expect(second.status == 429)
+            #expect(second.object["code"] as? String == "rate_limited")
+            #expect(second.headers[.retryAfter] == "1")
+            #expect(second.headers[Self.rateLimit] != nil)
+            // Another tenant has its own budget (the node default).
+            #expect(try await server.call(.get, "/v1/me", token: other.token).status == 200)
+            try await Task.sleep(for: .milliseconds(1_100))
+            #expect(try await server.call(.get, "/v1/me", token: slow.token).status == 200)
+        }
+    }
+
+    @Test func aKeyLimitLeavesTheTenantsOtherKeysAlone() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let acme = try await server.makeTenant("acme")
+            _ = try await server.call(.patch, "/v1/tenants/\(acme.tenantID)", token: server.operatorToken, json: ["settings": ["rate_limits": ["key_per_second": 1, "tenant_per_second": 1000]]])
+            let second = try await server.call(.post, "/v1/tenants/\(acme.tenantID)/api-keys", token: server.operatorToken, json: ["name": "second"])
+            let secondToken = try #require(second.object["secret"] as? String)
+            #expect(try await server.call(.get, "/v1/me", token: acme.token).status == 200)
+            #expect(try await server.call(.get, "/v1/me", token: acme.token).status == 429)
+            #expect(try await server.call(.get, "/v1/me", token: secondToken).status == 200)
+
+            for (settings, field) in [
+                (["rate_limits": ["tenant_per_second": 0]], "settings.rate_limits.tenant_per_second"),
+                (["rate_limits": ["key_per_second": "fast"]], "settings.rate_limits.key_per_second"),
+                (["rate_limits": ["ip_per_second": 5]], "settings.rate_limits.ip_per_second"),
+                (["rate_limits": 5], "settings.rate_limits"),
+            ] as [([String: Any], String)] {
+                let reply = try await server.call(.patch, "/v1/tenants/\(acme.tenantID)", token: server.operatorToken, json: ["settings": settings])
+                #expect(reply.status == 422, "\(settings) → \(reply)")
+                #expect(reply.object["field"] as? String == field)
+            }
+        }
+    }
+
+    @Test func repeatedFailedAuthenticationIsRefusedPerAddress() async throws {
+        try await TestServer.run(.sqlite, configure: { $0.rateLimitAuthFailuresPerMinute = 3 }) { server in
+            let acme = try await server.makeTenant("acme")
+            for _ in 0..<3 {
+                #expect(try await server.call(.get, "/v1/me", token: "tly_nope").status == 401)
+            }
+            let refused = try await server.call(.get, "/v1/me", token: acme.token)  // even a good key, from this address
+            #expect(refused.status == 429)
+            #expect(refused.object["code"] as? String == "too_many_auth_failures")
+            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+        }
+    }
+}
