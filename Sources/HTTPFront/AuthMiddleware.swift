@@ -9,8 +9,9 @@ import Platform
 /// Authenticates `Authorization: Bearer <key>` on every `/v1` route and resolves the tenant
 /// from the credential; never from the path or a header the caller chooses.
 ///
-/// A client address that keeps failing authentication (`TALLY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`)
-/// is answered 429 `too_many_auth_failures` before its credential is even looked at.
+/// A client address that keeps presenting credentials that fail
+/// (`TALLY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`) is answered 429 `too_many_auth_failures` before
+/// its next credential is even looked at; a request with no credential still gets its 401.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = TallyRequestContext
     let keys: APIKeyService
@@ -18,7 +19,9 @@ struct AuthMiddleware: RouterMiddleware {
     let failurePolicy: RateLimitPolicy
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let failureKey = context.clientIP.map { "a:" + $0 }
+        // Only presented credentials count (and are refused) here: a request with none is a cheap
+        // 401 and guesses nothing.
+        let failureKey = request.headers[.authorization] == nil ? nil : context.clientIP.map { "a:" + $0 }
         if let failureKey {
             let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimitMiddleware.now())
             if !verdict.allowed {

@@ -66,6 +66,8 @@ import Testing
             #expect(refused.status == 429)
             #expect(refused.object["code"] as? String == "too_many_auth_failures")
             #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            // No credential at all is still a plain 401, and counts nothing.
+            #expect(try await server.call(.get, "/v1/me").status == 401)
         }
     }
 }
