@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Core", "Scheduler", "Metering", "CHiredis",
+                "Core", "Scheduler", "Metering", "Entitlements", "CHiredis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -155,7 +155,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["Core", "Storage", "Platform", "Metering", "TallyTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["Core", "Storage", "Platform", "Metering", "Entitlements", "TallyTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

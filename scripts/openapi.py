@@ -91,7 +91,7 @@ doc = {
    "license": {"name": "MIT", "identifier": "MIT"}},
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
- "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering"]],
+ "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering", "entitlements"]],
  "paths": {
   "/health/live": {"get": op("Liveness: the process serves HTTP", "getLive", "health", "200", resp("Alive", ref("Status")), auth=False)},
   "/health/ready": {"get": op("Readiness: every dependency answers within 2 s", "getReady", "health", "200", resp("Ready", ref("Ready")), auth=False,
@@ -154,6 +154,13 @@ doc = {
         {"type": "object", "additionalProperties": False, "properties": {"reason": {"type": ["string", "null"], "maxLength": 1024}}})},
   "/v1/events/{source}/{id}/amend": {"post": CORRECTION_OP("amend", "amendEvent", "Amend a booked event's data and/or subject (events:write); its window is recomputed",
         ref("Amendment"))},
+  "/v1/features": {
+    "get": op("The feature catalog (operator, or a tenant key with tenant:read)", "listFeatures", "entitlements", "200", resp("The features", ref("FeatureList"))),
+    "post": op("Define a feature (operator)", "createFeature", "entitlements", "201", resp("Created", ref("Feature")), body=ref("Feature"),
+        extra={"409": P("The key is taken (`conflict`, field `key`)")})},
+  "/v1/features/{key}": {
+    "get": op("Read a feature (operator, or a tenant key with tenant:read)", "getFeature", "entitlements", "200", resp("The feature", ref("Feature")),
+        params=[pid("key", "Feature key")], extra=nf)},
   "/v1/service-identities": {
     "get": op("List the tenant's service identities (keys:read)", "listServiceIdentities", "service-identities", "200", resp("A page", ref("ServiceIdentityList")), params=paging),
     "post": op("Create a service identity (keys:write)", "createServiceIdentity", "service-identities", "201", resp("Created", ref("ServiceIdentity")),
@@ -217,6 +224,11 @@ doc = {
         "aggregation": {"type": "string", "enum": ["SUM", "COUNT", "MIN", "MAX", "AVG", "UNIQUE_COUNT", "LATEST"]},
         "value_path": {"type": ["string", "null"], "description": "dotted path into data; required except for COUNT, absent for COUNT"},
         "group_by": {"type": "object", "additionalProperties": {"type": "string"}, "description": "dimension name to 'subject' or 'data.<path>'; at most 8"}}},
+    "Feature": {"type": "object", "required": ["key", "name", "kind"], "properties": {
+        "key": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"}, "name": NAME,
+        "kind": {"type": "string", "enum": ["boolean", "static", "metered"]},
+        "meter": {"type": ["string", "null"], "description": "the meter a metered feature counts; only for metered"}}},
+    "FeatureList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Feature")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "MeterPatch": {"type": "object", "description": "Absent fields stay as they are; the slug cannot change.", "properties": {
         "event_type": {"type": "string", "minLength": 1, "maxLength": 256},
         "aggregation": {"type": "string", "enum": ["SUM", "COUNT", "MIN", "MAX", "AVG", "UNIQUE_COUNT", "LATEST"]},

@@ -44,6 +44,9 @@ public enum OpenAPIDocument {
   },
   {
    "name": "metering"
+  },
+  {
+   "name": "entitlements"
   }
  ],
  "paths": {
@@ -1871,6 +1874,140 @@ public enum OpenAPIDocument {
     }
    }
   },
+  "/v1/features": {
+   "get": {
+    "summary": "The feature catalog (operator, or a tenant key with tenant:read)",
+    "operationId": "listFeatures",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The features",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/FeatureList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   },
+   "post": {
+    "summary": "Define a feature (operator)",
+    "operationId": "createFeature",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Feature"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "409": {
+      "description": "The key is taken (`conflict`, field `key`)",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/Feature"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/features/{key}": {
+   "get": {
+    "summary": "Read a feature (operator, or a tenant key with tenant:read)",
+    "operationId": "getFeature",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The feature",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Feature"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "key",
+      "in": "path",
+      "required": true,
+      "description": "Feature key",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
   "/v1/service-identities": {
    "get": {
     "summary": "List the tenant's service identities (keys:read)",
@@ -2659,6 +2796,66 @@ public enum OpenAPIDocument {
        "type": "string"
       },
       "description": "dimension name to 'subject' or 'data.<path>'; at most 8"
+     }
+    }
+   },
+   "Feature": {
+    "type": "object",
+    "required": [
+     "key",
+     "name",
+     "kind"
+    ],
+    "properties": {
+     "key": {
+      "type": "string",
+      "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"
+     },
+     "name": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 200,
+      "pattern": "^(?=.*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+      "description": "1-200 characters (code points) after trimming, with no control characters"
+     },
+     "kind": {
+      "type": "string",
+      "enum": [
+       "boolean",
+       "static",
+       "metered"
+      ]
+     },
+     "meter": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "the meter a metered feature counts; only for metered"
+     }
+    }
+   },
+   "FeatureList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Feature"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
      }
     }
    },

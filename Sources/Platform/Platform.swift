@@ -11,13 +11,16 @@ public struct Platform: Sendable {
     public let apiKeys: APIKeyService
     public let serviceIdentities: ServiceIdentityService
     public let metering: MeteringService
+    /// The feature catalog; `nil` where no store was given (CLI tools that do not need it).
+    public let features: FeatureService?
     public let store: any PlatformStore
 
     public init(
         store: any PlatformStore, ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock = SystemClock(),
-        cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil
+        cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil, features: (any FeatureStore)? = nil
     ) {
         self.store = store
+        self.features = features.map { FeatureService(store: $0, clock: clock) }
         let directory = directory ?? TenantDirectory(loader: Self.loader(store: store, ledger: ledger), logger: Logger(label: "tally.tenants"))
         self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock, directory: directory)
         self.tenants = TenantService(store: store, clock: clock, cache: cache, directory: directory)

@@ -23,6 +23,8 @@ public struct StorageBackend: Sendable {
     public let dependencies: [DependencyCheck]
     /// The database's raw bulk-insert rate, for `tally bench`.
     public let baseline: any IngestBaseline
+    /// The feature catalog.
+    public let features: any FeatureStore
 
     /// Opens the backend, runs `body`, then closes everything, whether `body` returns or throws.
     public static func withBackend<T: Sendable>(
@@ -36,7 +38,8 @@ public struct StorageBackend: Sendable {
             let store = SQLitePlatformStore(database: file)
             let backend = StorageBackend(
                 store: store, ledger: SQLiteLedgerStore(database: file), idempotency: store, migrations: store, redis: nil,
-                dependencies: [DependencyCheck(name: "database") { try await store.ping() }], baseline: SQLiteIngestBaseline(database: file)
+                dependencies: [DependencyCheck(name: "database") { try await store.ping() }], baseline: SQLiteIngestBaseline(database: file),
+                features: SQLiteFeatureStore(database: file)
             )
             do {
                 let result = try await body(backend)
@@ -59,7 +62,8 @@ public struct StorageBackend: Sendable {
                         guard try await redis.send("PING") == .status("PONG") else { throw RedisError(.reply, "unexpected PING reply") }
                     },
                 ],
-                baseline: PostgresIngestBaseline(client: client, logger: logger)
+                baseline: PostgresIngestBaseline(client: client, logger: logger),
+                features: PostgresFeatureStore(client: client, logger: logger)
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

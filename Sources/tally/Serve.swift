@@ -41,7 +41,8 @@ struct Serve: AsyncParsableCommand {
                 idleAfter: .seconds(settings.tenantIdleSeconds), policyTTL: .seconds(settings.authCacheTTLSeconds), logger: logger
             )
             let platform = Platform(
-                store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage, directory: directory
+                store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage, directory: directory,
+                features: backend.features
             )
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {

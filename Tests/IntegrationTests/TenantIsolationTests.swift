@@ -144,6 +144,21 @@ import Testing
             #expect(try await w.server.call(.post, "/v1/events/%2F%2Fb/b-evt-3/amend", token: w.a.token, json: ["data": ["x": 1]]).status == 404)
             #expect(try await w.server.call(.get, "/v1/events/%2F%2Fb/b-evt-3", token: w.b.token).object["status"] as? String == "active")
         },
+        "POST /v1/features": { w async throws in
+            let reply = try await w.server.call(.post, "/v1/features", token: w.a.token, json: ["key": "evil", "name": "Evil", "kind": "boolean"])
+            #expect(reply.status == 403)
+            #expect(try await w.server.call(.get, "/v1/features/evil", token: w.b.token).status == 404)
+        },
+        "GET /v1/features": { w async throws in
+            // The catalog is platform-wide: both tenants read the same list, and it holds no tenant data.
+            let a = try await w.server.call(.get, "/v1/features", token: w.a.token)
+            #expect(a.status == 200)
+            #expect(a.text == (try await w.server.call(.get, "/v1/features", token: w.b.token)).text)
+            #expect(!a.text.contains(w.b.tenantID))
+        },
+        "GET /v1/features/{key}": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/features/nope", token: w.a.token).status == 404)
+        },
         "POST /v1/events": { w async throws in
             try await TenantIsolationTests.postDoesNotReachB(w, path: "/v1/events", eventID: "b-evt-1")
         },

@@ -36,7 +36,8 @@ struct TestServer: Sendable {
                 loader: Platform.loader(store: storage.store, ledger: storage.ledger), limits: ingestLimits, logger: TestBackend.logger
             )
             let platform = Platform(
-                store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory
+                store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
+                features: storage.features
             )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
