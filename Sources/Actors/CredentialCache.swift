@@ -45,10 +45,9 @@ public final class CredentialCache: Sendable {
     /// Remembers a credential read at `now`.
     public func store(_ credential: StoredCredential, now: Date) {
         guard ttl > .zero else { return }
-        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[credential.key.id] = Entry(credential: credential, expires: now.addingTimeInterval(seconds))
+            entries[credential.key.id] = Entry(credential: credential, expires: now.addingTimeInterval(ttl.totalSeconds))
         }
     }
 

@@ -81,7 +81,7 @@ public struct IngestBenchmark: Sendable {
             for try await stats in group { total.merge(stats) }
             return total
         }
-        let elapsed = (ContinuousClock.now - started).secondsValue
+        let elapsed = (ContinuousClock.now - started).totalSeconds
         return IngestBenchReport.Load(stats: stats, seconds: elapsed, startedAt: Date().addingTimeInterval(-elapsed))
     }
 
@@ -224,9 +224,4 @@ struct WorkerStats: Sendable {
 public struct BenchError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-    var microseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
 }

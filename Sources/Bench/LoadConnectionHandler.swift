@@ -1,3 +1,4 @@
+import Core
 import Metering
 import NIOCore
 import NIOHTTP1
@@ -90,7 +91,7 @@ final class LoadConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let response = unwrapInboundIn(data)
         guard var current = pending else { return }
         let (status, retryAfter, body) = (response.status, response.retryAfter ?? 1, response.body)
-        let micros = (ContinuousClock.now - sentAt).microseconds
+        let micros = (ContinuousClock.now - sentAt).totalMicroseconds
         current.attempts += 1
         if status == 200, let counts = IngestReplyCounts.parse(body.readableBytesView) {
             stats.record(latencyMicros: micros, batch: current.batch, counts: counts, retried: current.attempts > 1)

@@ -22,7 +22,7 @@ struct AccessLogMiddleware: RouterMiddleware {
         var metadata: Logger.Metadata = [
             LogKey.method: .string(request.method.rawValue), LogKey.route: .string(route),
             LogKey.status: .stringConvertible(response.status.code),
-            LogKey.durationMS: .stringConvertible(Double(elapsed.components.attoseconds / 1_000_000_000_000) / 1000 + Double(elapsed.components.seconds) * 1000),
+            LogKey.durationMS: .stringConvertible(Double(elapsed.totalMicroseconds) / 1000),
         ]
         if let tenant = context.locals.tenantID { metadata[LogKey.tenantID] = .string(tenant) }
         if let key = context.locals.keyID { metadata[LogKey.apiKeyID] = .string(key) }
@@ -58,7 +58,7 @@ public struct HTTPMetrics: Sendable {
             )
         }
         counter.increment()
-        timer.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(duration.totalNanoseconds)
     }
 
     final class HandleCache: Sendable {

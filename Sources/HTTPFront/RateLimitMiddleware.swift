@@ -40,8 +40,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     }
 
     static func now() -> Int64 {
-        let elapsed = ContinuousClock.now - RateLimitMiddleware.epoch
-        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        (ContinuousClock.now - RateLimitMiddleware.epoch).totalNanoseconds
     }
 
     /// The monotonic origin rate-limit timestamps count from.

@@ -1,3 +1,5 @@
+import Core
+
 /// Which event times a tenant accepts: not older than the lateness horizon (unless backfill is
 /// on) and not further in the future than the allowed clock skew.
 public struct EventTimePolicy: Sendable, Equatable {
@@ -20,17 +22,12 @@ public struct EventTimePolicy: Sendable, Equatable {
     /// `nil` when an event dated `eventTime` may be booked at `now` (both microseconds since the
     /// epoch); otherwise the rejection.
     public func check(eventTime: Int64, now: Int64) -> EventRejection? {
-        if eventTime > now + Self.microseconds(futureSkew) {
+        if eventTime > now + futureSkew.totalMicroseconds {
             return EventRejection("event_in_future", field: "time", "time is more than \(futureSkew) ahead of the server clock")
         }
-        if !backfill, eventTime < now - Self.microseconds(latenessHorizon) {
+        if !backfill, eventTime < now - latenessHorizon.totalMicroseconds {
             return EventRejection("event_too_old", field: "time", "time is older than the tenant's lateness horizon (\(latenessHorizon)); enable backfill to import history")
         }
         return nil
-    }
-
-    static func microseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

@@ -17,7 +17,3 @@ public protocol IdempotencyStore: Sendable {
     /// Deletes up to `limit` records that expired before `now` (of any tenant) and says how many.
     func purgeExpiredIdempotencyKeys(now: Date, limit: Int) async throws -> Int
 }
-
-extension Duration {
-    var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

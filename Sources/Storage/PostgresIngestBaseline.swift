@@ -1,3 +1,4 @@
+import Core
 import Logging
 import NIOCore
 import PostgresNIO
@@ -52,13 +53,6 @@ public struct PostgresIngestBaseline: IngestBaseline {
         let elapsed = ContinuousClock.now - start
         let booked = try await client.query("SELECT count(*) FROM bench_raw_events", logger: logger).collect().first?.decode(Int.self) ?? 0
         try await client.query("DROP TABLE bench_raw_events", logger: logger)
-        return IngestBaselineResult(method: method, events: events, batchSize: batchSize, rowsBooked: booked, seconds: elapsed.seconds)
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
+        return IngestBaselineResult(method: method, events: events, batchSize: batchSize, rowsBooked: booked, seconds: elapsed.totalSeconds)
     }
 }

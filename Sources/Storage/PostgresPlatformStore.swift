@@ -317,7 +317,7 @@ public final class PostgresPlatformStore: PlatformStore, MigrationDriver, Idempo
     // MARK: Idempotency keys
 
     public func claimIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, now: Date, lock: Duration, ttl: Duration) async throws -> IdempotencyDecision {
-        let lockedUntil = now.addingTimeInterval(lock.timeInterval), expiresAt = now.addingTimeInterval(ttl.timeInterval)
+        let lockedUntil = now.addingTimeInterval(lock.totalSeconds), expiresAt = now.addingTimeInterval(ttl.totalSeconds)
         let logger = self.logger
         return try await client.transaction(logger: logger) { tx -> IdempotencyDecision in
             // The first claim wins outright; otherwise lock the row and decide from it.

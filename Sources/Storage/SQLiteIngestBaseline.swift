@@ -1,3 +1,4 @@
+import Core
 import SQLiteNIO
 
 /// The raw dedup insert rate on SQLite: multi-row `INSERT … ON CONFLICT DO NOTHING` into a
@@ -52,6 +53,6 @@ public struct SQLiteIngestBaseline: IngestBaseline {
         let elapsed = ContinuousClock.now - start
         let booked = try await database.read("SELECT count(*) AS n FROM bench_raw_events").first.map { try $0.int("n") } ?? 0
         try await database.transaction { db in _ = try await db.query("DROP TABLE bench_raw_events") }
-        return IngestBaselineResult(method: method, events: events, batchSize: batchSize, rowsBooked: booked, seconds: elapsed.seconds)
+        return IngestBaselineResult(method: method, events: events, batchSize: batchSize, rowsBooked: booked, seconds: elapsed.totalSeconds)
     }
 }

@@ -280,7 +280,7 @@ public final class SQLitePlatformStore: PlatformStore, MigrationDriver, Idempote
     // MARK: Idempotency keys
 
     public func claimIdempotencyKey(_ key: String, in scope: TenantScope, fingerprint: String, now: Date, lock: Duration, ttl: Duration) async throws -> IdempotencyDecision {
-        let lockedUntil = now.addingTimeInterval(lock.timeInterval), expiresAt = now.addingTimeInterval(ttl.timeInterval)
+        let lockedUntil = now.addingTimeInterval(lock.totalSeconds), expiresAt = now.addingTimeInterval(ttl.totalSeconds)
         return try await database.transaction { db in
             let rows = try await db.query(
                 "SELECT fingerprint, response_status, response_type, response_body, locked_until, expires_at FROM idempotency_keys WHERE tenant_id = ? AND key = ?",
