@@ -143,12 +143,15 @@ public struct CorrectionRequest: Sendable, Equatable {
         switch object["subject"] {
         case nil: break
         case .null?: request.subject = .set(nil)
-        case .string(let text)?:
-            guard !text.isEmpty, text.utf8.count <= CloudEventEnvelope.maxAttributeBytes,
-                  !text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
-                return .failure(EventRejection("invalid_attribute", field: "subject", "subject must be 1-\(CloudEventEnvelope.maxAttributeBytes) bytes with no control characters"))
+        case .string?:
+            // The same rule as an event's own subject.
+            do {
+                request.subject = .set(try CloudEventEnvelope.optionalString(object, "subject", maxBytes: CloudEventEnvelope.maxAttributeBytes))
+            } catch let rejection as EventRejection {
+                return .failure(rejection)
+            } catch {
+                return .failure(EventRejection("invalid_attribute", field: "subject", "subject must be a string or null"))
             }
-            request.subject = .set(text)
         default: return .failure(EventRejection("invalid_attribute", field: "subject", "subject must be a string or null"))
         }
         switch object["data"] {

@@ -113,7 +113,7 @@ public enum CloudEventEnvelope {
         return value
     }
 
-    private static func optionalString(_ object: [String: JSONValue], _ name: String, maxBytes: Int) throws -> String? {
+    static func optionalString(_ object: [String: JSONValue], _ name: String, maxBytes: Int) throws -> String? {
         switch object[name] {
         case nil, .null?:
             return nil

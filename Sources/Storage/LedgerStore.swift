@@ -76,16 +76,17 @@ enum StoredEvent {
         id: String, source: String, type: String, subject: String?, time: Int64, data: String,
         correction: String?, amendedSubject: String?, amendedData: String?
     ) throws -> UsageEvent? {
-        switch correction {
-        case nil:
+        guard let correction else {
             return UsageEvent(id: id, source: source, type: type, subject: subject, time: time, data: try StoredJSON.decodeObject(data))
-        case EventCorrection.Kind.amend.rawValue?:
-            return UsageEvent(id: id, source: source, type: type, subject: amendedSubject, time: time, data: try StoredJSON.decodeObject(amendedData ?? "{}"))
-        case EventCorrection.Kind.void.rawValue?:
-            return nil
-        default:
-            throw StorageDecodingError(column: "kind")
         }
+        guard let kind = EventCorrection.Kind(rawValue: correction) else { throw StorageDecodingError(column: "kind") }
+        // `EventCorrection.apply` is the one rule for what a correction leaves; the original data
+        // is not decoded, as every correction replaces or voids it.
+        let original = UsageEvent(id: id, source: source, type: type, subject: subject, time: time, data: [:])
+        let latest = EventCorrection(
+            sequence: 0, kind: kind, subject: amendedSubject, data: try amendedData.map(StoredJSON.decodeObject), reason: nil, createdAt: 0
+        )
+        return latest.apply(to: original)
     }
 }
 
