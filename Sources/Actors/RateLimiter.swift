@@ -14,13 +14,8 @@ public final class RateLimiter: Sendable {
     }
 
     /// Decides a request for `key` under `policy` at `now` (monotonic nanoseconds) and records it.
-    public func check(_ key: String, policy: RateLimitPolicy, now: Int64, cost: Int = 1) -> RateLimitVerdict {
-        state.withLock { table in
-            let (verdict, next) = policy.decide(tat: table[key], now: now, cost: cost)
-            if let next { table[key] = next }
-            if table.count > capacity { table = table.filter { $0.value > now } }
-            return verdict
-        }
+    public func check(_ key: String, policy: RateLimitPolicy, now: Int64) -> RateLimitVerdict {
+        check([(key, policy)], now: now)[0]
     }
 
     /// Decides a request against several keys at once: it is allowed only if every one allows

@@ -43,14 +43,7 @@ struct PostgresAppendStatement: PostgresPreparedStatement {
                    (array_agg(i ORDER BY tm DESC, i COLLATE "C" DESC) FILTER (WHERE v IS NOT NULL))[1],
                    (array_agg(v ORDER BY tm DESC, i COLLATE "C" DESC) FILTER (WHERE v IS NOT NULL))[1]
             FROM readings GROUP BY t, m, w, g ORDER BY t, m, w, g
-            ON CONFLICT (tenant_id, meter, window_start, group_key) DO UPDATE SET
-                count = r.count + EXCLUDED.count,
-                sum = r.sum + EXCLUDED.sum,
-                min = LEAST(r.min, EXCLUDED.min),
-                max = GREATEST(r.max, EXCLUDED.max),
-                latest_time = CASE WHEN \(PostgresLedgerStore.newerLatest) THEN EXCLUDED.latest_time ELSE r.latest_time END,
-                latest_event_id = CASE WHEN \(PostgresLedgerStore.newerLatest) THEN EXCLUDED.latest_event_id ELSE r.latest_event_id END,
-                latest_value = CASE WHEN \(PostgresLedgerStore.newerLatest) THEN EXCLUDED.latest_value ELSE r.latest_value END
+            \(PostgresLedgerStore.mergeRollups)
             RETURNING 1
         ), distinct_values AS (
             INSERT INTO meter_distinct_values (tenant_id, meter, window_start, group_key, value)
@@ -101,11 +94,10 @@ struct PostgresAppendStatement: PostgresPreparedStatement {
             }
         }
         // Every (tenant, catalog version) the entries were computed with, duplicates in a batch included.
-        let pairs = Set(entries.map { "\($0.catalogVersion) \($0.tenantID.rawValue)" })
-        for pair in pairs.sorted() {
-            let parts = pair.split(separator: " ", maxSplits: 1)
-            pairVersions.append(Int64(parts[0])!)
-            pairTenants.append(String(parts[1]))
+        struct Pair: Hashable { let tenant: String, version: Int64 }
+        for pair in Set(entries.map { Pair(tenant: $0.tenantID.rawValue, version: $0.catalogVersion) }) {
+            pairTenants.append(pair.tenant)
+            pairVersions.append(pair.version)
         }
         tenantIDs = Array(Set(pairTenants)).sorted()
     }

@@ -154,20 +154,26 @@ public final class PostgresLedgerStore: LedgerStore {
             FROM unnest(\(tenants)::text[], \(meters)::text[], \(windows)::int8[], \(groups)::text[], \(counts)::int8[], \(sums)::text[],
                         \(mins)::text[], \(maxes)::text[], \(latestTimes)::int8[], \(latestIDs)::text[], \(latestValues)::text[])
                  AS u(t, m, w, g, c, s, mi, ma, lt, li, lv)
-            ON CONFLICT (tenant_id, meter, window_start, group_key) DO UPDATE SET
-                count = r.count + EXCLUDED.count,
-                sum = r.sum + EXCLUDED.sum,
-                min = LEAST(r.min, EXCLUDED.min),
-                max = GREATEST(r.max, EXCLUDED.max),
-                latest_time = CASE WHEN \(unescaped: newerLatest) THEN EXCLUDED.latest_time ELSE r.latest_time END,
-                latest_event_id = CASE WHEN \(unescaped: newerLatest) THEN EXCLUDED.latest_event_id ELSE r.latest_event_id END,
-                latest_value = CASE WHEN \(unescaped: newerLatest) THEN EXCLUDED.latest_value ELSE r.latest_value END
+            \(unescaped: mergeRollups)
             """,
             logger: logger
         )
     }
 
-    static let newerLatest = """
+    /// How an upserted rollup row merges into the stored one (`MeterState.merge` in SQL), for
+    /// every statement that writes rollups; the row being written is aliased `r`.
+    static let mergeRollups = """
+        ON CONFLICT (tenant_id, meter, window_start, group_key) DO UPDATE SET
+            count = r.count + EXCLUDED.count,
+            sum = r.sum + EXCLUDED.sum,
+            min = LEAST(r.min, EXCLUDED.min),
+            max = GREATEST(r.max, EXCLUDED.max),
+            latest_time = CASE WHEN \(newerLatest) THEN EXCLUDED.latest_time ELSE r.latest_time END,
+            latest_event_id = CASE WHEN \(newerLatest) THEN EXCLUDED.latest_event_id ELSE r.latest_event_id END,
+            latest_value = CASE WHEN \(newerLatest) THEN EXCLUDED.latest_value ELSE r.latest_value END
+        """
+
+    private static let newerLatest = """
         (EXCLUDED.latest_time IS NOT NULL AND (r.latest_time IS NULL OR EXCLUDED.latest_time > r.latest_time
          OR (EXCLUDED.latest_time = r.latest_time AND EXCLUDED.latest_event_id COLLATE "C" > r.latest_event_id COLLATE "C")))
         """
