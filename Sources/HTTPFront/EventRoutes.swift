@@ -61,12 +61,7 @@ struct EventRoutes {
         }
         return try await idempotent(request, scope: scope, fingerprint: Array("\(kind.rawValue) \(source) \(id)\n".utf8) + body) {
             do {
-                let parsed: JSONValue?
-                do {
-                    parsed = body.isEmpty ? nil : try JSONParser.parse(body)
-                } catch {
-                    throw TallyError(.malformedJSON, "the request body is not valid JSON")
-                }
+                let parsed = body.isEmpty ? nil : try Self.json(body)
                 let correction: CorrectionRequest
                 switch CorrectionRequest.parse(kind, body: parsed) {
                 case .success(let parsed): correction = parsed
@@ -147,14 +142,18 @@ struct EventRoutes {
         }
     }
 
-    /// The submitted events, and whether the body was one event rather than a batch.
-    static func events(in body: [UInt8], media: String) throws -> (values: [JSONValue], single: Bool) {
-        let parsed: JSONValue
+    /// The body as JSON, or `malformed_json`.
+    static func json(_ body: [UInt8]) throws(TallyError) -> JSONValue {
         do {
-            parsed = try JSONParser.parse(body)
+            return try JSONParser.parse(body)
         } catch {
             throw TallyError(.malformedJSON, "the request body is not valid JSON")
         }
+    }
+
+    /// The submitted events, and whether the body was one event rather than a batch.
+    static func events(in body: [UInt8], media: String) throws -> (values: [JSONValue], single: Bool) {
+        let parsed = try json(body)
         switch (media, parsed) {
         case ("application/cloudevents-batch+json", .array(let items)), ("application/json", .array(let items)):
             guard !items.isEmpty else { throw TallyError.validation("events", "the batch is empty") }

@@ -28,8 +28,7 @@ public struct TenantService: Sendable {
     public func create(_ input: NewTenant) async throws -> Tenant {
         try TenantRules.validateSlug(input.slug)
         try TenantRules.validateName(input.name)
-        _ = try TenantMeteringSettings.policy(from: input.settings ?? [:])
-        _ = try TenantRateLimits.parse(input.settings ?? [:])
+        try Self.validateSettings(input.settings ?? [:])
         let now = clock.now()
         let tenant = Tenant(
             id: .generate(at: now), slug: input.slug, name: input.name.trimmingWhitespace(), status: .active,
@@ -59,10 +58,7 @@ public struct TenantService: Sendable {
     /// Applies a change after validating it; a status change must be an allowed transition.
     public func update(_ id: TenantID, _ change: TenantChange) async throws -> Tenant {
         if let name = change.name { try TenantRules.validateName(name) }
-        if let settings = change.settings {
-            _ = try TenantMeteringSettings.policy(from: settings)
-            _ = try TenantRateLimits.parse(settings)
-        }
+        if let settings = change.settings { try Self.validateSettings(settings) }
         var change = change
         change.name = change.name?.trimmingWhitespace()
         // Optimistic: the update applies only if the status is still the one validated against.
@@ -78,5 +74,11 @@ public struct TenantService: Sendable {
             }
         }
         throw TallyError(.conflict, "the tenant changed concurrently; retry the request")
+    }
+
+    /// The sections of a tenant's settings that Tally reads (`metering`, `rate_limits`) must be valid.
+    static func validateSettings(_ settings: [String: JSONValue]) throws(TallyError) {
+        _ = try TenantMeteringSettings.policy(from: settings)
+        _ = try TenantRateLimits.parse(settings)
     }
 }

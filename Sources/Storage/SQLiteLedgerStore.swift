@@ -18,11 +18,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func meterCatalog(in scope: TenantScope) async throws -> MeterCatalog {
-        // The version before the meters, as on PostgreSQL (a change in between looks stale, never newer).
-        let version = try await database.read("SELECT meter_catalog_version FROM tenants WHERE id = ?", [.text(scope.tenantID.rawValue)])
-            .first.map { Int64(try $0.int("meter_catalog_version")) } ?? 0
-        let meters = try await database.read(Self.metersSQL, [.text(scope.tenantID.rawValue)]).map(Self.meter)
-        return MeterCatalog(version: version, meters: meters)
+        try await Self.catalog(scope.tenantID) { sql, binds in try await database.read(sql, binds) }
     }
 
     static let metersSQL = "SELECT slug, event_type, aggregation, value_path, group_by FROM meters WHERE tenant_id = ? ORDER BY slug"
@@ -36,9 +32,15 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     static func catalog(_ tenant: TenantID, on db: SQLiteConnection) async throws -> MeterCatalog {
-        let version = try await db.query("SELECT meter_catalog_version FROM tenants WHERE id = ?", [.text(tenant.rawValue)])
+        try await catalog(tenant) { sql, binds in try await db.query(sql, binds) }
+    }
+
+    /// The catalog through `query` (the reader, or the writer inside a transaction). The version
+    /// is read before the meters, as on PostgreSQL: a change in between looks stale, never newer.
+    static func catalog(_ tenant: TenantID, query: (String, [SQLiteData]) async throws -> [SQLiteRow]) async throws -> MeterCatalog {
+        let version = try await query("SELECT meter_catalog_version FROM tenants WHERE id = ?", [.text(tenant.rawValue)])
             .first.map { Int64(try $0.int("meter_catalog_version")) } ?? 0
-        return MeterCatalog(version: version, meters: try await db.query(metersSQL, [.text(tenant.rawValue)]).map(meter))
+        return MeterCatalog(version: version, meters: try await query(metersSQL, [.text(tenant.rawValue)]).map(meter))
     }
 
     public func insertMeter(_ meter: MeterDefinition, in scope: TenantScope, at: Date) async throws -> MeterCatalog {
