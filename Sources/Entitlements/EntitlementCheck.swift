@@ -27,7 +27,8 @@ public struct MeteredLimit: Sendable, Equatable {
     }
 }
 
-/// Credit on top of the allowance: one-off or recurring, drawn in priority order.
+/// Credit on top of the allowance as it stands in one period (see `GrantSchedule`), drawn in
+/// priority order.
 public struct Grant: Sendable, Equatable {
     public var id: String
     /// What is available from this grant in the current period (for a recurring grant, the
@@ -47,13 +48,6 @@ public struct Grant: Sendable, Equatable {
     }
 
     public func isActive(at now: Int64) -> Bool { effectiveAt <= now && (expiresAt.map { now < $0 } ?? true) }
-
-    /// A recurring grant's amount for the next period: its own amount plus the unused part of
-    /// this period's, at most `cap` (no rollover when `cap` is zero).
-    public static func rolledOver(amount: Quantity, unused: Quantity, cap: Quantity) -> Quantity {
-        let carried = min(max(unused, .zero), cap)
-        return amount.adding(carried) ?? amount
-    }
 }
 
 /// The answer to "may this tenant use `requested` more of this feature now?".

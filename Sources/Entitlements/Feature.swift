@@ -28,16 +28,21 @@ public struct Feature: Sendable, Equatable, Codable {
 
     /// Checks every rule; throws `validation_failed` naming the field.
     public func validate() throws(TallyError) {
-        let bytes = Array(key.utf8)
-        guard (2...63).contains(bytes.count), bytes[0] != UInt8(ascii: "-"), bytes[0] != UInt8(ascii: "_"),
-              bytes.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }) else {
-            throw .validation("key", "key must be 2-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit")
-        }
+        try Self.validateKey(key)
         try TenantRules.validateName(name)
         switch (kind, meter) {
         case (.metered, nil): throw .validation("meter", "a metered feature names the meter it counts")
         case (.boolean, _?), (.static, _?): throw .validation("meter", "only metered features name a meter")
         default: break
+        }
+    }
+
+    /// Feature and plan keys: 2-63 of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit.
+    public static func validateKey(_ key: String, field: String = "key") throws(TallyError) {
+        let bytes = Array(key.utf8)
+        guard (2...63).contains(bytes.count), bytes[0] != UInt8(ascii: "-"), bytes[0] != UInt8(ascii: "_"),
+              bytes.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 || $0 == 95 }) else {
+            throw .validation(field, "\(field) must be 2-63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit")
         }
     }
 }

@@ -106,14 +106,6 @@ import Testing
     }
 
     @Test(arguments: [
-        // (unused, cap, next period's amount)
-        (0, 50, 100), (30, 50, 130), (80, 50, 150), (30, 0, 100), (-5, 50, 100),
-    ])
-    func recurringGrantsRollOverUpToACap(unused: Int, cap: Int, next: Int) {
-        #expect(Grant.rolledOver(amount: Quantity(100), unused: Quantity(unused), cap: Quantity(cap)) == Quantity(next))
-    }
-
-    @Test(arguments: [
         // (before, after, crossed)
         (0, 79, [Int]()), (0, 80, [80]), (79, 100, [80, 100]), (80, 99, []), (99, 250, [100]), (100, 101, []),
     ])
