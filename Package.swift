@@ -65,6 +65,7 @@ let package = Package(
             name: "Storage",
             dependencies: [
                 "Core", "Scheduler", "Metering", "Entitlements", "CHiredis",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -78,7 +78,7 @@ def EVENTS_OP(opid, summary):
     ]
     o["responses"]["409"] = P("`idempotency_key_in_flight`: the first request with this key is still being processed")
     o["responses"]["429"] = P("`tenant_overloaded`: this tenant has too much ingest in flight; `rate_limited`, `too_many_auth_failures`: see TooManyRequests. Retry after `Retry-After` seconds")
-    o["responses"]["503"] = P("`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down. Retry after `Retry-After` seconds")
+    o["responses"]["503"] = P("`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down (the database, or Redis for quota leases). Retry after `Retry-After` seconds")
     o["requestBody"] = {"required": True, "content": {
         "application/cloudevents+json": {"schema": ref("CloudEvent")},
         "application/cloudevents-batch+json": {"schema": {"type": "array", "items": ref("CloudEvent"), "minItems": 1, "maxItems": 10000}},
@@ -161,6 +161,40 @@ doc = {
   "/v1/features/{key}": {
     "get": op("Read a feature (operator, or a tenant key with tenant:read)", "getFeature", "entitlements", "200", resp("The feature", ref("Feature")),
         params=[pid("key", "Feature key")], extra=nf)},
+  "/v1/plans": {
+    "get": op("The plans (operator, or a tenant key with tenant:read)", "listPlans", "entitlements", "200", resp("The plans", ref("PlanList"))),
+    "post": op("Define a plan: entitlement defaults and rate limits (operator)", "createPlan", "entitlements", "201", resp("Created", ref("Plan")), body=ref("Plan"),
+        extra={"409": P("The key is taken (`conflict`, field `key`)")})},
+  "/v1/plans/{key}": {
+    "get": op("Read a plan (operator, or a tenant key with tenant:read)", "getPlan", "entitlements", "200", resp("The plan", ref("Plan")),
+        params=[pid("key", "Plan key")], extra=nf),
+    "patch": op("Change a plan's name, entitlements (replaced whole) or rate limits (operator); tenants on it follow within TALLY_QUOTA_REFRESH_SECONDS",
+        "updatePlan", "entitlements", "200", resp("The plan", ref("Plan")), body=ref("PlanPatch"), params=[pid("key", "Plan key")], extra=nf)},
+  "/v1/tenants/{id}/entitlements": {
+    "get": op("A tenant's plan, overrides and entitlements with usage (operator)", "getTenantEntitlements", "entitlements", "200",
+        resp("The assignment", ref("TenantEntitlements")), params=[pid("id", "Tenant id")], extra=nf),
+    "put": op("Set a tenant's plan and/or overrides (operator); members left out stay as they are", "setTenantEntitlements", "entitlements", "200",
+        resp("The assignment", ref("TenantEntitlements")), body=ref("EntitlementAssignment"), params=[pid("id", "Tenant id")], extra=nf)},
+  "/v1/tenants/{id}/grants": {
+    "get": op("A tenant's grants, voided ones included (operator)", "listTenantGrants", "entitlements", "200", resp("The grants", ref("GrantList")),
+        params=[pid("id", "Tenant id")], extra=nf),
+    "post": op("Grant a tenant credit for a metered feature (operator)", "createGrant", "entitlements", "201", resp("Created", ref("Grant")),
+        body=ref("NewGrant"), params=[pid("id", "Tenant id")], extra=nf)},
+  "/v1/tenants/{id}/grants/{grant_id}/void": {
+    "post": op("Void a grant (operator); voiding twice keeps the first time", "voidGrant", "entitlements", "200", resp("The grant", ref("Grant")),
+        params=[pid("id", "Tenant id"), pid("grant_id", "Grant id (grt_…)")], extra=nf)},
+  "/v1/entitlements": {
+    "get": op("Every entitlement of the caller's tenant, metered ones with limit, usage and reset (usage:read)", "listEntitlements", "entitlements", "200",
+        resp("The entitlements", ref("EntitlementList")))},
+  "/v1/entitlements/check": {
+    "post": op("May the tenant use this feature (this much more) now? Answered from memory; with reserve, the amount is held (usage:read)",
+        "checkEntitlement", "entitlements", "200", resp("The answer", ref("Entitlement")), body=ref("EntitlementCheck"),
+        extra={**nf, "503": P("`service_unavailable`: a reservation needed a quota lease and Redis did not answer; retry after `Retry-After` seconds")})},
+  "/v1/entitlements/notifications": {
+    "get": op("Threshold notifications recorded for the caller's tenant, newest first (usage:read)", "listThresholdNotifications", "entitlements", "200",
+        resp("The notifications", ref("ThresholdNotificationList")))},
+  "/v1/grants": {
+    "get": op("The caller's tenant's grants (usage:read)", "listGrants", "entitlements", "200", resp("The grants", ref("GrantList")))},
   "/v1/service-identities": {
     "get": op("List the tenant's service identities (keys:read)", "listServiceIdentities", "service-identities", "200", resp("A page", ref("ServiceIdentityList")), params=paging),
     "post": op("Create a service identity (keys:write)", "createServiceIdentity", "service-identities", "201", resp("Created", ref("ServiceIdentity")),
@@ -229,6 +263,53 @@ doc = {
         "kind": {"type": "string", "enum": ["boolean", "static", "metered"]},
         "meter": {"type": ["string", "null"], "description": "the meter a metered feature counts; only for metered"}}},
     "FeatureList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Feature")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "EntitlementSpec": {"type": "object", "description": "boolean features: {enabled}; static: {value}; metered: {limit, period, rolling_seconds, enforcement, overage, thresholds}",
+        "properties": {"enabled": {"type": "boolean"}, "value": {},
+            "limit": {"type": ["number", "string"], "description": "exact decimal at least 0 (a string for more than 15 digits)"},
+            "period": {"type": "string", "enum": ["month", "billing", "rolling"], "description": "month: calendar months in UTC (default); billing: monthly from the tenant's period anchor; rolling: the last rolling_seconds"},
+            "rolling_seconds": {"type": "integer", "minimum": 60, "maximum": 31622400},
+            "enforcement": {"type": "string", "enum": ["hard", "soft"], "description": "hard (default): usage past the limit is refused with quota_exceeded; soft: accepted and notified"},
+            "overage": {"type": "boolean", "description": "soft limits only: usage past the limit is billable overage"},
+            "thresholds": {"type": "array", "maxItems": 10, "items": {"type": "integer", "minimum": 1, "maximum": 1000}, "description": "percentages notified once per period (default [80, 100])"}}},
+    "Plan": {"type": "object", "required": ["key", "name"], "properties": {
+        "key": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"}, "name": NAME,
+        "entitlements": {"type": "object", "additionalProperties": ref("EntitlementSpec"), "description": "feature key to entitlement"},
+        "rate_limits": {"type": "object", "properties": {"tenant_per_second": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000},
+            "key_per_second": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000}}, "description": "defaults for the plan's tenants (their settings' rate_limits win)"}}},
+    "PlanPatch": {"type": "object", "properties": {"name": NAME, "entitlements": {"type": "object", "additionalProperties": ref("EntitlementSpec")},
+        "rate_limits": {"type": ["object", "null"]}}},
+    "PlanList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Plan")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "EntitlementAssignment": {"type": "object", "properties": {"plan": {"type": ["string", "null"], "description": "a plan key; null removes the plan"},
+        "overrides": {"type": "object", "additionalProperties": {"oneOf": [ref("EntitlementSpec"), {"type": "null"}]}, "description": "replaces the overrides: feature key to entitlement, or null to take the plan's away"}}},
+    "Entitlement": {"type": "object", "required": ["feature", "kind", "allowed"], "properties": {
+        "feature": {"type": "string"}, "kind": {"type": "string", "enum": ["boolean", "static", "metered"]}, "allowed": {"type": "boolean"},
+        "value": {"description": "boolean and static features"}, "reason": {"type": "string", "description": "not_entitled when the tenant has no entitlement to the feature"},
+        "limit": {"type": "string", "description": "allowance plus active grants, exact decimal"}, "used": {"type": "string", "description": "booked usage this period, plus usage in flight and reservations"},
+        "remaining": {"type": "string"}, "overage": {"type": "string"}, "resets_at": nts, "enforcement": {"type": "string", "enum": ["hard", "soft"]},
+        "period_start": ts, "period_end": ts, "reserved": {"type": "string", "description": "the amount this request reserved"},
+        "grants_used": {"type": "array", "items": {"type": "object", "properties": {"grant_id": {"type": "string"}, "used": {"type": "string"}}}}}},
+    "EntitlementList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Entitlement")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "TenantEntitlements": {"type": "object", "required": ["plan", "overrides", "period_anchor", "entitlements"], "properties": {
+        "plan": {"type": ["string", "null"]}, "overrides": {"type": "object"}, "period_anchor": ts, "entitlements": {"type": "array", "items": ref("Entitlement")}}},
+    "EntitlementCheck": {"type": "object", "required": ["feature"], "additionalProperties": False, "properties": {
+        "feature": {"type": "string"}, "amount": {"type": ["number", "string"], "description": "how much more; default 0 (is any left?)"},
+        "reserve": {"type": "boolean", "description": "hold amount (> 0) until used by ingest or reserve_seconds pass"},
+        "reserve_seconds": {"type": "integer", "minimum": 1, "maximum": 3600, "description": "default 60; only with reserve"}}},
+    "NewGrant": {"type": "object", "required": ["feature", "amount"], "additionalProperties": False, "properties": {
+        "feature": {"type": "string", "description": "a metered feature"}, "amount": {"type": ["number", "string"], "description": "> 0"},
+        "priority": {"type": "integer", "minimum": -1000, "maximum": 1000, "description": "lower is drawn first (default 0)"},
+        "effective_at": {"type": ["string", "null"], "format": "date-time", "description": "default now"}, "expires_at": nts,
+        "recurring": {"type": "boolean", "description": "amount every period (default false: a one-off balance)"},
+        "rollover_cap": {"type": ["number", "string"], "description": "recurring only: most of a period's unused amount carried to the next"},
+        "reason": {"type": ["string", "null"], "maxLength": 500}}},
+    "Grant": {"type": "object", "required": ["id", "feature", "amount", "priority", "effective_at", "recurring", "rollover_cap"], "properties": {
+        "id": {"type": "string"}, "feature": {"type": "string"}, "amount": {"type": "string"}, "priority": {"type": "integer"},
+        "effective_at": ts, "expires_at": nts, "recurring": {"type": "boolean"}, "rollover_cap": {"type": "string"},
+        "reason": {"type": ["string", "null"]}, "voided_at": nts}},
+    "GrantList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Grant")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "ThresholdNotification": {"type": "object", "required": ["feature", "threshold", "period_start", "used", "limit", "created_at"], "properties": {
+        "feature": {"type": "string"}, "threshold": {"type": "integer"}, "period_start": ts, "used": {"type": "string"}, "limit": {"type": "string"}, "created_at": ts}},
+    "ThresholdNotificationList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("ThresholdNotification")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "MeterPatch": {"type": "object", "description": "Absent fields stay as they are; the slug cannot change.", "properties": {
         "event_type": {"type": "string", "minLength": 1, "maxLength": 256},
         "aggregation": {"type": "string", "enum": ["SUM", "COUNT", "MIN", "MAX", "AVG", "UNIQUE_COUNT", "LATEST"]},
@@ -264,7 +345,8 @@ doc = {
         "results": {"type": "array", "items": {"type": "object", "required": ["index", "status"], "properties": {
             "index": {"type": "integer"}, "id": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
             "status": {"type": "string", "enum": ["accepted", "duplicate", "rejected", "skipped"]},
-            "code": {"type": ["string", "null"]}, "field": {"type": ["string", "null"]}, "reason": {"type": ["string", "null"]}}}}}},
+            "code": {"type": ["string", "null"], "description": "for rejected events: the rule broken, e.g. invalid_attribute, event_too_old, meter_value_missing, quota_exceeded (a hard limit)"},
+            "field": {"type": ["string", "null"]}, "reason": {"type": ["string", "null"]}}}}}},
     "Me": {"type": "object", "required": ["api_key_id", "kind", "scopes"], "properties": {
         "api_key_id": {"type": "string"}, "kind": {"type": "string", "enum": ["operator", "tenant"]}, "tenant_id": {"type": ["string", "null"]},
         "service_identity_id": {"type": ["string", "null"]}, "scopes": {"type": "array", "items": {"type": "string"}}}},

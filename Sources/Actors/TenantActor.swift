@@ -13,13 +13,17 @@ public actor TenantActor {
         public var catalog: @Sendable (TenantScope) async throws -> MeterCatalog
         /// The rules the tenant's settings make: event-time policy and rate limits.
         public var policy: @Sendable (TenantID) async throws -> TenantPolicy
+        /// The tenant's entitlements and their usage.
+        public var quota: TenantQuota.Loader
 
         public init(
             catalog: @escaping @Sendable (TenantScope) async throws -> MeterCatalog,
-            policy: @escaping @Sendable (TenantID) async throws -> TenantPolicy
+            policy: @escaping @Sendable (TenantID) async throws -> TenantPolicy,
+            quota: @escaping TenantQuota.Loader = { _, _ in QuotaBook() }
         ) {
             self.catalog = catalog
             self.policy = policy
+            self.quota = quota
         }
     }
 
@@ -44,6 +48,8 @@ public actor TenantActor {
     }
 
     public nonisolated let tenantID: TenantID
+    /// The tenant's entitlements, checked and charged without a hop onto this actor.
+    public nonisolated let quota: TenantQuota
     /// The last snapshot loaded, readable without a hop onto the actor: ingest reads it on every
     /// request, and only a miss (first use, a stale catalog, an expired policy) waits for the actor.
     private nonisolated let published = Mutex<(snapshot: Snapshot, policyLoadedAt: ContinuousClock.Instant)?>(nil)
@@ -54,10 +60,11 @@ public actor TenantActor {
     private var catalogLoad: Task<MeterCatalog, any Error>?
     private var policyLoad: Task<TenantPolicy, any Error>?
 
-    public init(tenantID: TenantID, loader: Loader, policyTTL: Duration) {
+    public init(tenantID: TenantID, loader: Loader, policyTTL: Duration, quota: TenantQuota) {
         self.tenantID = tenantID
         self.loader = loader
         self.policyTTL = policyTTL
+        self.quota = quota
     }
 
     /// The published snapshot if it is current, without waiting for the actor.
@@ -90,11 +97,12 @@ public actor TenantActor {
         }
     }
 
-    /// Forgets everything (after a local meter or tenant change).
+    /// Forgets everything (after a local meter, tenant or entitlement change).
     public func invalidate() {
         catalog = nil
         policy = nil
         published.withLock { $0 = nil }
+        quota.invalidate()
     }
 
     private func currentCatalog() async throws -> MeterCatalog {

@@ -1,5 +1,10 @@
 import Core
 import Logging
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Metering
 import ServiceLifecycle
 import Synchronization
@@ -25,16 +30,22 @@ public final class TenantDirectory: Service, Sendable {
     public let limits: AdmissionLimits
     private let idleAfter: Duration
     private let policyTTL: Duration
+    private let quotaRefresh: Duration
+    /// How hard limits are shared with other nodes (`nil`: this node alone enforces them).
+    public let leasing: TenantQuota.Leasing?
     private let logger: Logger
 
     public init(
         loader: TenantActor.Loader, limits: AdmissionLimits = .defaults,
-        idleAfter: Duration = .seconds(300), policyTTL: Duration = .seconds(5), logger: Logger
+        idleAfter: Duration = .seconds(300), policyTTL: Duration = .seconds(5),
+        quotaRefresh: Duration = .seconds(10), leasing: TenantQuota.Leasing? = nil, logger: Logger
     ) {
         self.loader = loader
         self.limits = limits
         self.idleAfter = idleAfter
         self.policyTTL = policyTTL
+        self.quotaRefresh = quotaRefresh
+        self.leasing = leasing
         self.logger = logger
     }
 
@@ -50,7 +61,8 @@ public final class TenantDirectory: Service, Sendable {
             state.tenants[tenant] = entry
             return entry
         }
-        let entry = Entry(actor: TenantActor(tenantID: tenant, loader: loader, policyTTL: policyTTL), lastUsed: now)
+        let quota = TenantQuota(tenantID: tenant, loader: loader.quota, refresh: quotaRefresh, leasing: leasing, logger: logger)
+        let entry = Entry(actor: TenantActor(tenantID: tenant, loader: loader, policyTTL: policyTTL, quota: quota), lastUsed: now)
         state.tenants[tenant] = entry
         return entry
     }
@@ -101,27 +113,42 @@ public final class TenantDirectory: Service, Sendable {
         await actor.invalidate()
     }
 
-    /// Drops the actors of tenants with nothing in flight that were last used before `idleAfter` ago.
-    public func evictIdle(now: ContinuousClock.Instant = .now) -> Int {
+    /// Drops the actors of tenants with nothing in flight that were last used before `idleAfter`
+    /// ago; returns them (their leases are still to be given back).
+    public func evictIdle(now: ContinuousClock.Instant = .now) -> [TenantActor] {
         state.withLock { state in
-            let idle = state.tenants.filter { $0.value.admitted.isIdle && now - $0.value.lastUsed >= idleAfter }.keys
-            for tenant in idle { state.tenants[tenant] = nil }
-            return idle.count
+            let idle = state.tenants.filter { $0.value.admitted.isIdle && now - $0.value.lastUsed >= idleAfter }
+            for tenant in idle.keys { state.tenants[tenant] = nil }
+            return idle.values.map(\.actor)
         }
     }
 
-    /// Evicts idle actors every minute (or `idleAfter`, if shorter) until shutdown.
+    /// Every actor in memory.
+    public var actors: [TenantActor] { state.withLock { $0.tenants.values.map(\.actor) } }
+
+    /// Until shutdown: evicts idle actors every minute (or `idleAfter`, if shorter) and, with
+    /// leasing, renews leases every quarter of their lifetime. At shutdown, gives every lease back.
     public func run() async throws {
-        let interval = min(idleAfter, .seconds(60))
+        let interval = min(idleAfter, .seconds(60), leasing.map { $0.ttl / 4 } ?? .seconds(60))
+        var lastEviction = ContinuousClock.now
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 break
             }
-            let evicted = evictIdle()
-            if evicted > 0 { logger.debug("evicted idle tenant actors", metadata: ["tenants.evicted": "\(evicted)"]) }
+            if leasing != nil {
+                let now = Int64(Date().timeIntervalSince1970)
+                for actor in actors { await actor.quota.renewLeases(now: now) }
+            }
+            if ContinuousClock.now - lastEviction >= min(idleAfter, .seconds(60)) {
+                lastEviction = .now
+                let evicted = evictIdle()
+                for actor in evicted { await actor.quota.releaseLeases() }
+                if !evicted.isEmpty { logger.debug("evicted idle tenant actors", metadata: ["tenants.evicted": "\(evicted.count)"]) }
+            }
         }
+        for actor in actors { await actor.quota.releaseLeases() }
     }
 }
 

@@ -78,3 +78,7 @@ public typealias TenantID = Identifier<TenantKind>
 public typealias APIKeyID = Identifier<APIKeyKind>
 /// A service identity's identifier.
 public typealias ServiceIdentityID = Identifier<ServiceIdentityKind>
+
+public enum GrantKind: IdentifierKind { public static let prefix = "grt" }
+/// A credit granted to a tenant for a metered feature.
+public typealias GrantID = Identifier<GrantKind>

@@ -35,12 +35,15 @@ public struct Settings: Sendable, Equatable {
         public static let rateLimitTenant = "TALLY_RATE_LIMIT_TENANT_PER_SECOND"
         public static let rateLimitKey = "TALLY_RATE_LIMIT_KEY_PER_SECOND"
         public static let rateLimitAuthFailures = "TALLY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"
+        public static let quotaRefresh = "TALLY_QUOTA_REFRESH_SECONDS"
+        public static let quotaLeaseBlockPercent = "TALLY_QUOTA_LEASE_BLOCK_PERCENT"
+        public static let quotaLeaseTTL = "TALLY_QUOTA_LEASE_TTL_SECONDS"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
-            rateLimitTenant, rateLimitKey, rateLimitAuthFailures,
+            rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
         ]
     }
 
@@ -69,6 +72,13 @@ public struct Settings: Sendable, Equatable {
     public var rateLimitKeyPerSecond: Int
     /// Failed authentications one client IP may make per minute before it is refused outright.
     public var rateLimitAuthFailuresPerMinute: Int
+    /// How often a tenant's entitlement usage is re-read from the ledger (other nodes book too).
+    public var quotaRefreshSeconds = 10
+    /// Production: each quota lease asks for this percentage of the limit, the most several
+    /// nodes together can overshoot a hard limit by.
+    public var quotaLeaseBlockPercent = 1
+    /// Production: how long an unrenewed quota lease lives (a dead node's lapses after this).
+    public var quotaLeaseTTLSeconds = 30
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
@@ -145,6 +155,10 @@ public struct Settings: Sendable, Equatable {
         settings.rateLimitKeyPerSecond = try integer(value(Name.rateLimitKey), Name.rateLimitKey, in: 1...1_000_000) ?? settings.rateLimitKeyPerSecond
         settings.rateLimitAuthFailuresPerMinute =
             try integer(value(Name.rateLimitAuthFailures), Name.rateLimitAuthFailures, in: 1...1_000_000) ?? settings.rateLimitAuthFailuresPerMinute
+        settings.quotaRefreshSeconds = try integer(value(Name.quotaRefresh), Name.quotaRefresh, in: 1...3_600) ?? settings.quotaRefreshSeconds
+        settings.quotaLeaseBlockPercent =
+            try integer(value(Name.quotaLeaseBlockPercent), Name.quotaLeaseBlockPercent, in: 1...100) ?? settings.quotaLeaseBlockPercent
+        settings.quotaLeaseTTLSeconds = try integer(value(Name.quotaLeaseTTL), Name.quotaLeaseTTL, in: 4...3_600) ?? settings.quotaLeaseTTLSeconds
         return settings
     }
 

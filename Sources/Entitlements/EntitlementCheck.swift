@@ -64,6 +64,18 @@ public struct CheckResult: Sendable, Equatable {
     /// How much of `used` each grant covers, allowance first then grants in draw order.
     public var drawdown: [GrantUse]
 
+    public init(
+        allowed: Bool, limit: Quantity, used: Quantity, remaining: Quantity, overage: Quantity, resetsAt: Int64?, drawdown: [GrantUse]
+    ) {
+        self.allowed = allowed
+        self.limit = limit
+        self.used = used
+        self.remaining = remaining
+        self.overage = overage
+        self.resetsAt = resetsAt
+        self.drawdown = drawdown
+    }
+
     public struct GrantUse: Sendable, Equatable {
         public var grantID: String
         public var used: Quantity

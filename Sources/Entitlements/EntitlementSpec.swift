@@ -42,7 +42,7 @@ public enum EntitlementSpec: Sendable, Equatable {
         throw .validation(field, "\(field) takes enabled (boolean features), value (static features) or limit (metered features)")
     }
 
-    static func only(_ names: Set<String>, in members: [String: JSONValue], field: String) throws(TallyError) {
+    public static func only(_ names: Set<String>, in members: [String: JSONValue], field: String) throws(TallyError) {
         for name in members.keys.sorted() where !names.contains(name) {
             throw .validation(field.isEmpty ? name : "\(field).\(name)", "\(name) is not a member here (this takes \(names.sorted().joined(separator: ", ")))")
         }

@@ -52,6 +52,14 @@ public struct Plan: Sendable, Equatable {
         }
     }
 
+    /// Applies a `PATCH` body: a JSON object of `name`, `entitlements` and `rate_limits`.
+    public mutating func patch(_ json: JSONValue) throws(TallyError) {
+        guard case .object(let members) = json else { throw .validation("", "the body must be a JSON object") }
+        try EntitlementSpec.only(["name", "entitlements", "rate_limits"], in: members, field: "")
+        try change(members)
+        try validate()
+    }
+
     /// Parses `{"feature": {…}, …}`.
     public static func parseEntitlements(_ json: JSONValue, field: String) throws(TallyError) -> [String: EntitlementSpec] {
         guard case .object(let members) = json else { throw .validation(field, "\(field) must be an object of feature key to entitlement") }

@@ -21,6 +21,10 @@ public struct QuotaBook: Sendable {
         public var reservations: [Reservation] = []
         /// What is left of this node's lease (`nil`: no leasing, this node alone enforces the limit).
         public var lease: Quantity?
+        /// Whether the meter adds up (SUM, COUNT): each event's reading is its demand. Other
+        /// aggregations demand nothing per event; their events are refused once usage reaches
+        /// the limit.
+        public var additive = true
         /// Unix seconds after which the lease must be renewed before it is spent.
         public var leaseValidUntil: Int64 = 0
         /// Booked from the lease and not yet reported to the lease store.
@@ -87,6 +91,14 @@ public struct QuotaBook: Sendable {
         public var threshold: Int
         public var used: Quantity
         public var limit: Quantity
+
+        public init(feature: String, periodStart: Int64, threshold: Int, used: Quantity, limit: Quantity) {
+            self.feature = feature
+            self.periodStart = periodStart
+            self.threshold = threshold
+            self.used = used
+            self.limit = limit
+        }
     }
 
     /// Metered entitlements by feature key.
@@ -138,9 +150,9 @@ public struct QuotaBook: Sendable {
         for reading in readings {
             for line in lines.values where line.meter == reading.meter && line.counts(at: eventTime) {
                 switch reading.value {
-                case .number(let value): demands.append((line.feature, value))
-                case .none: demands.append((line.feature, .one))
-                case .distinct: demands.append((line.feature, .zero))
+                case .number(let value) where line.additive: demands.append((line.feature, value))
+                case .none where line.additive: demands.append((line.feature, .one))
+                default: demands.append((line.feature, .zero))
                 }
             }
         }
@@ -158,7 +170,7 @@ public struct QuotaBook: Sendable {
             let covered = min(max(amount, .zero), line.reserved)
             line.consumeReservations(covered)
             let rest = amount - covered
-            if line.spec.enforcement == .hard, rest > .zero || amount == .zero {
+            if line.spec.enforcement == .hard, rest > .zero || !line.additive {
                 let result = line.evaluate(requested: rest, now: now)
                 guard result.allowed else { return .refused(feature: feature, result) }
             }
@@ -197,11 +209,11 @@ public struct QuotaBook: Sendable {
         return crossings
     }
 
-    /// Adds a lease grant of `amount` valid until `validUntil`; `reported` is the spend the
-    /// lease store took with it.
+    /// Changes the lease by `amount` (negative when the pool took some back), valid until
+    /// `validUntil`; `reported` is the spend the lease store took with it.
     public mutating func addLease(_ feature: String, amount: Quantity, validUntil: Int64, reported: Quantity) {
         guard var line = lines[feature], line.lease != nil else { return }
-        line.lease = line.lease! + amount
+        line.lease = max(line.lease! + amount, .zero)
         line.leaseValidUntil = validUntil
         line.unreported = max(line.unreported - reported, .zero)
         lines[feature] = line

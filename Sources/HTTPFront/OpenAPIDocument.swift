@@ -1397,7 +1397,7 @@ public enum OpenAPIDocument {
       }
      },
      "503": {
-      "description": "`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down. Retry after `Retry-After` seconds",
+      "description": "`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down (the database, or Redis for quota leases). Retry after `Retry-After` seconds",
       "content": {
        "application/problem+json": {
         "schema": {
@@ -1538,7 +1538,7 @@ public enum OpenAPIDocument {
       }
      },
      "503": {
-      "description": "`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down. Retry after `Retry-After` seconds",
+      "description": "`server_overloaded`: the node is at its ingest capacity; `service_unavailable`: a backing service is down (the database, or Redis for quota leases). Retry after `Retry-After` seconds",
       "content": {
        "application/problem+json": {
         "schema": {
@@ -2006,6 +2006,628 @@ public enum OpenAPIDocument {
       }
      }
     ]
+   }
+  },
+  "/v1/plans": {
+   "get": {
+    "summary": "The plans (operator, or a tenant key with tenant:read)",
+    "operationId": "listPlans",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The plans",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/PlanList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   },
+   "post": {
+    "summary": "Define a plan: entitlement defaults and rate limits (operator)",
+    "operationId": "createPlan",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Plan"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "409": {
+      "description": "The key is taken (`conflict`, field `key`)",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/Plan"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/plans/{key}": {
+   "get": {
+    "summary": "Read a plan (operator, or a tenant key with tenant:read)",
+    "operationId": "getPlan",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The plan",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Plan"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "key",
+      "in": "path",
+      "required": true,
+      "description": "Plan key",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "patch": {
+    "summary": "Change a plan's name, entitlements (replaced whole) or rate limits (operator); tenants on it follow within TALLY_QUOTA_REFRESH_SECONDS",
+    "operationId": "updatePlan",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The plan",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Plan"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/PlanPatch"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "key",
+      "in": "path",
+      "required": true,
+      "description": "Plan key",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/tenants/{id}/entitlements": {
+   "get": {
+    "summary": "A tenant's plan, overrides and entitlements with usage (operator)",
+    "operationId": "getTenantEntitlements",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The assignment",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/TenantEntitlements"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Tenant id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "put": {
+    "summary": "Set a tenant's plan and/or overrides (operator); members left out stay as they are",
+    "operationId": "setTenantEntitlements",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The assignment",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/TenantEntitlements"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/EntitlementAssignment"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Tenant id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/tenants/{id}/grants": {
+   "get": {
+    "summary": "A tenant's grants, voided ones included (operator)",
+    "operationId": "listTenantGrants",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The grants",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GrantList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Tenant id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "post": {
+    "summary": "Grant a tenant credit for a metered feature (operator)",
+    "operationId": "createGrant",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Grant"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewGrant"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Tenant id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/tenants/{id}/grants/{grant_id}/void": {
+   "post": {
+    "summary": "Void a grant (operator); voiding twice keeps the first time",
+    "operationId": "voidGrant",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The grant",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Grant"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Tenant id",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "grant_id",
+      "in": "path",
+      "required": true,
+      "description": "Grant id (grt_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/entitlements": {
+   "get": {
+    "summary": "Every entitlement of the caller's tenant, metered ones with limit, usage and reset (usage:read)",
+    "operationId": "listEntitlements",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The entitlements",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/EntitlementList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   }
+  },
+  "/v1/entitlements/check": {
+   "post": {
+    "summary": "May the tenant use this feature (this much more) now? Answered from memory; with reserve, the amount is held (usage:read)",
+    "operationId": "checkEntitlement",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The answer",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Entitlement"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "503": {
+      "description": "`service_unavailable`: a reservation needed a quota lease and Redis did not answer; retry after `Retry-After` seconds",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/EntitlementCheck"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/entitlements/notifications": {
+   "get": {
+    "summary": "Threshold notifications recorded for the caller's tenant, newest first (usage:read)",
+    "operationId": "listThresholdNotifications",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The notifications",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ThresholdNotificationList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   }
+  },
+  "/v1/grants": {
+   "get": {
+    "summary": "The caller's tenant's grants (usage:read)",
+    "operationId": "listGrants",
+    "tags": [
+     "entitlements"
+    ],
+    "responses": {
+     "200": {
+      "description": "The grants",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/GrantList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
    }
   },
   "/v1/service-identities": {
@@ -2859,6 +3481,547 @@ public enum OpenAPIDocument {
      }
     }
    },
+   "EntitlementSpec": {
+    "type": "object",
+    "description": "boolean features: {enabled}; static: {value}; metered: {limit, period, rolling_seconds, enforcement, overage, thresholds}",
+    "properties": {
+     "enabled": {
+      "type": "boolean"
+     },
+     "value": {},
+     "limit": {
+      "type": [
+       "number",
+       "string"
+      ],
+      "description": "exact decimal at least 0 (a string for more than 15 digits)"
+     },
+     "period": {
+      "type": "string",
+      "enum": [
+       "month",
+       "billing",
+       "rolling"
+      ],
+      "description": "month: calendar months in UTC (default); billing: monthly from the tenant's period anchor; rolling: the last rolling_seconds"
+     },
+     "rolling_seconds": {
+      "type": "integer",
+      "minimum": 60,
+      "maximum": 31622400
+     },
+     "enforcement": {
+      "type": "string",
+      "enum": [
+       "hard",
+       "soft"
+      ],
+      "description": "hard (default): usage past the limit is refused with quota_exceeded; soft: accepted and notified"
+     },
+     "overage": {
+      "type": "boolean",
+      "description": "soft limits only: usage past the limit is billable overage"
+     },
+     "thresholds": {
+      "type": "array",
+      "maxItems": 10,
+      "items": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 1000
+      },
+      "description": "percentages notified once per period (default [80, 100])"
+     }
+    }
+   },
+   "Plan": {
+    "type": "object",
+    "required": [
+     "key",
+     "name"
+    ],
+    "properties": {
+     "key": {
+      "type": "string",
+      "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"
+     },
+     "name": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 200,
+      "pattern": "^(?=.*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+      "description": "1-200 characters (code points) after trimming, with no control characters"
+     },
+     "entitlements": {
+      "type": "object",
+      "additionalProperties": {
+       "$ref": "#/components/schemas/EntitlementSpec"
+      },
+      "description": "feature key to entitlement"
+     },
+     "rate_limits": {
+      "type": "object",
+      "properties": {
+       "tenant_per_second": {
+        "type": [
+         "integer",
+         "null"
+        ],
+        "minimum": 1,
+        "maximum": 1000000
+       },
+       "key_per_second": {
+        "type": [
+         "integer",
+         "null"
+        ],
+        "minimum": 1,
+        "maximum": 1000000
+       }
+      },
+      "description": "defaults for the plan's tenants (their settings' rate_limits win)"
+     }
+    }
+   },
+   "PlanPatch": {
+    "type": "object",
+    "properties": {
+     "name": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 200,
+      "pattern": "^(?=.*\\S)[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+      "description": "1-200 characters (code points) after trimming, with no control characters"
+     },
+     "entitlements": {
+      "type": "object",
+      "additionalProperties": {
+       "$ref": "#/components/schemas/EntitlementSpec"
+      }
+     },
+     "rate_limits": {
+      "type": [
+       "object",
+       "null"
+      ]
+     }
+    }
+   },
+   "PlanList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Plan"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "EntitlementAssignment": {
+    "type": "object",
+    "properties": {
+     "plan": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "a plan key; null removes the plan"
+     },
+     "overrides": {
+      "type": "object",
+      "additionalProperties": {
+       "oneOf": [
+        {
+         "$ref": "#/components/schemas/EntitlementSpec"
+        },
+        {
+         "type": "null"
+        }
+       ]
+      },
+      "description": "replaces the overrides: feature key to entitlement, or null to take the plan's away"
+     }
+    }
+   },
+   "Entitlement": {
+    "type": "object",
+    "required": [
+     "feature",
+     "kind",
+     "allowed"
+    ],
+    "properties": {
+     "feature": {
+      "type": "string"
+     },
+     "kind": {
+      "type": "string",
+      "enum": [
+       "boolean",
+       "static",
+       "metered"
+      ]
+     },
+     "allowed": {
+      "type": "boolean"
+     },
+     "value": {
+      "description": "boolean and static features"
+     },
+     "reason": {
+      "type": "string",
+      "description": "not_entitled when the tenant has no entitlement to the feature"
+     },
+     "limit": {
+      "type": "string",
+      "description": "allowance plus active grants, exact decimal"
+     },
+     "used": {
+      "type": "string",
+      "description": "booked usage this period, plus usage in flight and reservations"
+     },
+     "remaining": {
+      "type": "string"
+     },
+     "overage": {
+      "type": "string"
+     },
+     "resets_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "enforcement": {
+      "type": "string",
+      "enum": [
+       "hard",
+       "soft"
+      ]
+     },
+     "period_start": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "period_end": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "reserved": {
+      "type": "string",
+      "description": "the amount this request reserved"
+     },
+     "grants_used": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "properties": {
+        "grant_id": {
+         "type": "string"
+        },
+        "used": {
+         "type": "string"
+        }
+       }
+      }
+     }
+    }
+   },
+   "EntitlementList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Entitlement"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "TenantEntitlements": {
+    "type": "object",
+    "required": [
+     "plan",
+     "overrides",
+     "period_anchor",
+     "entitlements"
+    ],
+    "properties": {
+     "plan": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "overrides": {
+      "type": "object"
+     },
+     "period_anchor": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "entitlements": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Entitlement"
+      }
+     }
+    }
+   },
+   "EntitlementCheck": {
+    "type": "object",
+    "required": [
+     "feature"
+    ],
+    "additionalProperties": false,
+    "properties": {
+     "feature": {
+      "type": "string"
+     },
+     "amount": {
+      "type": [
+       "number",
+       "string"
+      ],
+      "description": "how much more; default 0 (is any left?)"
+     },
+     "reserve": {
+      "type": "boolean",
+      "description": "hold amount (> 0) until used by ingest or reserve_seconds pass"
+     },
+     "reserve_seconds": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 3600,
+      "description": "default 60; only with reserve"
+     }
+    }
+   },
+   "NewGrant": {
+    "type": "object",
+    "required": [
+     "feature",
+     "amount"
+    ],
+    "additionalProperties": false,
+    "properties": {
+     "feature": {
+      "type": "string",
+      "description": "a metered feature"
+     },
+     "amount": {
+      "type": [
+       "number",
+       "string"
+      ],
+      "description": "> 0"
+     },
+     "priority": {
+      "type": "integer",
+      "minimum": -1000,
+      "maximum": 1000,
+      "description": "lower is drawn first (default 0)"
+     },
+     "effective_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time",
+      "description": "default now"
+     },
+     "expires_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "recurring": {
+      "type": "boolean",
+      "description": "amount every period (default false: a one-off balance)"
+     },
+     "rollover_cap": {
+      "type": [
+       "number",
+       "string"
+      ],
+      "description": "recurring only: most of a period's unused amount carried to the next"
+     },
+     "reason": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "maxLength": 500
+     }
+    }
+   },
+   "Grant": {
+    "type": "object",
+    "required": [
+     "id",
+     "feature",
+     "amount",
+     "priority",
+     "effective_at",
+     "recurring",
+     "rollover_cap"
+    ],
+    "properties": {
+     "id": {
+      "type": "string"
+     },
+     "feature": {
+      "type": "string"
+     },
+     "amount": {
+      "type": "string"
+     },
+     "priority": {
+      "type": "integer"
+     },
+     "effective_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "expires_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "recurring": {
+      "type": "boolean"
+     },
+     "rollover_cap": {
+      "type": "string"
+     },
+     "reason": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "voided_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     }
+    }
+   },
+   "GrantList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Grant"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "ThresholdNotification": {
+    "type": "object",
+    "required": [
+     "feature",
+     "threshold",
+     "period_start",
+     "used",
+     "limit",
+     "created_at"
+    ],
+    "properties": {
+     "feature": {
+      "type": "string"
+     },
+     "threshold": {
+      "type": "integer"
+     },
+     "period_start": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "used": {
+      "type": "string"
+     },
+     "limit": {
+      "type": "string"
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     }
+    }
+   },
+   "ThresholdNotificationList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/ThresholdNotification"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
    "MeterPatch": {
     "type": "object",
     "description": "Absent fields stay as they are; the slug cannot change.",
@@ -3285,7 +4448,8 @@ public enum OpenAPIDocument {
          "type": [
           "string",
           "null"
-         ]
+         ],
+         "description": "for rejected events: the rule broken, e.g. invalid_attribute, event_too_old, meter_value_missing, quota_exceeded (a hard limit)"
         },
         "field": {
          "type": [

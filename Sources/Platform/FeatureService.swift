@@ -4,10 +4,10 @@ import Storage
 
 /// The feature catalog: operators define features; every tenant may read them.
 public struct FeatureService: Sendable {
-    let store: any FeatureStore
+    let store: any EntitlementStore
     let clock: any TallyClock
 
-    public init(store: any FeatureStore, clock: any TallyClock) {
+    public init(store: any EntitlementStore, clock: any TallyClock) {
         self.store = store
         self.clock = clock
     }

@@ -1,5 +1,6 @@
 import Actors
 import Core
+import Entitlements
 import Metering
 import Storage
 #if canImport(FoundationEssentials)
@@ -14,16 +15,22 @@ public struct MeteringService: Sendable {
     /// Books entries: the ledger itself, or a group committer in front of it.
     let appender: any LedgerAppender
     let clock: any TallyClock
-    /// The tenants' actors (meter catalog, policy) and ingest admission control.
+    /// The tenants' actors (meter catalog, policy, entitlements) and ingest admission control.
     public let directory: TenantDirectory
+    /// Where threshold crossings are recorded (none: not recorded).
+    let notices: (any EntitlementStore)?
     /// How many times ingest recomputes readings when meters change under it before giving up.
     static let staleCatalogAttempts = 5
 
-    public init(ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock, directory: TenantDirectory) {
+    public init(
+        ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock, directory: TenantDirectory,
+        notices: (any EntitlementStore)? = nil
+    ) {
         self.ledger = ledger
         self.appender = appender ?? ledger
         self.clock = clock
         self.directory = directory
+        self.notices = notices
     }
 
     public func createMeter(_ meter: MeterDefinition, in scope: TenantScope) async throws -> MeterDefinition {
@@ -94,14 +101,66 @@ public struct MeteringService: Sendable {
             for index in entryIndexes { results[index].status = .skipped }
             return IngestReport(results: results)
         }
-        if !entries.isEmpty {
-            let outcomes = try await appender.append(entries)
-            for (position, outcome) in outcomes.enumerated() where outcome == .duplicate {
-                results[entryIndexes[position]].status = .duplicate
+        guard !entries.isEmpty else { return IngestReport(results: results) }
+        // Hard limits: each event's demand on the tenant's metered entitlements is charged
+        // before it is booked (and settled after), so usage in flight counts too.
+        let quota = directory.actor(for: scope.tenantID).quota
+        let seconds = now / 1_000_000
+        let demands = try await quota.withBook(now: seconds) { book in
+            book.lines.isEmpty ? [] : entries.map { book.demands(of: $0.readings, eventTime: Self.floorSeconds($0.event.time)) }
+        }
+        var charges: [[QuotaBook.Charge]] = []
+        if demands.contains(where: { !$0.isEmpty }) {
+            var kept: [LedgerEntry] = [], keptIndexes: [Int] = []
+            for (position, outcome) in try await quota.charge(demands, now: seconds).enumerated() {
+                switch outcome {
+                case .charged(let charged):
+                    charges.append(charged)
+                    kept.append(entries[position])
+                    keptIndexes.append(entryIndexes[position])
+                case .refused(let feature, let result):
+                    let index = entryIndexes[position], event = entries[position].event
+                    // A retry of an event booked before is a duplicate, whatever the quota says now.
+                    if try await ledger.history(source: event.source, eventID: event.id, in: scope) != nil {
+                        results[index].status = .duplicate
+                        continue
+                    }
+                    results[index].status = .rejected
+                    results[index].code = "quota_exceeded"
+                    results[index].reason = "this event would take \(feature) past its hard limit of \(result.limit) (used \(result.used), remaining \(result.remaining))"
+                case .needsLease:
+                    preconditionFailure("TenantQuota.charge grows leases itself")
+                }
             }
+            if atomic, kept.count != entries.count {
+                for charged in charges { _ = quota.settle(charged, booked: false) }
+                for index in keptIndexes { results[index].status = .skipped }
+                return IngestReport(results: results)
+            }
+            entries = kept
+            entryIndexes = keptIndexes
+        }
+        guard !entries.isEmpty else { return IngestReport(results: results) }
+        let outcomes: [AppendOutcome]
+        do {
+            outcomes = try await appender.append(entries)
+        } catch {
+            for charged in charges { _ = quota.settle(charged, booked: false) }
+            throw error
+        }
+        var crossings: [QuotaBook.ThresholdCrossing] = []
+        for (position, outcome) in outcomes.enumerated() {
+            if outcome == .duplicate { results[entryIndexes[position]].status = .duplicate }
+            if !charges.isEmpty { crossings += quota.settle(charges[position], booked: outcome == .accepted) }
+        }
+        if !crossings.isEmpty, let notices {
+            _ = try? await notices.recordCrossings(crossings, in: scope, at: clock.now())
         }
         return IngestReport(results: results)
     }
+
+    /// Unix seconds of a microsecond timestamp, rounding toward the past.
+    static func floorSeconds(_ micros: Int64) -> Int64 { micros >= 0 ? micros / 1_000_000 : -((-micros + 999_999) / 1_000_000) }
 
     /// The ledger entry for one submitted event, or why it cannot be booked.
     static func entry(for value: JSONValue, tenant: TenantID, snapshot: TenantActor.Snapshot, now: Int64) -> Result<LedgerEntry, EventRejection> {

@@ -13,32 +13,46 @@ public struct Platform: Sendable {
     public let metering: MeteringService
     /// The feature catalog; `nil` where no store was given (CLI tools that do not need it).
     public let features: FeatureService?
+    /// Plans, tenants' entitlements, grants and checks; `nil` where no store was given.
+    public let entitlements: EntitlementService?
     public let store: any PlatformStore
 
     public init(
         store: any PlatformStore, ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock = SystemClock(),
-        cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil, features: (any FeatureStore)? = nil
+        cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil, entitlements: (any EntitlementStore)? = nil
     ) {
         self.store = store
-        self.features = features.map { FeatureService(store: $0, clock: clock) }
-        let directory = directory ?? TenantDirectory(loader: Self.loader(store: store, ledger: ledger), logger: Logger(label: "tally.tenants"))
-        self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock, directory: directory)
+        self.features = entitlements.map { FeatureService(store: $0, clock: clock) }
+        let directory = directory ?? TenantDirectory(
+            loader: Self.loader(store: store, ledger: ledger, entitlements: entitlements), logger: Logger(label: "tally.tenants")
+        )
+        self.entitlements = entitlements.map { EntitlementService(store: $0, ledger: ledger, clock: clock, directory: directory) }
+        self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock, directory: directory, notices: entitlements)
         self.tenants = TenantService(store: store, clock: clock, cache: cache, directory: directory)
         self.apiKeys = APIKeyService(store: store, clock: clock, cache: cache, usage: usage)
         self.serviceIdentities = ServiceIdentityService(store: store, clock: clock, cache: cache)
     }
 
-    /// How tenant actors load their state: the meter catalog from the ledger, the event-time
-    /// policy from the tenant's settings.
-    public static func loader(store: any PlatformStore, ledger: any LedgerStore) -> TenantActor.Loader {
+    /// How tenant actors load their state: the meter catalog from the ledger; the event-time
+    /// policy and rate limits from the tenant's settings (over its plan's rate limits); the
+    /// entitlements and their usage from the entitlement store and the ledger's rollups.
+    public static func loader(store: any PlatformStore, ledger: any LedgerStore, entitlements: (any EntitlementStore)?) -> TenantActor.Loader {
         TenantActor.Loader(
             catalog: { scope in try await ledger.meterCatalog(in: scope) },
             policy: { tenant in
                 guard let found = try await store.tenant(id: tenant) else { return .standard }
+                var planLimits = TenantRateLimits()
+                if let entitlements, let plan = try await entitlements.tenantEntitlements(in: TenantScope(credentialTenant: tenant))?.plan {
+                    planLimits = try await entitlements.plan(key: plan)?.rateLimits ?? planLimits
+                }
                 return TenantActor.TenantPolicy(
                     time: (try? TenantMeteringSettings.policy(from: found.settings)) ?? .standard,
-                    rateLimits: (try? TenantRateLimits.parse(found.settings)) ?? TenantRateLimits()
+                    rateLimits: ((try? TenantRateLimits.parse(found.settings)) ?? TenantRateLimits()).over(planLimits)
                 )
+            },
+            quota: { tenant, now in
+                guard let entitlements else { return QuotaBook() }
+                return try await EntitlementService.loadBook(tenant, now: now, store: entitlements, ledger: ledger)
             }
         )
     }

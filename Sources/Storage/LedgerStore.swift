@@ -47,6 +47,9 @@ public protocol LedgerStore: LedgerAppender {
 
     /// Rollup rows of one meter with `fromWindow <= window_start < toWindow` (Unix seconds).
     func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow]
+    /// The event count and value sum of one meter's rollups with `fromWindow <= window_start <
+    /// toWindow`, all groups together: what COUNT and SUM meters total (entitlement usage).
+    func meterTotals(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> (count: Int64, sum: Quantity)
     /// Distinct values of a UNIQUE_COUNT meter in the same range.
     func distinctValues(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [DistinctValue]
     /// How many events from `source` the tenant's ledger holds (voided ones included: they stay booked).

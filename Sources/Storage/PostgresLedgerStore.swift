@@ -191,6 +191,20 @@ public final class PostgresLedgerStore: LedgerStore {
         )
     }
 
+    public func meterTotals(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> (count: Int64, sum: Quantity) {
+        let rows = try await client.query(
+            """
+            SELECT COALESCE(sum(count), 0)::bigint, COALESCE(sum(sum), 0)::text FROM meter_rollups
+            WHERE tenant_id = \(scope.tenantID.rawValue) AND meter = \(meter) AND window_start >= \(fromWindow) AND window_start < \(toWindow)
+            """,
+            logger: logger
+        ).collect()
+        guard let row = rows.first else { return (0, .zero) }
+        let (count, sum) = try row.decode((Int64, String).self)
+        guard let total = Quantity(stored: sum) else { throw StorageDecodingError(column: "sum") }
+        return (count, total)
+    }
+
     public func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow] {
         let rows = try await client.query(
             """

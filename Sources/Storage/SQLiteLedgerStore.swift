@@ -138,6 +138,21 @@ public final class SQLiteLedgerStore: LedgerStore {
         return outcomes
     }
 
+    public func meterTotals(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> (count: Int64, sum: Quantity) {
+        // Sums are exact decimal text: SQLite's sum() would add them as doubles, so they add here.
+        var count: Int64 = 0
+        var sum = Quantity.zero
+        for row in try await database.read(
+            "SELECT count, sum FROM meter_rollups WHERE tenant_id = ? AND meter = ? AND window_start >= ? AND window_start < ?",
+            [.text(scope.tenantID.rawValue), .text(meter), .integer(Int(fromWindow)), .integer(Int(toWindow))]
+        ) {
+            count += Int64(try row.int("count"))
+            guard let value = Quantity(stored: try row.text("sum")) else { throw StorageDecodingError(column: "sum") }
+            sum += value
+        }
+        return (count, sum)
+    }
+
     public func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow] {
         try await database.read(
             """

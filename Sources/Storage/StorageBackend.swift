@@ -23,8 +23,8 @@ public struct StorageBackend: Sendable {
     public let dependencies: [DependencyCheck]
     /// The database's raw bulk-insert rate, for `tally bench`.
     public let baseline: any IngestBaseline
-    /// The feature catalog.
-    public let features: any FeatureStore
+    /// Features, plans, tenants' entitlements, grants and threshold notifications.
+    public let entitlements: any EntitlementStore
 
     /// Opens the backend, runs `body`, then closes everything, whether `body` returns or throws.
     public static func withBackend<T: Sendable>(
@@ -39,7 +39,7 @@ public struct StorageBackend: Sendable {
             let backend = StorageBackend(
                 store: store, ledger: SQLiteLedgerStore(database: file), idempotency: store, migrations: store, redis: nil,
                 dependencies: [DependencyCheck(name: "database") { try await store.ping() }], baseline: SQLiteIngestBaseline(database: file),
-                features: SQLiteFeatureStore(database: file)
+                entitlements: SQLiteEntitlementStore(database: file)
             )
             do {
                 let result = try await body(backend)
@@ -63,7 +63,7 @@ public struct StorageBackend: Sendable {
                     },
                 ],
                 baseline: PostgresIngestBaseline(client: client, logger: logger),
-                features: PostgresFeatureStore(client: client, logger: logger)
+                entitlements: PostgresEntitlementStore(client: client, logger: logger)
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

@@ -36,13 +36,20 @@ struct Serve: AsyncParsableCommand {
             let cache = CredentialCache(ttl: .seconds(settings.authCacheTTLSeconds))
             let committer = GroupCommitter(ledger: backend.ledger, logger: logger)
             let janitor = IdempotencyJanitor(store: backend.idempotency, logger: logger)
+            let leasing = backend.redis.map { redis in
+                TenantQuota.Leasing(
+                    store: RedisQuotaLeaseStore(redis: redis), node: NodeIdentity.make(), blockPercent: settings.quotaLeaseBlockPercent,
+                    ttl: .seconds(settings.quotaLeaseTTLSeconds)
+                )
+            }
             let directory = TenantDirectory(
-                loader: Platform.loader(store: backend.store, ledger: backend.ledger), limits: settings.ingestLimits,
-                idleAfter: .seconds(settings.tenantIdleSeconds), policyTTL: .seconds(settings.authCacheTTLSeconds), logger: logger
+                loader: Platform.loader(store: backend.store, ledger: backend.ledger, entitlements: backend.entitlements), limits: settings.ingestLimits,
+                idleAfter: .seconds(settings.tenantIdleSeconds), policyTTL: .seconds(settings.authCacheTTLSeconds),
+                quotaRefresh: .seconds(settings.quotaRefreshSeconds), leasing: leasing, logger: logger
             )
             let platform = Platform(
                 store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage, directory: directory,
-                features: backend.features
+                entitlements: backend.entitlements
             )
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {

@@ -76,12 +76,12 @@ import Testing
         _ = directory.actor(for: Self.tenant)
         _ = directory.actor(for: Self.other)
         #expect(directory.activeTenants == 2)
-        #expect(directory.evictIdle(now: .now) == 0)  // used just now
+        #expect(directory.evictIdle(now: .now).count == 0)  // used just now
         try await directory.withAdmission(Self.tenant, bytes: 1) {
-            #expect(directory.evictIdle(now: .now + .seconds(11)) == 1)  // the busy tenant stays
+            #expect(directory.evictIdle(now: .now + .seconds(11)).count == 1)  // the busy tenant stays
         }
         #expect(directory.activeTenants == 1)
-        #expect(directory.evictIdle(now: .now + .seconds(11)) == 1)
+        #expect(directory.evictIdle(now: .now + .seconds(11)).count == 1)
         #expect(directory.activeTenants == 0)
     }
 }

@@ -23,7 +23,6 @@ import Testing
         let book = Self.book()
         #expect(book.demands(of: [Self.reading(.none)], eventTime: 500).map(\.amount) == [Quantity(1)])
         #expect(book.demands(of: [Self.reading(.number(Quantity(7)))], eventTime: 500).map(\.amount) == [Quantity(7)])
-        #expect(book.demands(of: [Self.reading(.distinct("x"))], eventTime: 500).map(\.amount) == [.zero])
         #expect(book.demands(of: [Self.reading(.none, meter: "other")], eventTime: 500).isEmpty)
         // An event of an earlier period counts there, not against this one.
         #expect(book.demands(of: [Self.reading(.none)], eventTime: -1).isEmpty)
@@ -69,9 +68,15 @@ import Testing
 
     @Test func nonAdditiveMetersAreRefusedOnceTheLimitIsReached() {
         var below = Self.book(limit: 10, used: 9)
+        below.lines["calls"]!.additive = false
+        #expect(below.demands(of: [Self.reading(.number(Quantity(7)))], eventTime: 500).map(\.amount) == [.zero])
         #expect(below.charge([("calls", .zero)], now: 1) == .charged([.init(feature: "calls", amount: .zero, fromReservation: .zero)]))
         var at = Self.book(limit: 10, used: 10)
+        at.lines["calls"]!.additive = false
         guard case .refused = at.charge([("calls", .zero)], now: 1) else { Issue.record("allowed"); return }
+        // On an additive meter a zero reading adds nothing and always fits.
+        var full = Self.book(limit: 10, used: 10)
+        guard case .charged = full.charge([("calls", .zero)], now: 1) else { Issue.record("refused"); return }
     }
 
     @Test func reservationsHoldQuotaUntilUsedOrExpired() {

@@ -159,6 +159,71 @@ import Testing
         "GET /v1/features/{key}": { w async throws in
             #expect(try await w.server.call(.get, "/v1/features/nope", token: w.a.token).status == 404)
         },
+        "POST /v1/plans": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/plans", token: w.a.token, json: ["key": "evil", "name": "Evil"]).status == 403)
+            #expect(try await w.server.call(.get, "/v1/plans/evil", token: w.b.token).status == 404)
+        },
+        "GET /v1/plans": { w async throws in
+            let a = try await w.server.call(.get, "/v1/plans", token: w.a.token)
+            #expect(a.status == 200)
+            #expect(a.text == (try await w.server.call(.get, "/v1/plans", token: w.b.token)).text)
+            #expect(!a.text.contains(w.b.tenantID))
+        },
+        "GET /v1/plans/{key}": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/plans/nope", token: w.a.token).status == 404)
+            #expect(!(try await w.server.call(.get, "/v1/plans/b-plan", token: w.a.token)).text.contains(w.b.tenantID))
+        },
+        "PATCH /v1/plans/{key}": { w async throws in
+            #expect(try await w.server.call(.patch, "/v1/plans/b-plan", token: w.a.token, json: ["name": "Hijacked"]).status == 403)
+            #expect(try await w.server.call(.get, "/v1/plans/b-plan", token: w.b.token).object["name"] as? String == "B plan")
+        },
+        "GET /v1/tenants/{id}/entitlements": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/tenants/\(w.b.tenantID)/entitlements", token: w.a.token).status == 403)
+        },
+        "PUT /v1/tenants/{id}/entitlements": { w async throws in
+            #expect(try await w.server.call(.put, "/v1/tenants/\(w.b.tenantID)/entitlements", token: w.a.token, json: ["plan": NSNull()]).status == 403)
+            #expect(try await w.server.call(.put, "/v1/tenants/\(w.a.tenantID)/entitlements", token: w.a.token, json: ["plan": "b-plan"]).status == 403)
+            let b = try await w.server.call(.get, "/v1/tenants/\(w.b.tenantID)/entitlements", token: w.server.operatorToken)
+            #expect(b.object["plan"] as? String == "b-plan")
+        },
+        "GET /v1/tenants/{id}/grants": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/tenants/\(w.b.tenantID)/grants", token: w.a.token).status == 403)
+        },
+        "POST /v1/tenants/{id}/grants": { w async throws in
+            let grant: [String: Any] = ["feature": "b-calls", "amount": 1_000_000]
+            #expect(try await w.server.call(.post, "/v1/tenants/\(w.a.tenantID)/grants", token: w.a.token, json: grant).status == 403)
+            #expect(try await w.server.call(.get, "/v1/grants", token: w.a.token).items.isEmpty)
+        },
+        "POST /v1/tenants/{id}/grants/{grant_id}/void": { w async throws in
+            let grants = try await w.server.call(.get, "/v1/grants", token: w.b.token).items
+            let id = try #require(grants.first?["id"] as? String)
+            #expect(try await w.server.call(.post, "/v1/tenants/\(w.b.tenantID)/grants/\(id)/void", token: w.a.token).status == 403)
+            // The operator acting on A does not reach B's grant.
+            #expect(try await w.server.call(.post, "/v1/tenants/\(w.a.tenantID)/grants/\(id)/void", token: w.server.operatorToken).status == 404)
+            #expect(try await w.server.call(.get, "/v1/grants", token: w.b.token).items.first?["voided_at"] is NSNull)
+        },
+        "GET /v1/entitlements": { w async throws in
+            let a = try await w.server.call(.get, "/v1/entitlements", token: w.a.token)
+            #expect(a.status == 200)
+            #expect(a.items.isEmpty)
+            #expect(try await w.server.call(.get, "/v1/entitlements", token: w.b.token).items.count == 1)
+        },
+        "POST /v1/entitlements/check": { w async throws in
+            let a = try await w.server.call(.post, "/v1/entitlements/check", token: w.a.token, json: ["feature": "b-calls", "amount": 1, "reserve": true])
+            #expect(a.object["allowed"] as? Bool == false)
+            #expect(a.object["reason"] as? String == "not_entitled")
+            let b = try await w.server.call(.post, "/v1/entitlements/check", token: w.b.token, json: ["feature": "b-calls"])
+            #expect(b.object["used"] as? String == "3")
+        },
+        "GET /v1/entitlements/notifications": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/entitlements/notifications", token: w.a.token).items.isEmpty)
+            #expect(!(try await w.server.call(.get, "/v1/entitlements/notifications", token: w.b.token)).items.isEmpty)
+        },
+        "GET /v1/grants": { w async throws in
+            let a = try await w.server.call(.get, "/v1/grants", token: w.a.token)
+            #expect(a.status == 200)
+            #expect(!a.text.contains("b-grant"))
+        },
         "POST /v1/events": { w async throws in
             try await TenantIsolationTests.postDoesNotReachB(w, path: "/v1/events", eventID: "b-evt-1")
         },
@@ -193,6 +258,14 @@ import Testing
             for slug in ["b-meter", "b-only"] {
                 _ = try await server.call(.post, "/v1/meters", token: b.token, json: ["slug": slug, "event_type": "b.event", "aggregation": "COUNT"])
             }
+            // B's entitlements: a soft limit of 2 (plus a grant of 1) that B's three events cross.
+            let op = server.operatorToken
+            #expect(try await server.call(.post, "/v1/features", token: op, json: ["key": "b-calls", "name": "B calls", "kind": "metered", "meter": "b-meter"]).status == 201)
+            let plan: [String: Any] = ["key": "b-plan", "name": "B plan", "entitlements": ["b-calls": ["limit": 2, "enforcement": "soft"]]]
+            #expect(try await server.call(.post, "/v1/plans", token: op, json: plan).status == 201)
+            #expect(try await server.call(.put, "/v1/tenants/\(b.tenantID)/entitlements", token: op, json: ["plan": "b-plan"]).status == 200)
+            let grant: [String: Any] = ["feature": "b-calls", "amount": 1, "reason": "b-grant"]
+            #expect(try await server.call(.post, "/v1/tenants/\(b.tenantID)/grants", token: op, json: grant).status == 201)
             for id in ["b-evt-1", "b-evt-2", "b-evt-3"] {
                 let bEvent: [String: Any] = ["specversion": "1.0", "id": id, "source": "//b", "type": "b.event"]
                 #expect(try await server.call(.post, "/v1/events", token: b.token, json: bEvent).status == 200)

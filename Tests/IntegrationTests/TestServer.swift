@@ -33,11 +33,12 @@ struct TestServer: Sendable {
             configure(&settings)
             let committer = GroupCommitter(ledger: storage.ledger, logger: TestBackend.logger)
             let directory = TenantDirectory(
-                loader: Platform.loader(store: storage.store, ledger: storage.ledger), limits: ingestLimits, logger: TestBackend.logger
+                loader: Platform.loader(store: storage.store, ledger: storage.ledger, entitlements: storage.entitlements), limits: ingestLimits,
+                logger: TestBackend.logger
             )
             let platform = Platform(
                 store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
-                features: storage.features
+                entitlements: storage.entitlements
             )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(

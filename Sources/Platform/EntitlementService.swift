@@ -1,0 +1,316 @@
+import Actors
+import Core
+import Entitlements
+import Metering
+import Storage
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Plans, tenants' plan assignments and overrides, grants, and the checks tenants' products
+/// make on their hot path ("may this tenant do this now?"), answered from the tenant's
+/// `TenantQuota` in memory.
+public struct EntitlementService: Sendable {
+    let store: any EntitlementStore
+    let ledger: any LedgerStore
+    let clock: any TallyClock
+    let directory: TenantDirectory
+    /// Reservations last this long unless the caller asks otherwise.
+    public static let defaultReservationSeconds: Int64 = 60
+    public static let maxReservationSeconds: Int64 = 3_600
+
+    public init(store: any EntitlementStore, ledger: any LedgerStore, clock: any TallyClock, directory: TenantDirectory) {
+        self.store = store
+        self.ledger = ledger
+        self.clock = clock
+        self.directory = directory
+    }
+
+    var now: Int64 { Int64(clock.now().timeIntervalSince1970.rounded(.down)) }
+
+    // MARK: Plans
+
+    public func createPlan(_ json: JSONValue) async throws -> Plan {
+        let plan = try Plan.parse(json)
+        try await validate(plan.entitlements, field: "entitlements")
+        try await store.insertPlan(plan, at: clock.now())
+        return plan
+    }
+
+    /// Changes a plan's `name`, `entitlements` (replaced whole) or `rate_limits`; tenants on the
+    /// plan see the change within the quota refresh interval.
+    public func updatePlan(_ key: String, _ json: JSONValue) async throws -> Plan {
+        var plan = try await plan(key)
+        try plan.patch(json)
+        try await validate(plan.entitlements, field: "entitlements")
+        guard try await store.updatePlan(plan, at: clock.now()) else { throw TallyError.notFound("plan") }
+        for actor in directory.actors { actor.quota.invalidate() }
+        return plan
+    }
+
+    public func plans() async throws -> [Plan] { try await store.plans() }
+
+    public func plan(_ key: String) async throws -> Plan {
+        guard let plan = try await store.plan(key: key) else { throw TallyError.notFound("plan") }
+        return plan
+    }
+
+    /// Every entitlement names a feature of the catalog, of the same kind.
+    func validate(_ specs: [String: EntitlementSpec?], field: String) async throws {
+        guard !specs.isEmpty else { return }
+        let catalog = Dictionary(uniqueKeysWithValues: try await store.features().map { ($0.key, $0) })
+        for (key, spec) in specs.sorted(by: { $0.key < $1.key }) {
+            guard let feature = catalog[key] else { throw TallyError.validation("\(field).\(key)", "there is no feature '\(key)'") }
+            try spec?.validate(for: feature, field: "\(field).\(key)")
+        }
+    }
+
+    func validate(_ specs: [String: EntitlementSpec], field: String) async throws {
+        try await validate(specs.mapValues { Optional($0) }, field: field)
+    }
+
+    // MARK: Tenants' assignments
+
+    /// The tenant's plan and overrides (none until set).
+    public func assignment(in scope: TenantScope) async throws -> TenantEntitlements {
+        try await store.tenantEntitlements(in: scope) ?? TenantEntitlements(anchor: Self.minute(now))
+    }
+
+    /// Sets the tenant's plan and/or overrides (members left out stay as they are). Assigning
+    /// a plan to a tenant that had none starts its billing periods now.
+    public func assign(_ json: JSONValue, in scope: TenantScope) async throws -> TenantEntitlements {
+        let current = try await store.tenantEntitlements(in: scope)
+        var next = try TenantEntitlements.parse(json, current: current ?? TenantEntitlements(anchor: Self.minute(now)))
+        if current?.plan == nil, next.plan != nil { next.anchor = Self.minute(now) }
+        try await validate(next.overrides, field: "overrides")
+        try await store.setTenantEntitlements(next, in: scope, at: clock.now())
+        await directory.invalidate(scope.tenantID)
+        return next
+    }
+
+    /// Period boundaries fall on whole minutes, as the rollups do.
+    static func minute(_ seconds: Int64) -> Int64 { seconds - ((seconds % 60) + 60) % 60 }
+
+    // MARK: Grants
+
+    public func createGrant(_ request: GrantRequest, in scope: TenantScope) async throws -> GrantDefinition {
+        let now = self.now
+        let grant = GrantDefinition(
+            id: GrantID.generate(at: clock.now()).rawValue, feature: request.feature, amount: request.amount, priority: request.priority ?? 0,
+            effectiveAt: request.effectiveAt ?? now, expiresAt: request.expiresAt, recurring: request.recurring ?? false,
+            rolloverCap: request.rolloverCap ?? .zero, reason: request.reason
+        )
+        try grant.validate()
+        guard let feature = try await store.feature(key: grant.feature) else {
+            throw TallyError.validation("feature", "there is no feature '\(grant.feature)'")
+        }
+        guard feature.kind == .metered else { throw TallyError.validation("feature", "grants are for metered features; '\(feature.key)' is \(feature.kind.rawValue)") }
+        try await store.insertGrant(grant, in: scope, at: clock.now())
+        await directory.invalidate(scope.tenantID)
+        return grant
+    }
+
+    public func grants(in scope: TenantScope) async throws -> [GrantDefinition] { try await store.grants(in: scope) }
+
+    public func voidGrant(_ id: String, in scope: TenantScope) async throws -> GrantDefinition {
+        guard GrantID(id) != nil, let grant = try await store.voidGrant(id, in: scope, at: now) else { throw TallyError.notFound("grant") }
+        await directory.invalidate(scope.tenantID)
+        return grant
+    }
+
+    // MARK: Checks
+
+    /// "May the tenant use `amount` more of `feature` now?", from memory; with `reserve`, the
+    /// amount is held for `reserveSeconds` (it counts as used until the tenant's usage draws it
+    /// down or it expires).
+    public func check(_ feature: String, amount: Quantity, reserveSeconds: Int64?, in scope: TenantScope) async throws -> EntitlementAnswer {
+        let now = self.now
+        let quota = directory.actor(for: scope.tenantID).quota
+        if let reserveSeconds {
+            guard amount > .zero else { throw TallyError.validation("amount", "a reservation needs an amount above 0") }
+            switch try await quota.reserve(feature, amount: amount, until: now + reserveSeconds, now: now) {
+            case .charged?:
+                let result = try await quota.check(feature, amount: .zero, now: now)
+                return try await answer(feature, result: result.map { Self.reserved($0, amount: amount) }, now: now, in: scope, reserved: amount)
+            case .refused(_, let result)?:
+                return try await answer(feature, result: result, now: now, in: scope)
+            case .needsLease?, nil:
+                return try await answer(feature, result: nil, now: now, in: scope)
+            }
+        }
+        let result = try await quota.check(feature, amount: amount, now: now)
+        return try await answer(feature, result: result, now: now, in: scope)
+    }
+
+    /// After a reservation, the answer describes the state with it held.
+    static func reserved(_ result: CheckResult, amount: Quantity) -> CheckResult {
+        var result = result
+        result.allowed = true
+        return result
+    }
+
+    /// The answer for one feature: metered from `result`, the others from the book.
+    func answer(_ key: String, result: CheckResult?, now: Int64, in scope: TenantScope, reserved: Quantity? = nil) async throws -> EntitlementAnswer {
+        if let result {
+            let line = try await directory.actor(for: scope.tenantID).quota.withBook(now: now) { $0.lines[key] }
+            return EntitlementAnswer(feature: key, kind: .metered, allowed: result.allowed, metered: result, line: line, reserved: reserved)
+        }
+        let spec = try await directory.actor(for: scope.tenantID).quota.withBook(now: now) { $0.others[key] }
+        switch spec {
+        case .boolean(let enabled)?:
+            return EntitlementAnswer(feature: key, kind: .boolean, allowed: enabled, value: .bool(enabled))
+        case .value(let value)?:
+            return EntitlementAnswer(feature: key, kind: .static, allowed: true, value: value)
+        case .metered?, nil:
+            guard let feature = try await store.feature(key: key) else { throw TallyError.notFound("feature") }
+            return EntitlementAnswer(feature: key, kind: feature.kind, allowed: false, reason: "not_entitled")
+        }
+    }
+
+    /// Every entitlement the tenant has, with usage for the metered ones.
+    public func entitlements(in scope: TenantScope) async throws -> [EntitlementAnswer] {
+        let now = self.now
+        let results = try await directory.actor(for: scope.tenantID).quota.withBook(now: now) { book in
+            Set(book.lines.keys).union(book.others.keys).sorted().map { key in (key, book.check(key, amount: .zero, now: now)) }
+        }
+        var answers: [EntitlementAnswer] = []
+        for (key, result) in results { answers.append(try await answer(key, result: result, now: now, in: scope)) }
+        return answers
+    }
+
+    /// The threshold notifications recorded for the tenant, newest first.
+    public func notifications(in scope: TenantScope, limit: Int = 100) async throws -> [ThresholdNotification] {
+        try await store.thresholdNotifications(in: scope, limit: limit)
+    }
+
+    /// Records threshold crossings (each once per feature, period and threshold).
+    public func record(_ crossings: [QuotaBook.ThresholdCrossing], in scope: TenantScope) async throws {
+        guard !crossings.isEmpty else { return }
+        _ = try await store.recordCrossings(crossings, in: scope, at: clock.now())
+    }
+
+    // MARK: Loading
+
+    /// The tenant's book as of `now`: its plan's entitlements with its overrides, each metered
+    /// one with the period's usage from the ledger's rollups and its grants as they stand.
+    public static func loadBook(_ tenant: TenantID, now: Int64, store: any EntitlementStore, ledger: any LedgerStore) async throws -> QuotaBook {
+        let scope = TenantScope(credentialTenant: tenant)
+        guard let assignment = try await store.tenantEntitlements(in: scope) else { return QuotaBook() }
+        let plan = try await assignment.plan.asyncMap { try await store.plan(key: $0) } ?? nil
+        let specs = assignment.resolve(plan: plan)
+        guard !specs.isEmpty else { return QuotaBook() }
+        let features = Dictionary(uniqueKeysWithValues: try await store.features().map { ($0.key, $0) })
+        let grants = Dictionary(grouping: try await store.grants(in: scope), by: \.feature)
+        let catalog = try await ledger.meterCatalog(in: scope)
+        var book = QuotaBook()
+        for (key, spec) in specs {
+            guard let feature = features[key], feature.kind == spec.kind else { continue }
+            guard case .metered(let metered) = spec, let slug = feature.meter else {
+                book.others[key] = spec
+                continue
+            }
+            let period = metered.entitlementPeriod(anchor: assignment.anchor)
+            let window = period.window(at: now)
+            let usage = { (window: PeriodWindow) async throws -> Quantity in
+                try await Self.usage(of: catalog.meter(slug), in: window, now: now, scope: scope, ledger: ledger)
+            }
+            let definitions = grants[key] ?? []
+            var history: [(window: PeriodWindow, used: Quantity)] = []
+            for past in GrantSchedule.pastPeriods(of: definitions, period: period, now: now) {
+                history.append((past, try await usage(past)))
+            }
+            var line = QuotaBook.Line(
+                feature: key, meter: slug, spec: metered, window: window,
+                grants: GrantSchedule.current(definitions, allowance: metered.limit, history: history, window: window), used: try await usage(window)
+            )
+            line.additive = catalog.meter(slug).map { $0.aggregation == .sum || $0.aggregation == .count } ?? true
+            book.lines[key] = line
+        }
+        return book
+    }
+
+    /// A meter's value over a period (whole minutes: a rolling window's first minute counts
+    /// whole, so usage errs on the high side); zero when the tenant has no such meter.
+    static func usage(of meter: MeterDefinition?, in window: PeriodWindow, now: Int64, scope: TenantScope, ledger: any LedgerStore) async throws -> Quantity {
+        guard let meter else { return .zero }
+        let from = minute(window.start)
+        let to = (window.resetsAt == nil ? minute(window.end) : minute(window.end - 1)) + 60
+        switch meter.aggregation {
+        case .sum: return try await ledger.meterTotals(in: scope, meter: meter.slug, fromWindow: from, toWindow: to).sum
+        case .count: return Quantity(Int(try await ledger.meterTotals(in: scope, meter: meter.slug, fromWindow: from, toWindow: to).count))
+        default:
+            let query = MeterQuery(from: from, to: to, window: .minute)
+            let rows = try await ledger.rollups(in: scope, meter: meter.slug, fromWindow: from, toWindow: to)
+            let distinct = meter.aggregation == .uniqueCount
+                ? try await ledger.distinctValues(in: scope, meter: meter.slug, fromWindow: from, toWindow: to) : []
+            return query.total(meter: meter, rollups: rows.map { ($0.windowStart, $0.groupKey, $0.state) }, distinct: distinct) ?? .zero
+        }
+    }
+}
+
+/// One feature's answer for a tenant: `allowed`, and for metered features the limit, usage,
+/// what remains and when it resets.
+public struct EntitlementAnswer: Sendable, Equatable {
+    public var feature: String
+    public var kind: Feature.Kind
+    public var allowed: Bool
+    public var metered: CheckResult?
+    public var line: QuotaBook.Line?
+    /// What a reservation now holds.
+    public var reserved: Quantity?
+    /// Boolean and static features: the value.
+    public var value: JSONValue?
+    /// Why not allowed when the tenant has no entitlement: `not_entitled`.
+    public var reason: String?
+
+    public init(
+        feature: String, kind: Feature.Kind, allowed: Bool, metered: CheckResult? = nil, line: QuotaBook.Line? = nil,
+        reserved: Quantity? = nil, value: JSONValue? = nil, reason: String? = nil
+    ) {
+        self.feature = feature
+        self.kind = kind
+        self.allowed = allowed
+        self.metered = metered
+        self.line = line
+        self.reserved = reserved
+        self.value = value
+        self.reason = reason
+    }
+
+    public static func == (lhs: EntitlementAnswer, rhs: EntitlementAnswer) -> Bool {
+        lhs.json == rhs.json
+    }
+
+    /// The JSON the API returns.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["feature": .string(feature), "kind": .string(kind.rawValue), "allowed": .bool(allowed)]
+        if let value { object["value"] = value }
+        if let reason { object["reason"] = .string(reason) }
+        if let metered {
+            object["limit"] = .string(metered.limit.description)
+            object["used"] = .string(metered.used.description)
+            object["remaining"] = .string(metered.remaining.description)
+            object["overage"] = .string(metered.overage.description)
+            object["resets_at"] = metered.resetsAt.map { .string(RFC3339.format(microseconds: $0 * 1_000_000)) } ?? .null
+            if !metered.drawdown.isEmpty {
+                object["grants_used"] = .array(metered.drawdown.map { ["grant_id": .string($0.grantID), "used": .string($0.used.description)] })
+            }
+        }
+        if let line {
+            object["enforcement"] = .string(line.spec.enforcement.rawValue)
+            object["period_start"] = .string(RFC3339.format(microseconds: line.window.start * 1_000_000))
+            object["period_end"] = .string(RFC3339.format(microseconds: line.window.end * 1_000_000))
+        }
+        if let reserved { object["reserved"] = .string(reserved.description) }
+        return .object(object)
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,254 @@
+import Core
+import Foundation
+import TallyTestSupport
+import Testing
+
+/// Plans, assignments, grants, checks and enforcement at ingest, end to end on both backends.
+@Suite struct EntitlementHTTPTests {
+    /// A tenant with a COUNT meter `calls` (type `api.call`), a SUM meter `tokens` (data.n),
+    /// and the features `api-calls`, `tokens`, `sso` and `seats`.
+    static func setUp(_ server: TestServer, slug: String = "acme") async throws -> (tenantID: String, keyID: String, token: String) {
+        let tenant = try await server.makeTenant(slug)
+        _ = try await server.call(.post, "/v1/meters", token: tenant.token, json: ["slug": "calls", "event_type": "api.call", "aggregation": "COUNT"])
+        _ = try await server.call(.post, "/v1/meters", token: tenant.token, json: ["slug": "tokens", "event_type": "llm.tokens", "aggregation": "SUM", "value_path": "n"])
+        let op = server.operatorToken
+        for feature in [
+            ["key": "api-calls", "name": "API calls", "kind": "metered", "meter": "calls"],
+            ["key": "tokens", "name": "Tokens", "kind": "metered", "meter": "tokens"],
+            ["key": "sso", "name": "SSO", "kind": "boolean"], ["key": "seats", "name": "Seats", "kind": "static"],
+        ] {
+            let reply = try await server.call(.post, "/v1/features", token: op, json: feature)
+            if reply.status != 201 && reply.status != 409 { throw TestSetupError("feature: \(reply)") }
+        }
+        return tenant
+    }
+
+    static func event(_ id: String, type: String = "api.call", data: [String: Any] = [:]) -> [String: Any] {
+        ["specversion": "1.0", "id": id, "source": "//test", "type": type, "data": data]
+    }
+
+    static func batch(_ server: TestServer, _ token: String, _ events: [[String: Any]], atomic: Bool = false) async throws -> Reply {
+        try await server.call(
+            .post, "/v1/events" + (atomic ? "?atomic=true" : ""), token: token, json: events,
+            headers: [.contentType: "application/cloudevents-batch+json"]
+        )
+    }
+
+    static func statuses(_ reply: Reply) -> [String] {
+        (reply.object["results"] as? [[String: Any]] ?? []).map { ($0["status"] as? String ?? "?") + (($0["code"] as? String).map { ":" + $0 } ?? "") }
+    }
+
+    static func count(_ server: TestServer, _ tenant: String, source: String = "//test") async throws -> Int {
+        try await server.backend.ledger.countEvents(in: TenantScope(credentialTenant: TenantID(tenant)!), source: source)
+    }
+
+    @Test(arguments: TestBackend.available)
+    func hardLimitsRefuseAtIngestAndCountNothing(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await Self.setUp(server)
+            let op = server.operatorToken
+            let plan: [String: Any] = ["key": "starter", "name": "Starter", "entitlements": [
+                "api-calls": ["limit": 5], "tokens": ["limit": "100.5"], "sso": ["enabled": true], "seats": ["value": 3],
+            ]]
+            #expect(try await server.call(.post, "/v1/plans", token: op, json: plan).status == 201)
+            let assigned = try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: op, json: ["plan": "starter"])
+            #expect(assigned.status == 200, "\(assigned)")
+            #expect(assigned.object["plan"] as? String == "starter")
+
+            // 7 calls against a limit of 5: the first 5 are booked, the rest refused.
+            let first = try await Self.batch(server, acme.token, (1...7).map { Self.event("c\($0)") })
+            #expect(Self.statuses(first) == Array(repeating: "accepted", count: 5) + ["rejected:quota_exceeded", "rejected:quota_exceeded"])
+            #expect(try await Self.count(server, acme.tenantID) == 5)
+            // Retrying booked events answers duplicate, not quota_exceeded; a new one is still refused.
+            let retry = try await Self.batch(server, acme.token, [Self.event("c1"), Self.event("c8")])
+            #expect(Self.statuses(retry) == ["duplicate", "rejected:quota_exceeded"])
+            // A single refused event is a 422 problem with the code.
+            let single = try await server.call(.post, "/v1/events", token: acme.token, json: Self.event("c9"))
+            #expect(single.status == 422)
+            #expect(single.object["code"] as? String == "quota_exceeded")
+
+            // SUM meters: the event's value counts; 100 fits, then 0.5 fits, then 0.000000001 does not.
+            let tokens = try await Self.batch(server, acme.token, [
+                Self.event("t1", type: "llm.tokens", data: ["n": 100]), Self.event("t2", type: "llm.tokens", data: ["n": 0.5]),
+                Self.event("t3", type: "llm.tokens", data: ["n": "0.000000001"]), Self.event("t4", type: "llm.tokens", data: ["n": 0]),
+            ])
+            #expect(Self.statuses(tokens) == ["accepted", "accepted", "rejected:quota_exceeded", "accepted"])
+
+            // The check API agrees with the ledger.
+            let check = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls"])
+            #expect(check.status == 200, "\(check)")
+            #expect(check.object["allowed"] as? Bool == false)
+            #expect(check.object["limit"] as? String == "5")
+            #expect(check.object["used"] as? String == "5")
+            #expect(check.object["remaining"] as? String == "0")
+            #expect(check.object["resets_at"] is String)
+            let all = try await server.call(.get, "/v1/entitlements", token: acme.token)
+            #expect(all.items.map { $0["feature"] as? String } == ["api-calls", "seats", "sso", "tokens"])
+            #expect(all.items.first { $0["feature"] as? String == "seats" }?["value"] as? Int == 3)
+            #expect(all.items.first { $0["feature"] as? String == "sso" }?["allowed"] as? Bool == true)
+            #expect(all.items.first { $0["feature"] as? String == "tokens" }?["used"] as? String == "100.5")
+
+            // An atomic batch with one refused event books nothing.
+            let grant = try await server.call(.post, "/v1/tenants/\(acme.tenantID)/grants", token: op, json: ["feature": "api-calls", "amount": 1])
+            #expect(grant.status == 201, "\(grant)")
+            let atomic = try await Self.batch(server, acme.token, [Self.event("a1"), Self.event("a2")], atomic: true)
+            #expect(atomic.status == 422)
+            #expect(try await Self.count(server, acme.tenantID) == 5 + 3)  // 5 calls, 3 token events
+            // The grant raised the limit by one: one more call fits.
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [Self.event("g1"), Self.event("g2")])) == ["accepted", "rejected:quota_exceeded"])
+            let withGrant = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls"])
+            #expect(withGrant.object["limit"] as? String == "6")
+            #expect((withGrant.object["grants_used"] as? [[String: Any]])?.first?["used"] as? String == "1")
+
+            // A per-tenant override lifts the limit for this tenant only.
+            let override = try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: op, json: ["overrides": ["api-calls": ["limit": 100]]])
+            #expect(override.status == 200)
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [Self.event("o1")])) == ["accepted"])
+            // Voiding the grant lowers the limit again.
+            let grantID = try #require(grant.object["id"] as? String)
+            let voided = try await server.call(.post, "/v1/tenants/\(acme.tenantID)/grants/\(grantID)/void", token: op)
+            #expect(voided.object["voided_at"] is String)
+            #expect(try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls"]).object["limit"] as? String == "100")
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func softLimitsAcceptAndNotifyEachThresholdOnce(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await Self.setUp(server)
+            let plan: [String: Any] = ["key": "metered", "name": "Metered", "entitlements": [
+                "api-calls": ["limit": 10, "enforcement": "soft", "overage": true, "thresholds": [50, 80, 100]],
+            ]]
+            #expect(try await server.call(.post, "/v1/plans", token: server.operatorToken, json: plan).status == 201)
+            _ = try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: server.operatorToken, json: ["plan": "metered"])
+            // 4, then 4 (crosses 50 and 80), then 6 (crosses 100), then 3 more (nothing new).
+            for (round, size) in [4, 4, 6, 3].enumerated() {
+                let reply = try await Self.batch(server, acme.token, (0..<size).map { Self.event("r\(round)-\($0)") })
+                #expect(Self.statuses(reply) == Array(repeating: "accepted", count: size))
+            }
+            let notes = try await server.call(.get, "/v1/entitlements/notifications", token: acme.token)
+            #expect(notes.items.map { $0["threshold"] as? Int ?? 0 }.sorted() == [50, 80, 100])
+            #expect(notes.items.allSatisfy { $0["feature"] as? String == "api-calls" && $0["limit"] as? String == "10" })
+            let check = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls", "amount": 2])
+            #expect(check.object["allowed"] as? Bool == true)
+            #expect(check.object["used"] as? String == "17")
+            #expect(check.object["overage"] as? String == "9")
+            #expect(check.object["enforcement"] as? String == "soft")
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func reservationsHoldQuotaUntilIngestDrawsThemDown(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await Self.setUp(server)
+            let plan: [String: Any] = ["key": "small", "name": "Small", "entitlements": ["api-calls": ["limit": 10]]]
+            #expect(try await server.call(.post, "/v1/plans", token: server.operatorToken, json: plan).status == 201)
+            _ = try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: server.operatorToken, json: ["plan": "small"])
+            let held = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls", "amount": 8, "reserve": true])
+            #expect(held.object["allowed"] as? Bool == true, "\(held)")
+            #expect(held.object["reserved"] as? String == "8")
+            #expect(held.object["remaining"] as? String == "2")
+            // Another caller cannot take what is held.
+            let other = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls", "amount": 3, "reserve": true])
+            #expect(other.object["allowed"] as? Bool == false)
+            #expect(other.object["reserved"] == nil)
+            // Usage draws the reservation down: 8 reserved events and 2 more fit, the 11th does not.
+            let reply = try await Self.batch(server, acme.token, (1...11).map { Self.event("e\($0)") })
+            #expect(Self.statuses(reply) == Array(repeating: "accepted", count: 10) + ["rejected:quota_exceeded"])
+            let after = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls"])
+            #expect(after.object["used"] as? String == "10")
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func badInputIsRefusedAndChangesNothing(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await Self.setUp(server)
+            let op = server.operatorToken
+            let planCases: [([String: Any], Int, String, String?)] = [
+                (["key": "p1", "name": "P", "entitlements": ["nope": ["enabled": true]]], 422, "validation_failed", "entitlements.nope"),
+                (["key": "p1", "name": "P", "entitlements": ["sso": ["limit": 5]]], 422, "validation_failed", "entitlements.sso"),
+                (["key": "p1", "name": "P", "entitlements": ["api-calls": ["limit": -1]]], 422, "validation_failed", "entitlements.api-calls.limit"),
+                (["key": "p1", "name": "P", "entitlements": ["api-calls": ["limit": 1, "enforcement": "hard", "overage": true]]], 422, "validation_failed", "entitlements.api-calls.overage"),
+                (["key": "P1", "name": "P"], 422, "validation_failed", "key"),
+                (["key": "p1", "name": "P", "price": 5], 422, "validation_failed", "price"),
+                (["key": "p1", "name": "P", "rate_limits": ["tenant_per_second": 0]], 422, "validation_failed", "rate_limits.tenant_per_second"),
+            ]
+            for (body, status, code, field) in planCases {
+                let reply = try await server.call(.post, "/v1/plans", token: op, json: body)
+                #expect(reply.status == status, "\(body) → \(reply)")
+                #expect(reply.object["code"] as? String == code)
+                #expect(reply.object["field"] as? String == field, "\(body)")
+            }
+            #expect(try await server.call(.get, "/v1/plans", token: op).items.isEmpty)
+            #expect(try await server.call(.post, "/v1/plans", token: op, json: ["key": "p1", "name": "P"]).status == 201)
+            #expect(try await server.call(.post, "/v1/plans", token: op, json: ["key": "p1", "name": "P"]).status == 409)
+            #expect(try await server.call(.patch, "/v1/plans/nope", token: op, json: ["name": "X"]).status == 404)
+            #expect(try await server.call(.patch, "/v1/plans/p1", token: op, json: ["name": ""]).object["field"] as? String == "name")
+
+            let assignCases: [([String: Any], String)] = [
+                (["plan": "nope"], "plan"), (["plan": 5], "plan"), (["overrides": ["nope": ["enabled": true]]], "overrides.nope"),
+                (["overrides": ["seats": ["enabled": true]]], "overrides.seats"), (["colour": "red"], "colour"),
+            ]
+            for (body, field) in assignCases {
+                let reply = try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: op, json: body)
+                #expect(reply.status == 422, "\(body) → \(reply)")
+                #expect(reply.object["field"] as? String == field, "\(body)")
+            }
+            let unchanged = try await server.call(.get, "/v1/tenants/\(acme.tenantID)/entitlements", token: op)
+            #expect(unchanged.object["plan"] is NSNull)
+            #expect((unchanged.object["entitlements"] as? [Any])?.isEmpty == true)
+            #expect(try await server.call(.put, "/v1/tenants/ten_01JD3ZK4W5Q8N6H2X9R7B1C0VE/entitlements", token: op, json: ["plan": "p1"]).status == 404)
+
+            let grantCases: [([String: Any], String)] = [
+                (["feature": "sso", "amount": 5], "feature"), (["feature": "nope", "amount": 5], "feature"), (["feature": "api-calls"], "amount"),
+                (["feature": "api-calls", "amount": 0], "amount"), (["feature": "api-calls", "amount": 5, "rollover_cap": 2], "rollover_cap"),
+                (["feature": "api-calls", "amount": 5, "expires_at": "yesterday"], "expires_at"),
+                (["feature": "api-calls", "amount": 5, "effective_at": "2026-01-02T00:00:00Z", "expires_at": "2026-01-01T00:00:00Z"], "expires_at"),
+                (["feature": "api-calls", "amount": 5, "priority": 5000], "priority"),
+            ]
+            for (body, field) in grantCases {
+                let reply = try await server.call(.post, "/v1/tenants/\(acme.tenantID)/grants", token: op, json: body)
+                #expect(reply.status == 422, "\(body) → \(reply)")
+                #expect(reply.object["field"] as? String == field, "\(body)")
+            }
+            #expect(try await server.call(.get, "/v1/tenants/\(acme.tenantID)/grants", token: op).items.isEmpty)
+            #expect(try await server.call(.post, "/v1/tenants/\(acme.tenantID)/grants/grt_01JD3ZK4W5Q8N6H2X9R7B1C0VE/void", token: op).status == 404)
+
+            let checkCases: [([String: Any], Int, String?)] = [
+                (["amount": 1], 422, "feature"), (["feature": "api-calls", "amount": -1], 422, "amount"),
+                (["feature": "api-calls", "reserve": true], 422, "amount"), (["feature": "api-calls", "reserve_seconds": 5], 422, "reserve_seconds"),
+                (["feature": "api-calls", "amount": 1, "reserve": true, "reserve_seconds": 0], 422, "reserve_seconds"),
+                (["feature": "nope"], 404, nil),
+            ]
+            for (body, status, field) in checkCases {
+                let reply = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: body)
+                #expect(reply.status == status, "\(body) → \(reply)")
+                #expect(reply.object["field"] as? String == field, "\(body)")
+            }
+            // A feature the tenant has no entitlement to is not allowed.
+            let none = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "sso"])
+            #expect(none.object["allowed"] as? Bool == false)
+            #expect(none.object["reason"] as? String == "not_entitled")
+            let noScope = try await server.makeTenant("writer", scopes: ["events:write"])
+            #expect(try await server.call(.post, "/v1/entitlements/check", token: noScope.token, json: ["feature": "sso"]).status == 403)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func plansSetDefaultRateLimits(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await Self.setUp(server)
+            let plan: [String: Any] = ["key": "slow", "name": "Slow", "rate_limits": ["tenant_per_second": 2]]
+            #expect(try await server.call(.post, "/v1/plans", token: server.operatorToken, json: plan).status == 201)
+            _ = try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: server.operatorToken, json: ["plan": "slow"])
+            await server.platform.metering.directory.invalidate(TenantID(acme.tenantID)!)
+            var statuses: [Int] = []
+            for _ in 0..<5 { statuses.append(try await server.call(.get, "/v1/entitlements", token: acme.token).status) }
+            #expect(statuses.prefix(2) == [200, 200])
+            #expect(statuses.contains(429))
+            let limited = try await server.call(.get, "/v1/entitlements", token: acme.token)
+            #expect(limited.headers[.init("RateLimit-Policy")!]?.contains("q=2") == true)
+        }
+    }
+}
