@@ -45,6 +45,7 @@ public actor TenantQuota {
     public nonisolated let leasing: Leasing?
     private nonisolated let state = Mutex(State())
     private var loading: Task<Void, any Error>?
+    /// Lease adjustments in flight, by feature.
     private var adjusting: [String: Task<Quantity, any Error>] = [:]
     private let logger: Logger
 
@@ -148,19 +149,20 @@ public actor TenantQuota {
     }
 
     /// Runs `attempt` on the book, growing the lease it asks for and trying again; an attempt
-    /// the pool cannot cover becomes `refused`.
+    /// becomes `refused` when the pool could not grow the lease by what it lacks. (Each round
+    /// that does not refuse took quota from the pool, so the loop ends; the bound is a guard.)
     private nonisolated func leasingRetries(
         feature: String?, now: Int64, _ attempt: (inout QuotaBook) -> QuotaBook.ChargeOutcome?
     ) async throws -> QuotaBook.ChargeOutcome? {
-        for round in 0..<4 {
+        for _ in 0..<1_000 {
             let outcome = try await withBook(now: now, attempt)
             guard case .needsLease(let leased, let short)? = outcome else { return outcome }
-            let grown = round < 3 ? try await growLease(leased, need: short, now: now) : .zero
+            let grown = try await growLease(leased, need: short, now: now)
             if grown < short {
                 return .refused(feature: leased, Self.exhausted(try await check(leased, amount: short, now: now)))
             }
         }
-        return nil
+        throw TallyError(.unavailable, "quota leases are contended; retry shortly")
     }
 
     /// A check result for quota that other nodes hold: nothing remains here.
@@ -185,16 +187,16 @@ public actor TenantQuota {
 
     // MARK: Leases
 
-    /// Grows the lease of `feature` by at least `need` (one adjustment at a time per feature;
-    /// callers during one wait for it and try again). Returns the growth.
+    /// Grows the lease of `feature` by at least `need` if the pool has it, and returns the growth.
+    /// One adjustment runs at a time per feature: callers during one share its result (and
+    /// charge again; if others took the growth first, they come back for more).
     func growLease(_ feature: String, need: Quantity, now: Int64) async throws -> Quantity {
-        if let running = adjusting[feature] {
-            _ = try await running.value
-            return need  // the caller charges again and finds out
+        if let running = adjusting[feature] { return try await running.value }
+        let task = Task {
+            defer { adjusting[feature] = nil }  // done: the next caller starts a new adjustment
+            return try await adjust(feature, need: need, now: now)
         }
-        let task = Task { try await adjust(feature, need: need, now: now) }
         adjusting[feature] = task
-        defer { adjusting[feature] = nil }
         return try await task.value
     }
 
@@ -209,9 +211,9 @@ public actor TenantQuota {
         let key = QuotaLeaseKey(tenantID: tenantID, feature: feature, periodStart: line.window.start, periodEnd: line.window.end)
         let change: Quantity
         do {
-            change = try await leasing.store.adjust(
-                key, node: leasing.node, keep: keep, want: block, report: line.unreported, limit: line.total, seed: line.used, ttl: leasing.ttl
-            )
+            change = try await leasing.store.adjust(QuotaLeaseRequest(
+                key: key, node: leasing.node, keep: keep, want: block, report: line.unreported, limit: line.total, seed: line.used, ttl: leasing.ttl
+            ))
         } catch {
             logger.warning("quota lease unavailable", metadata: [LogKey.tenantID: "\(tenantID)", "feature": "\(feature)", "error": "\(error)"])
             throw TallyError(.unavailable, "quota leases are unavailable; retry after the Retry-After delay")
@@ -247,7 +249,7 @@ public actor TenantQuota {
         for line in lines {
             let key = QuotaLeaseKey(tenantID: tenantID, feature: line.feature, periodStart: line.window.start, periodEnd: line.window.end)
             do {
-                try await leasing.store.release(key, node: leasing.node, report: line.unreported + line.pending)
+                try await leasing.store.release(QuotaLeaseRequest(key: key, node: leasing.node, report: line.unreported + line.pending))
                 state.withLock { $0.book?.lines[line.feature]?.unreported = .zero }
             } catch {
                 logger.warning("quota lease release failed; it will expire", metadata: [LogKey.tenantID: "\(tenantID)", "feature": "\(line.feature)"])

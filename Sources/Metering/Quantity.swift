@@ -14,28 +14,38 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     /// and it leaves room in Int128 for the sum of 10^11 such amounts.
     static let maxBillionths: Int128 = (0..<27).reduce(Int128(1)) { value, _ in value * 10 }
 
-    /// The value in billionths.
-    public let billionths: Int128
+    /// The value in billionths, kept as two 64-bit halves rather than one `Int128`: a stored
+    /// `Int128` makes the type 16-byte aligned, and Swift 6.3 on Linux miscompiles some async
+    /// calls whose arguments are 16-byte aligned (the async frame is corrupted and the process
+    /// crashes later). Arithmetic still happens in `Int128`.
+    private let high: Int64
+    private let low: UInt64
 
-    public init(billionths: Int128) { self.billionths = billionths }
+    /// The value in billionths.
+    @inline(__always) public var billionths: Int128 { Int128(high) << 64 | Int128(low) }
+
+    public init(billionths: Int128) {
+        self.high = Int64(truncatingIfNeeded: billionths >> 64)
+        self.low = UInt64(truncatingIfNeeded: billionths)
+    }
 
     public static let zero = Quantity(billionths: 0)
     public static let one = Quantity(billionths: unit)
 
     /// A whole number.
-    public init(_ integer: Int) { self.billionths = Int128(integer) * Self.unit }
+    public init(_ integer: Int) { self.init(billionths: Int128(integer) * Self.unit) }
 
     /// Parses decimal text: optional sign, digits, optional fraction (up to 9 digits), optional
     /// exponent; `nil` for anything else or a magnitude of 10^18 or more (the input bound).
     public init?(_ text: some StringProtocol) {
         guard let value = Self.parse(text, limit: Self.maxBillionths) else { return nil }
-        self.billionths = value
+        self.init(billionths: value)
     }
 
     /// Parses a stored total: the same syntax, bounded only by Int128 (sums may pass 10^18).
     public init?(stored text: some StringProtocol) {
         guard let value = Self.parse(text, limit: .max) else { return nil }
-        self.billionths = value
+        self.init(billionths: value)
     }
 
     private static func parse(_ text: some StringProtocol, limit: Int128) -> Int128? {

@@ -11,9 +11,35 @@ public protocol QuotaLeaseStore: Sendable {
     /// it changed from `keep` (`want` or less when quota is short; negative when the pool
     /// cannot even cover `keep` any more, as after a lowered limit). The pool starts at `seed`
     /// booked (the ledger's usage) the first time the period is seen.
-    func adjust(_ key: QuotaLeaseKey, node: String, keep: Quantity, want: Quantity, report: Quantity, limit: Quantity, seed: Quantity, ttl: Duration) async throws -> Quantity
+    func adjust(_ request: QuotaLeaseRequest) async throws -> Quantity
     /// Reports `report` as booked and gives the rest of this node's holding back.
-    func release(_ key: QuotaLeaseKey, node: String, report: Quantity) async throws
+    func release(_ request: QuotaLeaseRequest) async throws
+}
+
+/// One node's call on one pool.
+public struct QuotaLeaseRequest: Sendable, Equatable {
+    public var key: QuotaLeaseKey
+    public var node: String
+    public var keep: Quantity
+    public var want: Quantity
+    public var report: Quantity
+    public var limit: Quantity
+    public var seed: Quantity
+    public var ttl: Duration
+
+    public init(
+        key: QuotaLeaseKey, node: String, keep: Quantity = .zero, want: Quantity = .zero, report: Quantity = .zero,
+        limit: Quantity = .zero, seed: Quantity = .zero, ttl: Duration = .seconds(30)
+    ) {
+        self.key = key
+        self.node = node
+        self.keep = keep
+        self.want = want
+        self.report = report
+        self.limit = limit
+        self.seed = seed
+        self.ttl = ttl
+    }
 }
 
 /// One pool: a tenant's feature in one period.

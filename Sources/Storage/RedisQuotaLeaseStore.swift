@@ -33,6 +33,9 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
     /// the tenant id in braces keeps a tenant's pools on one Redis Cluster slot.
     func redisKey(_ key: QuotaLeaseKey) -> String { "\(prefix){\(key.tenantID.rawValue)}:\(key.feature):\(key.periodStart)" }
 
+    /// The pool's Redis key (for tests and operators' inspection).
+    public func redisKeyForTests(_ key: QuotaLeaseKey) -> String { redisKey(key) }
+
     /// KEYS[1] pool. ARGV: node, keep, want, report, limit, seed, now (ms), ttl (ms), pool ttl (ms).
     /// Drops lapsed holdings of other nodes, moves `report` from this node's holding to `spent`,
     /// then sets the holding to as much of keep + want as the limit leaves. Returns the change
@@ -76,9 +79,9 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
         return 1
         """
 
-    public func adjust(
-        _ key: QuotaLeaseKey, node: String, keep: Quantity, want: Quantity, report: Quantity, limit: Quantity, seed: Quantity, ttl: Duration
-    ) async throws -> Quantity {
+    public func adjust(_ request: QuotaLeaseRequest) async throws -> Quantity {
+        let (key, node, keep, want, report, limit, seed, ttl) =
+            (request.key, request.node, request.keep, request.want, request.report, request.limit, request.seed, request.ttl)
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let poolTTL = max(Int64(86_400_000), (key.periodEnd + 86_400) * 1000 - now)
         let reply = try await evaluate(Self.adjustScript, key: redisKey(key), [
@@ -91,8 +94,8 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
         return Quantity(billionths: change * Self.unit)
     }
 
-    public func release(_ key: QuotaLeaseKey, node: String, report: Quantity) async throws {
-        _ = try await evaluate(Self.releaseScript, key: redisKey(key), [node, String(Self.units(roundingUp: report))])
+    public func release(_ request: QuotaLeaseRequest) async throws {
+        _ = try await evaluate(Self.releaseScript, key: redisKey(request.key), [request.node, String(Self.units(roundingUp: request.report))])
     }
 
     /// EVALSHA, loading the script on `NOSCRIPT` (after a Redis restart or SCRIPT FLUSH).

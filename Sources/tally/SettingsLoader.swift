@@ -31,6 +31,9 @@ enum SettingsLoader {
         (Settings.Name.rateLimitTenant, "rate_limit.tenant_per_second"),
         (Settings.Name.rateLimitKey, "rate_limit.key_per_second"),
         (Settings.Name.rateLimitAuthFailures, "rate_limit.auth_failures_per_minute"),
+        (Settings.Name.quotaRefresh, "quota.refresh_seconds"),
+        (Settings.Name.quotaLeaseBlockPercent, "quota.lease_block_percent"),
+        (Settings.Name.quotaLeaseTTL, "quota.lease_ttl_seconds"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

@@ -1,0 +1,101 @@
+import Actors
+import Core
+import Entitlements
+import Foundation
+import Logging
+import Metering
+import Storage
+import TallyTestSupport
+import Testing
+
+/// Quota leases against a real Redis: the pool never hands out more than the limit, spend is
+/// reported, lapsed holdings return, and nodes sharing a pool together never book past it.
+@Suite(.enabled(if: TestRedis.enabled, "needs TALLY_TEST_REDIS_URL"))
+struct RedisQuotaLeaseStoreTests {
+    let prefix = "tally-test:\(UUID().uuidString):quota:"
+    let key = QuotaLeaseKey(tenantID: .generate(), feature: "calls", periodStart: 1_000, periodEnd: 2_000)
+
+    @Test func aPoolNeverGrantsPastItsLimit() async throws {
+        try await TestRedis.withClient { redis in
+            let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)
+            let limit = Quantity(100)
+            // Seeded with 30 booked: 70 to share.
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "a", keep: .zero, want: Quantity(50), report: .zero, limit: limit, seed: Quantity(30), ttl: .seconds(30))) == Quantity(50))
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "b", keep: .zero, want: Quantity(50), report: .zero, limit: limit, seed: .zero, ttl: .seconds(30))) == Quantity(20))
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "b", keep: Quantity(20), want: Quantity(1), report: .zero, limit: limit, seed: .zero, ttl: .seconds(30))) == .zero)
+            // A reports 45 booked and keeps 5; B may now grow by nothing (30 + 45 spent, 5 + 20 held).
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "a", keep: Quantity(5), want: .zero, report: Quantity(45), limit: limit, seed: .zero, ttl: .seconds(30))) == .zero)
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "b", keep: Quantity(20), want: Quantity(5), report: .zero, limit: limit, seed: .zero, ttl: .seconds(30))) == .zero)
+            // A gives back its 5 (having booked 1 of them): B can take 4.
+            try await store.release(QuotaLeaseRequest(key: key, node: "a", report: Quantity(1)))
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "b", keep: Quantity(20), want: Quantity(10), report: .zero, limit: limit, seed: .zero, ttl: .seconds(30))) == Quantity(4))
+            // A lowered limit takes back what is held beyond it.
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "b", keep: Quantity(24), want: .zero, report: .zero, limit: Quantity(80), seed: .zero, ttl: .seconds(30))) == Quantity(-20))
+            // Fractions round safely: spend up, grants down, in millionths.
+            let fine = QuotaLeaseKey(tenantID: .generate(), feature: "calls", periodStart: 1_000, periodEnd: 2_000)
+            #expect(try await store.adjust(QuotaLeaseRequest(key: fine, node: "a", keep: .zero, want: Quantity("0.0000015")!, report: .zero, limit: Quantity(1), seed: .zero, ttl: .seconds(30))) == Quantity("0.000001")!)
+            _ = try await redis.send("DEL", store.redisKeyForTests(key), store.redisKeyForTests(fine))
+        }
+    }
+
+    @Test func aDeadNodesHoldingLapses() async throws {
+        try await TestRedis.withClient { redis in
+            let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "dead", keep: .zero, want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(2))) == Quantity(60))
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "live", keep: .zero, want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(30))) == Quantity(40))
+            try await Task.sleep(for: .milliseconds(2_200))
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "live", keep: Quantity(40), want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(30))) == Quantity(60))
+            // After SCRIPT FLUSH (a restarted Redis) the scripts are loaded again.
+            _ = try await redis.send("SCRIPT", "FLUSH")
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "live", keep: Quantity(100), want: Quantity(1), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(30))) == .zero)
+            _ = try await redis.send("DEL", store.redisKeyForTests(key))
+        }
+    }
+
+    /// Two nodes' `TenantQuota`s share one pool; concurrent charges on both never book more than
+    /// the limit, and together they use all of it.
+    @Test func nodesSharingAPoolStayWithinTheLimit() async throws {
+        try await TestRedis.withClient { redis in
+            let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)
+            let tenant = TenantID.generate()
+            let now = Int64(Date().timeIntervalSince1970)
+            let window = PeriodWindow(start: now - 100, end: now + 3_600, resetsAt: now + 3_600)
+            let loader: TenantQuota.Loader = { _, _ in
+                QuotaBook(lines: ["calls": QuotaBook.Line(
+                    feature: "calls", meter: "calls", spec: MeteredSpec(limit: Quantity(500)), window: window, grants: [], used: .zero
+                )])
+            }
+            let nodes = ["n1", "n2"].map { node in
+                TenantQuota(
+                    tenantID: tenant, loader: loader, refresh: .seconds(60),
+                    leasing: TenantQuota.Leasing(store: store, node: node, blockPercent: 2, ttl: .seconds(30)), logger: Logger(label: "test")
+                )
+            }
+            let booked = try await withThrowingTaskGroup(of: Int.self) { group in
+                for worker in 0..<8 {
+                    let quota = nodes[worker % 2]
+                    group.addTask {
+                        var booked = 0
+                        for _ in 0..<100 {
+                            for outcome in try await quota.charge([[("calls", Quantity.one)], [("calls", Quantity.one)]], now: now) {
+                                if case .charged(let charges) = outcome {
+                                    _ = quota.settle(charges, booked: true)
+                                    booked += 1
+                                }
+                            }
+                        }
+                        return booked
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(booked <= 500)
+            // Both nodes renew (reporting spend) and give back; the pool then holds exactly what was booked.
+            for node in nodes { await node.renewLeases(now: now) }
+            for node in nodes { await node.releaseLeases() }
+            let spent = try await redis.send("HGET", store.redisKeyForTests(QuotaLeaseKey(tenantID: tenant, feature: "calls", periodStart: window.start, periodEnd: window.end)), "spent")
+            #expect(spent.string.flatMap { Int($0) } == booked * 1_000_000)
+            #expect(booked >= 500 - 2 * 10)  // at most one unspent block per node is left unused
+        }
+    }
+}
