@@ -37,6 +37,9 @@ public actor TenantQuota {
         var loadedAt: ContinuousClock.Instant?
         /// What this node booked while a reload was reading usage (`nil` when none runs).
         var bookedSince: [String: Quantity]?
+        /// Set while a reload drains charges in flight and reads usage: new charges wait, so the
+        /// usage read counts every booking exactly once.
+        var gated = false
     }
 
     public nonisolated let tenantID: TenantID
@@ -61,11 +64,17 @@ public actor TenantQuota {
 
     /// Runs `body` on the current book: at once when one is loaded for the current period
     /// (starting a background reload when it is older than `refresh`), else after loading it.
-    public nonisolated func withBook<T: Sendable>(now: Int64, _ body: (inout QuotaBook) -> T) async throws -> T {
-        for _ in 0..<3 {
-            var stale = false
+    /// `charging` callers also wait while a reload reads usage.
+    public nonisolated func withBook<T: Sendable>(now: Int64, charging: Bool = false, _ body: (inout QuotaBook) -> T) async throws -> T {
+        var loads = 0, waits = 0
+        while true {
+            var stale = false, gated = false
             let result = state.withLock { state -> T? in
                 guard var book = state.book, let loadedAt = state.loadedAt, !book.isOutdated(now: now) else { return nil }
+                if charging, state.gated {
+                    gated = true
+                    return nil
+                }
                 stale = ContinuousClock.now - loadedAt >= refresh
                 let result = body(&book)
                 state.book = book
@@ -75,15 +84,36 @@ public actor TenantQuota {
                 if stale { Task { try? await self.reload(now: now) } }
                 return result
             }
+            if gated {
+                waits += 1
+                guard waits <= Self.gateWaits else { break }
+                try await Task.sleep(for: .milliseconds(1))
+                continue
+            }
+            loads += 1
+            guard loads <= 3 else { break }
             try await reload(now: now)
         }
         throw TallyError(.unavailable, "the tenant's entitlements are being reloaded; retry shortly")
     }
 
-    /// Reloads the book (one load at a time; callers during a load wait for it).
+    /// How many milliseconds a charge waits for a reload, and a reload for charges in flight.
+    static let gateWaits = 3_000
+
+    /// Reloads the book (one load at a time; callers during a load wait for it). With a book in
+    /// memory, new charges wait and charges in flight settle first, so the usage read from the
+    /// ledger holds every booking this node made and none is counted twice.
     func reload(now: Int64) async throws {
         if let loading { return try await loading.value }
         let task = Task { [loader, tenantID] in
+            state.withLock { $0.gated = $0.book != nil }
+            defer { state.withLock { $0.gated = false } }
+            for _ in 0..<Self.gateWaits {
+                if state.withLock({ $0.book?.lines.values.allSatisfy { $0.pending == .zero } ?? true }) { break }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            // From here on, what settles was not in the ledger when the read began... unless the
+            // wait above timed out with charges still in flight (then the view errs high).
             state.withLock { $0.bookedSince = [:] }
             var fresh: QuotaBook
             do {
@@ -99,6 +129,7 @@ public actor TenantQuota {
                         fresh.lines[feature]?.lease = .zero
                     }
                 }
+                // Empty unless charges were still in flight after the wait (then the view errs high).
                 if let old = state.book { fresh.carryOver(from: old, bookedSince: state.bookedSince ?? [:]) }
                 state.book = fresh
                 state.loadedAt = .now
@@ -129,38 +160,54 @@ public actor TenantQuota {
     }
 
     /// Charges each event's demands in order (`charged` or `refused`, never `needsLease`:
-    /// leases are grown here). On a throw, whatever was charged is released.
+    /// leases are grown here). The batch is charged in one pass under the book's lock (waiting
+    /// for a reload first); events that need a bigger lease are then charged one by one, without
+    /// waiting for reloads (a reload waits for this batch's charges to settle). On a throw,
+    /// whatever was charged is released.
     public nonisolated func charge(_ events: [[(feature: String, amount: Quantity)]], now: Int64) async throws -> [QuotaBook.ChargeOutcome] {
-        var outcomes: [QuotaBook.ChargeOutcome] = []
-        outcomes.reserveCapacity(events.count)
-        do {
+        var outcomes = try await withBook(now: now, charging: true) { book in
+            var outcomes: [QuotaBook.ChargeOutcome] = []
+            outcomes.reserveCapacity(events.count)
             for demands in events {
-                if demands.isEmpty {
-                    outcomes.append(.charged([]))
+                if case .needsLease? = outcomes.last {
+                    outcomes.append(.needsLease(feature: "", amount: .zero))  // decided below, in order
                 } else {
-                    outcomes.append(try await leasingRetries(feature: nil, now: now) { $0.charge(demands, now: now) }!)
+                    outcomes.append(demands.isEmpty ? .charged([]) : book.charge(demands, now: now))
                 }
             }
+            return outcomes
+        }
+        guard let first = outcomes.firstIndex(where: { if case .needsLease = $0 { true } else { false } }) else { return outcomes }
+        do {
+            for index in first..<events.count {
+                outcomes[index] = events[index].isEmpty
+                    ? .charged([])
+                    : try await leasingRetries(feature: nil, now: now, charging: false) { $0.charge(events[index], now: now) }!
+            }
         } catch {
-            for case .charged(let charges) in outcomes { _ = settle(charges, booked: false) }
+            for case .charged(let charges) in outcomes.prefix(first) { _ = settle(charges, booked: false) }
+            for index in first..<events.count { if case .charged(let charges) = outcomes[index] { _ = settle(charges, booked: false) } }
             throw error
         }
         return outcomes
     }
 
-    /// Runs `attempt` on the book, growing the lease it asks for and trying again; an attempt
-    /// becomes `refused` when the pool could not grow the lease by what it lacks. (Each round
-    /// that does not refuse took quota from the pool, so the loop ends; the bound is a guard.)
+    /// Runs `attempt` on the book, growing the lease it asks for and trying again. An attempt
+    /// becomes `refused` when it still lacks lease right after a growth that fell short of what
+    /// it lacked (the pool is spent). A growth of zero that renewed a lapsed lease is not a
+    /// refusal: the renewed balance may cover the attempt. (Each round either renews or takes
+    /// quota from the pool, so the loop ends; the bound is a guard.)
     private nonisolated func leasingRetries(
-        feature: String?, now: Int64, _ attempt: (inout QuotaBook) -> QuotaBook.ChargeOutcome?
+        feature: String?, now: Int64, charging: Bool = true, _ attempt: (inout QuotaBook) -> QuotaBook.ChargeOutcome?
     ) async throws -> QuotaBook.ChargeOutcome? {
+        var last: (grown: Quantity, short: Quantity)?
         for _ in 0..<1_000 {
-            let outcome = try await withBook(now: now, attempt)
+            let outcome = try await withBook(now: now, charging: charging, attempt)
             guard case .needsLease(let leased, let short)? = outcome else { return outcome }
-            let grown = try await growLease(leased, need: short, now: now)
-            if grown < short {
+            if let last, last.grown < last.short {
                 return .refused(feature: leased, Self.exhausted(try await check(leased, amount: short, now: now)))
             }
+            last = (try await growLease(leased, need: short, now: now), short)
         }
         throw TallyError(.unavailable, "quota leases are contended; retry shortly")
     }
@@ -231,7 +278,9 @@ public actor TenantQuota {
         }
         for feature in due {
             do {
-                _ = try await adjust(feature, need: .zero, now: now)
+                // Through growLease: one adjustment at a time per feature, or spend would be
+                // reported twice.
+                _ = try await growLease(feature, need: .zero, now: now)
             } catch {
                 logger.debug("quota lease renewal failed", metadata: [LogKey.tenantID: "\(tenantID)", "feature": "\(feature)"])
             }
@@ -241,6 +290,7 @@ public actor TenantQuota {
     /// Reports spend and gives every lease back (shutdown, eviction).
     public func releaseLeases() async {
         guard let leasing else { return }
+        for running in adjusting.values { _ = try? await running.value }
         let lines = state.withLock { state -> [QuotaBook.Line] in
             let held = state.book?.lines.values.filter { $0.lease != nil } ?? []
             for line in held { state.book?.lines[line.feature]?.lease = .zero }

@@ -130,7 +130,7 @@ public struct QuotaBook: Sendable {
         expireReservations(feature, now: now)
         line = lines[feature]!
         let result = line.evaluate(requested: amount, now: now)
-        guard result.allowed else { return .refused(feature: feature, result) }
+        guard result.allowed || line.leased else { return .refused(feature: feature, result) }
         if line.leased {
             let balance = now < line.leaseValidUntil ? line.lease! : .zero
             guard balance >= amount else { return .needsLease(feature: feature, amount: amount - balance) }
@@ -170,7 +170,9 @@ public struct QuotaBook: Sendable {
             let covered = min(max(amount, .zero), line.reserved)
             line.consumeReservations(covered)
             let rest = amount - covered
-            if line.spec.enforcement == .hard, rest > .zero || !line.additive {
+            // A leased line is bound by its lease (the pool knows every node's usage; this node's
+            // view of `used` lags the others'); an unleased one by the usage this node sees.
+            if line.spec.enforcement == .hard, (rest > .zero && !line.leased) || !line.additive {
                 let result = line.evaluate(requested: rest, now: now)
                 guard result.allowed else { return .refused(feature: feature, result) }
             }

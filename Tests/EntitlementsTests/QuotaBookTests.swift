@@ -212,3 +212,14 @@ import Testing
         }
     }
 }
+
+@Suite struct LeasedQuotaBookTests {
+    @Test func theLeaseNotTheLocalViewBindsALeasedLine() {
+        // This node's view says the limit is reached (other nodes' usage, or a view that errs
+        // high); the lease it holds was granted by the pool, which knows better.
+        var book = QuotaBookTests.book(limit: 10, used: 10, leased: true)
+        book.addLease("calls", amount: Quantity(2), validUntil: 60, reported: .zero)
+        guard case .charged = book.charge([("calls", Quantity(2))], now: 1) else { Issue.record("refused"); return }
+        #expect(book.charge([("calls", Quantity(1))], now: 1) == .needsLease(feature: "calls", amount: Quantity(1)))
+    }
+}
