@@ -71,6 +71,54 @@ public struct EntitlementService: Sendable {
         try await validate(specs.mapValues { Optional($0) }, field: field)
     }
 
+    // MARK: Seed data
+
+    /// What `seed` did, by key.
+    public struct SeedReport: Sendable, Equatable {
+        public var createdFeatures: [String] = []
+        public var createdPlans: [String] = []
+        public var updatedPlans: [String] = []
+        /// Already there (and, for plans, left as they were without `update`).
+        public var unchanged: [String] = []
+    }
+
+    /// Loads seed data: features and plans that do not exist are created; existing plans are
+    /// replaced only with `update` (an operator's later edits win otherwise). Every plan is
+    /// checked against the catalog (as it will be after the seed) before anything is written.
+    public func seed(_ data: SeedData, update: Bool) async throws -> SeedReport {
+        var report = SeedReport()
+        var catalog = Dictionary(uniqueKeysWithValues: try await store.features().map { ($0.key, $0) })
+        for feature in data.features where catalog[feature.key] == nil { catalog[feature.key] = feature }
+        for plan in data.plans {
+            for (key, spec) in plan.entitlements.sorted(by: { $0.key < $1.key }) {
+                guard let feature = catalog[key] else { throw TallyError.validation("plans.\(plan.key).entitlements.\(key)", "there is no feature '\(key)'") }
+                try spec.validate(for: feature, field: "plans.\(plan.key).entitlements.\(key)")
+            }
+        }
+        let now = clock.now()
+        for feature in data.features {
+            if try await store.feature(key: feature.key) == nil {
+                try await store.insertFeature(feature, at: now)
+                report.createdFeatures.append(feature.key)
+            } else {
+                report.unchanged.append(feature.key)
+            }
+        }
+        for plan in data.plans {
+            if try await store.plan(key: plan.key) == nil {
+                try await store.insertPlan(plan, at: now)
+                report.createdPlans.append(plan.key)
+            } else if update {
+                _ = try await store.updatePlan(plan, at: now)
+                report.updatedPlans.append(plan.key)
+            } else {
+                report.unchanged.append(plan.key)
+            }
+        }
+        for actor in directory.actors { actor.quota.invalidate() }
+        return report
+    }
+
     // MARK: Tenants' assignments
 
     /// The tenant's plan and overrides (none until set).

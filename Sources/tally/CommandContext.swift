@@ -40,7 +40,9 @@ enum CommandContext {
     ) async throws -> T {
         try await StorageBackend.withBackend(settings, logger: logger) { backend in
             try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
-            let platform = Platform(store: backend.store, ledger: backend.ledger, cache: CredentialCache(ttl: .zero), usage: nil)
+            let platform = Platform(
+                store: backend.store, ledger: backend.ledger, cache: CredentialCache(ttl: .zero), usage: nil, entitlements: backend.entitlements
+            )
             return try await body(platform, backend)
         }
     }
