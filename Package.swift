@@ -108,7 +108,8 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "Core", "Storage", "Metering",
+                "Core", "Storage", "Metering", "Entitlements", "Actors",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

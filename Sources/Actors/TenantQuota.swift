@@ -70,15 +70,13 @@ public actor TenantQuota {
         while true {
             var stale = false, gated = false
             let result = state.withLock { state -> T? in
-                guard var book = state.book, let loadedAt = state.loadedAt, !book.isOutdated(now: now) else { return nil }
+                guard state.book != nil, let loadedAt = state.loadedAt, !state.book!.isOutdated(now: now) else { return nil }
                 if charging, state.gated {
                     gated = true
                     return nil
                 }
                 stale = ContinuousClock.now - loadedAt >= refresh
-                let result = body(&book)
-                state.book = book
-                return result
+                return body(&state.book!)  // in place: a copy would make the next write copy the book
             }
             if let result {
                 if stale { Task { try? await self.reload(now: now) } }

@@ -93,22 +93,27 @@ public enum EntitlementCheck {
     public static func evaluate(
         limit: MeteredLimit, grants: [Grant], used: Quantity, requested: Quantity, window: PeriodWindow, now: Int64
     ) -> CheckResult {
-        let active = grants.filter { $0.isActive(at: now) }.sorted {
-            ($0.priority, $0.expiresAt ?? .max, $0.id) < ($1.priority, $1.expiresAt ?? .max, $1.id)
-        }
-        let total = active.reduce(limit.allowance) { $0.adding($1.amount) ?? $0 }
+        // One pass without allocating for the limit (the hot path); the draw order is worked
+        // out only when usage has gone past the allowance.
+        var total = limit.allowance
+        for grant in grants where grant.isActive(at: now) { total = total.adding(grant.amount) ?? total }
         let after = used.adding(requested) ?? used
         let allowed: Bool
         switch limit.enforcement {
         case .hard: allowed = requested > .zero ? after <= total : used < total
         case .soft: allowed = true
         }
-        var left = max(used.subtracting(limit.allowance) ?? .zero, .zero)  // usage the allowance did not cover
         var drawdown: [CheckResult.GrantUse] = []
-        for grant in active where left > .zero {
-            let taken = min(left, grant.amount)
-            drawdown.append(CheckResult.GrantUse(grantID: grant.id, used: taken))
-            left = left.subtracting(taken) ?? .zero
+        var left = max(used.subtracting(limit.allowance) ?? .zero, .zero)  // usage the allowance did not cover
+        if left > .zero, !grants.isEmpty {
+            let active = grants.filter { $0.isActive(at: now) }.sorted {
+                ($0.priority, $0.expiresAt ?? .max, $0.id) < ($1.priority, $1.expiresAt ?? .max, $1.id)
+            }
+            for grant in active where left > .zero {
+                let taken = min(left, grant.amount)
+                drawdown.append(CheckResult.GrantUse(grantID: grant.id, used: taken))
+                left = left.subtracting(taken) ?? .zero
+            }
         }
         let remaining = max(total.subtracting(used) ?? .zero, .zero)
         let overage = limit.enforcement == .soft ? max(after.subtracting(total) ?? .zero, .zero) : .zero

@@ -39,7 +39,11 @@ public struct QuotaBook: Sendable {
             self.used = used
         }
 
-        public var reserved: Quantity { reservations.reduce(.zero) { $0 + $1.amount } }
+        public var reserved: Quantity {
+            var total = Quantity.zero
+            for reservation in reservations { total = total + reservation.amount }
+            return total
+        }
         /// Allowance plus grants.
         public var total: Quantity { grants.reduce(spec.limit) { $0 + $1.amount } }
         /// Whether leasing binds this line: hard limits only, where a lease store is configured.
@@ -118,9 +122,9 @@ public struct QuotaBook: Sendable {
 
     /// The metered check for `feature`, counting reservations and unsettled charges as used.
     public mutating func check(_ feature: String, amount: Quantity, now: Int64) -> CheckResult? {
-        guard lines[feature] != nil else { return nil }
-        expireReservations(feature, now: now)
-        return lines[feature]!.evaluate(requested: amount, now: now)
+        guard let index = lines.index(forKey: feature) else { return nil }
+        if !lines.values[index].reservations.isEmpty { expireReservations(feature, now: now) }
+        return lines.values[index].evaluate(requested: amount, now: now)
     }
 
     /// Checks and, if allowed, holds `amount` until `until`. Under a lease the amount comes out

@@ -16,72 +16,72 @@ struct EntitlementRoutes {
         // Plans: operators write, any reader of the feature catalog reads.
         group.post("plans") { request, context in
             try context.requirePrincipal().requireOperator()
-            let body = try await JSONBody.decode(JSONValue.self, from: request, limit: bodyLimit)
-            return try JSONBody.response(try await entitlements.createPlan(body).json, status: .created)
+            let body = try await JSONBody.value(from: request, limit: bodyLimit)
+            return JSONBody.response(json: try await entitlements.createPlan(body).json, status: .created)
         }
         group.get("plans") { _, context in
             try FeatureRoutes.requireReader(context)
-            return try JSONBody.response(Self.list(try await entitlements.plans().map(\.json)))
+            return JSONBody.response(json: Self.list(try await entitlements.plans().map(\.json)))
         }
         group.get("plans/:key") { _, context in
             try FeatureRoutes.requireReader(context)
-            return try JSONBody.response(try await entitlements.plan(try Self.key(context)).json)
+            return JSONBody.response(json: try await entitlements.plan(try Self.key(context)).json)
         }
         group.patch("plans/:key") { request, context in
             try context.requirePrincipal().requireOperator()
-            let body = try await JSONBody.decode(JSONValue.self, from: request, limit: bodyLimit)
-            return try JSONBody.response(try await entitlements.updatePlan(try Self.key(context), body).json)
+            let body = try await JSONBody.value(from: request, limit: bodyLimit)
+            return JSONBody.response(json: try await entitlements.updatePlan(try Self.key(context), body).json)
         }
 
         // A tenant's assignment and grants, through the tenant's path (operators).
         group.get("tenants/:id/entitlements") { _, context in
             let scope = try operatorScope(context)
             _ = try await platform.tenants.get(scope.tenantID)
-            return try JSONBody.response(try await assignmentBody(scope))
+            return JSONBody.response(json: try await assignmentBody(scope))
         }
         group.put("tenants/:id/entitlements") { request, context in
             let scope = try operatorScope(context)
             _ = try await platform.tenants.get(scope.tenantID)
-            let body = try await JSONBody.decode(JSONValue.self, from: request, limit: bodyLimit)
+            let body = try await JSONBody.value(from: request, limit: bodyLimit)
             _ = try await entitlements.assign(body, in: scope)
-            return try JSONBody.response(try await assignmentBody(scope))
+            return JSONBody.response(json: try await assignmentBody(scope))
         }
         group.get("tenants/:id/grants") { _, context in
             let scope = try operatorScope(context)
             _ = try await platform.tenants.get(scope.tenantID)
-            return try JSONBody.response(Self.list(try await entitlements.grants(in: scope).map(\.json)))
+            return JSONBody.response(json: Self.list(try await entitlements.grants(in: scope).map(\.json)))
         }
         group.post("tenants/:id/grants") { request, context in
             let scope = try operatorScope(context)
             _ = try await platform.tenants.get(scope.tenantID)
-            let body = try await JSONBody.decode(JSONValue.self, from: request, limit: bodyLimit)
-            return try JSONBody.response(try await entitlements.createGrant(try GrantRequest.parse(body), in: scope).json, status: .created)
+            let body = try await JSONBody.value(from: request, limit: bodyLimit)
+            return JSONBody.response(json: try await entitlements.createGrant(try GrantRequest.parse(body), in: scope).json, status: .created)
         }
         group.post("tenants/:id/grants/:grant_id/void") { _, context in
             let scope = try operatorScope(context)
             guard let id = context.parameters.get("grant_id") else { throw TallyError.notFound("grant") }
-            return try JSONBody.response(try await entitlements.voidGrant(id, in: scope).json)
+            return JSONBody.response(json: try await entitlements.voidGrant(id, in: scope).json)
         }
 
         // The caller's own tenant.
         group.get("entitlements") { _, context in
             let scope = try Self.tenantScope(context)
-            return try JSONBody.response(Self.list(try await entitlements.entitlements(in: scope).map(\.json)))
+            return JSONBody.response(json: Self.list(try await entitlements.entitlements(in: scope).map(\.json)))
         }
         group.post("entitlements/check") { request, context in
             let scope = try Self.tenantScope(context)
-            let body = try await JSONBody.decode(JSONValue.self, from: request, limit: bodyLimit)
+            let body = try await JSONBody.value(from: request, limit: bodyLimit)
             let check = try CheckRequest.parse(body)
             let answer = try await entitlements.check(check.feature, amount: check.amount, reserveSeconds: check.reserveSeconds, in: scope)
-            return try JSONBody.response(answer.json)
+            return JSONBody.response(bytes: answer.jsonBytes())
         }
         group.get("entitlements/notifications") { _, context in
             let scope = try Self.tenantScope(context)
-            return try JSONBody.response(Self.list(try await entitlements.notifications(in: scope).map(\.json)))
+            return JSONBody.response(json: Self.list(try await entitlements.notifications(in: scope).map(\.json)))
         }
         group.get("grants") { _, context in
             let scope = try Self.tenantScope(context)
-            return try JSONBody.response(Self.list(try await entitlements.grants(in: scope).map(\.json)))
+            return JSONBody.response(json: Self.list(try await entitlements.grants(in: scope).map(\.json)))
         }
     }
 

@@ -1,5 +1,6 @@
 import Core
 import HTTPTypes
+import Synchronization
 import Hummingbird
 import Storage
 
@@ -8,6 +9,16 @@ struct HealthRoutes {
     let dependencies: [DependencyCheck]
     /// How long each dependency may take before it counts as failed.
     let timeout: Duration
+    /// Dependencies whose last probe has not answered yet (a stalled database may hold a probe
+    /// for long): they are not probed again until it does, so polling cannot pile probes up.
+    let probing = ProbesInFlight()
+
+    final class ProbesInFlight: Sendable {
+        private let names = Mutex(Set<String>())
+        /// `true` if `name` was not being probed (and now is).
+        func start(_ name: String) -> Bool { names.withLock { $0.insert(name).inserted } }
+        func finish(_ name: String) { _ = names.withLock { $0.remove(name) } }
+    }
 
     struct Status: Encodable, Sendable {
         let status: String
@@ -45,9 +56,15 @@ struct HealthRoutes {
     func check() async -> [String: Status] {
         await withTaskGroup(of: (String, Status).self) { group in
             for dependency in dependencies {
-                group.addTask {
+                group.addTask { [probing] in
+                    guard probing.start(dependency.name) else {
+                        return (dependency.name, Status(status: "failed", error: "the previous probe has not answered yet"))
+                    }
                     do {
-                        try await Self.withTimeout(timeout) { try await dependency.probe() }
+                        try await Self.withTimeout(timeout) {
+                            defer { probing.finish(dependency.name) }
+                            try await dependency.probe()
+                        }
                         return (dependency.name, Status(status: "ok", error: nil))
                     } catch is TimeoutError {
                         return (dependency.name, Status(status: "failed", error: "no answer within \(timeout)"))
@@ -64,12 +81,38 @@ struct HealthRoutes {
 
     struct TimeoutError: Error {}
 
+    /// Runs `body`, or throws `TimeoutError` after `limit` without waiting for it: a probe
+    /// stuck on a stopped server may not react to cancellation, so it is left to finish on its
+    /// own (in a task of its own) rather than awaited, as a task group would.
     static func withTimeout(_ limit: Duration, _ body: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { try await body(); return true }
-            group.addTask { try await Task.sleep(for: limit); return false }
-            defer { group.cancelAll() }
-            guard try await group.next() == true else { throw TimeoutError() }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let once = ResumeOnce(continuation)
+            let probe = Task {
+                do {
+                    try await body()
+                    _ = once.resume(with: .success(()))
+                } catch {
+                    _ = once.resume(with: .failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                if once.resume(with: .failure(TimeoutError())) { probe.cancel() }
+            }
+        }
+    }
+
+    /// Resumes a continuation once, whoever comes first.
+    final class ResumeOnce: Sendable {
+        private let continuation: Mutex<CheckedContinuation<Void, any Error>?>
+
+        init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = Mutex(continuation) }
+
+        /// `true` for the caller that resumed it.
+        func resume(with result: Result<Void, any Error>) -> Bool {
+            guard let continuation = continuation.withLock({ $0.take() }) else { return false }
+            continuation.resume(with: result)
+            return true
         }
     }
 

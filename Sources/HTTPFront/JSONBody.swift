@@ -32,6 +32,34 @@ enum JSONBody {
         }
     }
 
+    /// The body as a `JSONValue`, by `JSONParser` (no Codable): 415 unless JSON, 413 past
+    /// `limit`, 400 `malformed_json`. For routes that validate the value themselves.
+    static func value(from request: Request, limit: Int) async throws -> JSONValue {
+        if let contentType = request.headers[.contentType] {
+            let media = MediaType.essence(of: contentType)
+            guard media == "application/json" || media.hasSuffix("+json") else {
+                throw TallyError(.unsupportedMediaType, "send the body as application/json")
+            }
+        }
+        let buffer = try await request.body.collect(upTo: limit)
+        guard buffer.readableBytes > 0 else { throw TallyError(.malformedJSON, "the request body is empty; send a JSON object") }
+        do {
+            return try buffer.withUnsafeReadableBytes { try JSONParser.parse($0) }
+        } catch {
+            throw TallyError(.malformedJSON, "the request body is not valid JSON")
+        }
+    }
+
+    /// A `JSONValue` response written by `JSONWriter` (no Codable).
+    static func response(json value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        response(bytes: JSONWriter.encode(value), status: status)
+    }
+
+    /// A response of JSON already written.
+    static func response(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     static func map(_ error: DecodingError) -> TallyError {
         func path(_ context: DecodingError.Context, _ extra: (any CodingKey)? = nil) -> String {
             (context.codingPath + (extra.map { [$0] } ?? [])).map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")

@@ -144,15 +144,40 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     public static prefix func - (value: Quantity) -> Quantity { Quantity(billionths: -value.billionths) }
     public static func += (lhs: inout Quantity, rhs: Quantity) { lhs = lhs + rhs }
 
-    /// The shortest exact decimal text: `12`, `-0.5`, `3.000000001`.
+    /// The shortest exact decimal text: `12`, `-0.5`, `3.000000001`. (Written byte by byte:
+    /// responses format several quantities each.)
     public var description: String {
-        let negative = billionths < 0
-        let magnitude = negative ? -billionths : billionths
-        let whole = magnitude / Self.unit
-        var fraction = String(magnitude % Self.unit)
-        fraction = String(repeating: "0", count: Self.scale - fraction.count) + fraction
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        return (negative ? "-" : "") + String(whole) + (fraction.isEmpty ? "" : "." + fraction)
+        let value = billionths
+        let negative = value < 0
+        var magnitude = negative ? UInt128(truncatingIfNeeded: 0 &- value) : UInt128(value)
+        var digits = [UInt8](repeating: 0, count: 48)  // filled from the end
+        var position = digits.count
+        var fraction = magnitude % 1_000_000_000
+        magnitude /= 1_000_000_000
+        if fraction != 0 {
+            var width = 9
+            while fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+            for _ in 0..<width {
+                position -= 1
+                digits[position] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            position -= 1
+            digits[position] = UInt8(ascii: ".")
+        }
+        repeat {
+            position -= 1
+            digits[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+        } while magnitude > 0
+        if negative {
+            position -= 1
+            digits[position] = UInt8(ascii: "-")
+        }
+        return String(decoding: digits[position...], as: UTF8.self)
     }
 
     /// Encoded as its exact decimal text (a JSON string), so no client parses it as a double.

@@ -66,15 +66,53 @@ public enum RFC3339 {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = civil(fromDays: Int(days))
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // Written into one fixed buffer (responses format times on hot paths).
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            if rest >= divisor * 10 {  // wider than `width` (a year past 9999): every digit
+                for character in String(rest).utf8 { bytes.append(character) }
+                return
+            }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if micros != 0 { text += "." + pad(micros, 6) }
-        guard offsetSeconds != 0 else { return text + "Z" }
-        let minutes = Int(abs(offsetSeconds)) / 60
-        return text + (offsetSeconds < 0 ? "-" : "+") + pad(minutes / 60, 2) + ":" + pad(minutes % 60, 2)
+        if year < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            digits(-year, 4)
+        } else {
+            digits(year, 4)
+        }
+        bytes.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        if micros != 0 {
+            bytes.append(UInt8(ascii: "."))
+            digits(micros, 6)
+        }
+        if offsetSeconds == 0 {
+            bytes.append(UInt8(ascii: "Z"))
+        } else {
+            let minutes = Int(abs(offsetSeconds)) / 60
+            bytes.append(offsetSeconds < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
+            digits(minutes / 60, 2)
+            bytes.append(UInt8(ascii: ":"))
+            digits(minutes % 60, 2)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

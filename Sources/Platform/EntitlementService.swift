@@ -178,35 +178,45 @@ public struct EntitlementService: Sendable {
         let quota = directory.actor(for: scope.tenantID).quota
         if let reserveSeconds {
             guard amount > .zero else { throw TallyError.validation("amount", "a reservation needs an amount above 0") }
-            switch try await quota.reserve(feature, amount: amount, until: now + reserveSeconds, now: now) {
+            let outcome = try await quota.reserve(feature, amount: amount, until: now + reserveSeconds, now: now)
+            var (result, standing) = try await quota.withBook(now: now) { book in
+                (book.check(feature, amount: .zero, now: now), Standing(book, feature))
+            }
+            switch outcome {
             case .charged?:
-                let result = try await quota.check(feature, amount: .zero, now: now)
-                return try await answer(feature, result: result.map { Self.reserved($0, amount: amount) }, now: now, in: scope, reserved: amount)
-            case .refused(_, let result)?:
-                return try await answer(feature, result: result, now: now, in: scope)
+                result?.allowed = true  // the answer describes the state with the reservation held
+                return try await answer(feature, result: result, standing: standing, reserved: amount)
+            case .refused(_, let refusal)?:
+                return try await answer(feature, result: refusal, standing: standing)
             case .needsLease?, nil:
-                return try await answer(feature, result: nil, now: now, in: scope)
+                standing.line = nil
+                return try await answer(feature, result: nil, standing: standing)
             }
         }
-        let result = try await quota.check(feature, amount: amount, now: now)
-        return try await answer(feature, result: result, now: now, in: scope)
+        // One visit to the book answers the whole question (this is a product's hot path).
+        let (result, standing) = try await quota.withBook(now: now) { book in
+            (book.check(feature, amount: amount, now: now), Standing(book, feature))
+        }
+        return try await answer(feature, result: result, standing: standing)
     }
 
-    /// After a reservation, the answer describes the state with it held.
-    static func reserved(_ result: CheckResult, amount: Quantity) -> CheckResult {
-        var result = result
-        result.allowed = true
-        return result
+    /// What the book holds for one feature, read with its check.
+    struct Standing: Sendable {
+        var line: QuotaBook.Line?
+        var other: EntitlementSpec?
+
+        init(_ book: QuotaBook, _ feature: String) {
+            line = book.lines[feature]
+            other = line == nil ? book.others[feature] : nil
+        }
     }
 
     /// The answer for one feature: metered from `result`, the others from the book.
-    func answer(_ key: String, result: CheckResult?, now: Int64, in scope: TenantScope, reserved: Quantity? = nil) async throws -> EntitlementAnswer {
+    func answer(_ key: String, result: CheckResult?, standing: Standing, reserved: Quantity? = nil) async throws -> EntitlementAnswer {
         if let result {
-            let line = try await directory.actor(for: scope.tenantID).quota.withBook(now: now) { $0.lines[key] }
-            return EntitlementAnswer(feature: key, kind: .metered, allowed: result.allowed, metered: result, line: line, reserved: reserved)
+            return EntitlementAnswer(feature: key, kind: .metered, allowed: result.allowed, metered: result, line: standing.line, reserved: reserved)
         }
-        let spec = try await directory.actor(for: scope.tenantID).quota.withBook(now: now) { $0.others[key] }
-        switch spec {
+        switch standing.other {
         case .boolean(let enabled)?:
             return EntitlementAnswer(feature: key, kind: .boolean, allowed: enabled, value: .bool(enabled))
         case .value(let value)?:
@@ -221,10 +231,10 @@ public struct EntitlementService: Sendable {
     public func entitlements(in scope: TenantScope) async throws -> [EntitlementAnswer] {
         let now = self.now
         let results = try await directory.actor(for: scope.tenantID).quota.withBook(now: now) { book in
-            Set(book.lines.keys).union(book.others.keys).sorted().map { key in (key, book.check(key, amount: .zero, now: now)) }
+            Set(book.lines.keys).union(book.others.keys).sorted().map { key in (key, book.check(key, amount: .zero, now: now), Standing(book, key)) }
         }
         var answers: [EntitlementAnswer] = []
-        for (key, result) in results { answers.append(try await answer(key, result: result, now: now, in: scope)) }
+        for (key, result, standing) in results { answers.append(try await answer(key, result: result, standing: standing)) }
         return answers
     }
 
@@ -333,26 +343,71 @@ public struct EntitlementAnswer: Sendable, Equatable {
 
     /// The JSON the API returns.
     public var json: JSONValue {
-        var object: [String: JSONValue] = ["feature": .string(feature), "kind": .string(kind.rawValue), "allowed": .bool(allowed)]
-        if let value { object["value"] = value }
-        if let reason { object["reason"] = .string(reason) }
-        if let metered {
-            object["limit"] = .string(metered.limit.description)
-            object["used"] = .string(metered.used.description)
-            object["remaining"] = .string(metered.remaining.description)
-            object["overage"] = .string(metered.overage.description)
-            object["resets_at"] = metered.resetsAt.map { .string(RFC3339.format(microseconds: $0 * 1_000_000)) } ?? .null
-            if !metered.drawdown.isEmpty {
-                object["grants_used"] = .array(metered.drawdown.map { ["grant_id": .string($0.grantID), "used": .string($0.used.description)] })
+        (try? JSONParser.parse(jsonBytes())) ?? .null
+    }
+
+    /// The JSON the API returns, written directly (the check route's hot path): members in
+    /// sorted order, absent ones left out.
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 384)
+        func time(_ seconds: Int64) -> String { RFC3339.format(microseconds: seconds * 1_000_000) }
+        writer.raw("{\"allowed\":")
+        writer.raw(allowed ? "true" : "false")
+        if let line {
+            writer.raw(",\"enforcement\":")
+            writer.write(line.spec.enforcement.rawValue)
+        }
+        writer.raw(",\"feature\":")
+        writer.write(feature)
+        if let metered, !metered.drawdown.isEmpty {
+            writer.raw(",\"grants_used\":[")
+            for (index, use) in metered.drawdown.enumerated() {
+                writer.raw(index == 0 ? "{\"grant_id\":" : ",{\"grant_id\":")
+                writer.write(use.grantID)
+                writer.raw(",\"used\":")
+                writer.write(use.used.description)
+                writer.raw("}")
             }
+            writer.raw("]")
+        }
+        writer.raw(",\"kind\":")
+        writer.write(kind.rawValue)
+        if let metered {
+            writer.raw(",\"limit\":")
+            writer.write(metered.limit.description)
+            writer.raw(",\"overage\":")
+            writer.write(metered.overage.description)
         }
         if let line {
-            object["enforcement"] = .string(line.spec.enforcement.rawValue)
-            object["period_start"] = .string(RFC3339.format(microseconds: line.window.start * 1_000_000))
-            object["period_end"] = .string(RFC3339.format(microseconds: line.window.end * 1_000_000))
+            writer.raw(",\"period_end\":")
+            writer.write(time(line.window.end))
+            writer.raw(",\"period_start\":")
+            writer.write(time(line.window.start))
         }
-        if let reserved { object["reserved"] = .string(reserved.description) }
-        return .object(object)
+        if let reason {
+            writer.raw(",\"reason\":")
+            writer.write(reason)
+        }
+        if let metered {
+            writer.raw(",\"remaining\":")
+            writer.write(metered.remaining.description)
+        }
+        if let reserved {
+            writer.raw(",\"reserved\":")
+            writer.write(reserved.description)
+        }
+        if let metered {
+            writer.raw(",\"resets_at\":")
+            if let resetsAt = metered.resetsAt { writer.write(time(resetsAt)) } else { writer.raw("null") }
+            writer.raw(",\"used\":")
+            writer.write(metered.used.description)
+        }
+        if let value {
+            writer.raw(",\"value\":")
+            writer.write(value)
+        }
+        writer.raw("}")
+        return writer.bytes
     }
 }
 

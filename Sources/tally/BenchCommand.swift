@@ -11,7 +11,8 @@ import Foundation
 /// `tally bench`: load against a running server, measured end to end.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks against a running Tally server.", subcommands: [BenchIngest.self]
+        commandName: "bench", abstract: "Benchmarks against a running Tally server.",
+        subcommands: [BenchIngest.self, BenchCheck.self, BenchFairness.self]
     )
 }
 
@@ -116,16 +117,98 @@ enum BenchTenant {
     /// The run's tenant gets rate limits far above what one node serves, so the run measures
     /// ingest, not the default limits.
     static func create(host: String, port: Int, operatorToken: String, runID: String) async throws -> String {
-        try await HTTPLoadConnection.with(host: host, port: port) { session in
-            let headers = [("Authorization", "Bearer \(operatorToken)"), ("Content-Type", "application/json")]
-            let tenant = try await session.send(.POST, "/v1/tenants", headers: headers, body: .init(string: #"{"slug":"bench-\#(runID)","name":"tally bench \#(runID)","settings":{"rate_limits":{"tenant_per_second":1000000,"key_per_second":1000000}}}"#))
-            struct Created: Decodable { let id: String }
-            guard tenant.status == 201 else { throw BenchError("could not create the run's tenant: HTTP \(tenant.status) \(String(buffer: tenant.body))") }
-            let id = try JSONDecoder().decode(Created.self, from: Data(buffer: tenant.body)).id
-            let key = try await session.send(.POST, "/v1/tenants/\(id)/api-keys", headers: headers, body: .init(string: #"{"name":"tally bench"}"#))
-            struct Issued: Decodable { let secret: String }
-            guard key.status == 201 else { throw BenchError("could not create the run's key: HTTP \(key.status)") }
-            return try JSONDecoder().decode(Issued.self, from: Data(buffer: key.body)).secret
+        try await BenchSetup(host: host, port: port, operatorToken: operatorToken).tenant(slug: "bench-\(runID)", tenantPerSecond: 1_000_000).token
+    }
+
+    /// The operator key from --operator-token or TALLY_OPERATOR_TOKEN, or a one-line failure.
+    static func operatorToken(_ given: String?) -> String {
+        guard let token = given ?? ProcessInfo.processInfo.environment["TALLY_OPERATOR_TOKEN"], !token.isEmpty else {
+            CommandContext.fail("tally: bench: pass --operator-token (or set TALLY_OPERATOR_TOKEN): the run creates its own tenants")
         }
+        return token
+    }
+
+    static func print<Report: Encodable>(_ report: Report, text: String, json: Bool) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            Swift.print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            Swift.print(text)
+        }
+    }
+}
+
+/// `tally bench check`.
+struct BenchCheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Entitlement checks: in process (one core) and over HTTP (POST /v1/entitlements/check), in one run.",
+        discussion: """
+            The in-process part checks a tenant's quota in memory back to back on one task: the work a check costs inside \
+            Tally once its request is parsed. The HTTP part needs a running server and an operator key (--operator-token or \
+            TALLY_OPERATOR_TOKEN): it creates a tenant entitled to a metered feature and sends checks on N keep-alive connections, \
+            then GET /health/live on the same connections as the baseline.
+            """
+    )
+
+    @Option(help: "The server's base URL.") var url = "http://127.0.0.1:8080"
+    @Option(help: "An operator key (default: $TALLY_OPERATOR_TOKEN).") var operatorToken: String?
+    @Option(help: "Concurrent keep-alive connections.") var connections = 64
+    @Option(help: "Seconds of each part.") var duration = 10
+    @Flag(help: "Only the in-process part (no server needed).") var inProcessOnly = false
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() async throws {
+        let runID = BenchIngest.runID()
+        let bench = CheckBenchmark()
+        let inProcess = try await bench.inProcess(duration: .seconds(duration))
+        var http: CheckBenchmark.Report.OverHTTP?
+        var baseline: CheckBenchmark.Report.OverHTTP?
+        if !inProcessOnly {
+            guard let (host, port) = BenchIngest.hostPort(url) else { CommandContext.fail("tally: bench: --url must look like http://127.0.0.1:8080") }
+            let setup = BenchSetup(host: host, port: port, operatorToken: BenchTenant.operatorToken(operatorToken))
+            http = try await bench.overHTTP(setup: setup, runID: runID, connections: connections, duration: .seconds(duration))
+            baseline = try await bench.baseline(setup: setup, connections: connections, duration: .seconds(duration))
+        }
+        let report = CheckBenchmark.Report(runID: runID, inProcess: inProcess, http: http, baseline: baseline)
+        try BenchTenant.print(report, text: report.text, json: json)
+    }
+}
+
+/// `tally bench fairness`.
+struct BenchFairness: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fairness",
+        abstract: "Does one tenant sending 10x its rate limit raise another tenant's p99? Alternating rounds, medians.",
+        discussion: """
+            Needs a running server and an operator key (--operator-token or TALLY_OPERATOR_TOKEN): it creates a quiet and a \
+            noisy tenant with the same rate limit. Each round measures the quiet tenant posting events at a steady rate below \
+            its limit, first alone, then while the noisy tenant offers ten times its own limit.
+            """
+    )
+
+    @Option(help: "The server's base URL.") var url = "http://127.0.0.1:8080"
+    @Option(help: "An operator key (default: $TALLY_OPERATOR_TOKEN).") var operatorToken: String?
+    @Option(help: "Both tenants' rate limit, requests per second.") var rateLimit = 500
+    @Option(help: "The noisy tenant's offered rate, as a multiple of its limit.") var noisyFactor = 10
+    @Option(help: "Seconds of each phase.") var duration = 10
+    @Option(help: "Rounds (each: quiet alone, then quiet with noisy).") var rounds = 3
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard (1...100_000).contains(rateLimit) else { throw ValidationError("--rate-limit must be 1...100000") }
+        guard (1...100).contains(noisyFactor) else { throw ValidationError("--noisy-factor must be 1...100") }
+        guard duration > 0, rounds > 0 else { throw ValidationError("--duration and --rounds must be positive") }
+    }
+
+    func run() async throws {
+        guard let (host, port) = BenchIngest.hostPort(url) else { CommandContext.fail("tally: bench: --url must look like http://127.0.0.1:8080") }
+        let setup = BenchSetup(host: host, port: port, operatorToken: BenchTenant.operatorToken(operatorToken))
+        let bench = FairnessBenchmark(FairnessBenchmark.Configuration(
+            rateLimit: rateLimit, noisyFactor: noisyFactor, phase: .seconds(duration), rounds: rounds
+        ))
+        let report = try await bench.run(setup: setup, runID: BenchIngest.runID())
+        try BenchTenant.print(report, text: report.text, json: json)
     }
 }

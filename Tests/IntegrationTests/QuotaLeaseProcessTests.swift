@@ -57,7 +57,7 @@ struct QuotaLeaseProcessTests {
             defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
             var env = ProcessTests.envFor(settings)
             env["TALLY_QUOTA_LEASE_BLOCK_PERCENT"] = "\(Self.blockPercent)"
-            env["TALLY_QUOTA_LEASE_TTL_SECONDS"] = "4"
+            env["TALLY_QUOTA_LEASE_TTL_SECONDS"] = "12"
             env["TALLY_QUOTA_REFRESH_SECONDS"] = "1"
 
             let a = try TallyProcess.Server(env: env, workDir: settings.dataDir)
@@ -101,9 +101,10 @@ struct QuotaLeaseProcessTests {
             let bookedWhileHeld = try await Self.booked(a, token: token)
             #expect(bookedWhileHeld == bookedFirst + second.totals.accepted)
             #expect(bookedWhileHeld <= 2000)
-            // ...and the rest once that lease lapses (TTL 4 s): the dead node costs at most what it
-            // had booked without reporting, less than one block.
-            try await Task.sleep(for: .milliseconds(4_500))
+            // ...and the rest once that lease lapses (TTL 12 s, renewed every 3 s: it lapses 9 to 12 s
+            // after the crash): the dead node costs at most what it had booked without reporting,
+            // less than one block.
+            try await Task.sleep(for: .seconds(12))
             try await Self.drive(a, token: token, prefix: "p2-a-late", batch: 10, maxBatches: 400, counter: second)
             let bookedSecond = try await Self.booked(a, token: token)
             #expect(bookedSecond == bookedFirst + second.totals.accepted)

@@ -1,0 +1,152 @@
+import Actors
+import Core
+import Entitlements
+import Histogram
+import Logging
+import Metering
+import NIOCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `tally bench check`: entitlement checks, in process (the tenant's quota in memory, one core)
+/// and over HTTP (`POST /v1/entitlements/check` on N connections), in the same run.
+public struct CheckBenchmark: Sendable {
+    public struct Report: Sendable, Encodable {
+        public struct InProcess: Sendable, Encodable {
+            public var checks: Int
+            public var seconds: Double
+            public var checksPerSecond: Double
+            public var p50Microseconds: Double
+            public var p99Microseconds: Double
+            public var p999Microseconds: Double
+        }
+
+        public struct OverHTTP: Sendable, Encodable {
+            public var connections: Int
+            public var requests: Int
+            public var seconds: Double
+            public var checksPerSecond: Double
+            public var p50Milliseconds: Double
+            public var p99Milliseconds: Double
+            public var p999Milliseconds: Double
+            public var statuses: [String: Int]
+        }
+
+        public var runID: String
+        public var inProcess: InProcess
+        public var http: OverHTTP?
+        /// `GET /health/live` on the same connections in the same run: what the HTTP server
+        /// alone does on this machine, the ceiling the checks are compared with.
+        public var baseline: OverHTTP?
+
+        public init(runID: String, inProcess: InProcess, http: OverHTTP?, baseline: OverHTTP?) {
+            self.runID = runID
+            self.inProcess = inProcess
+            self.http = http
+            self.baseline = baseline
+        }
+
+        public var text: String {
+            var lines = [
+                "tally bench check (run \(runID))",
+                String(format: "  in process, 1 core: %.0f checks/s, p50 %.2f µs, p99 %.2f µs, p99.9 %.2f µs (%d checks in %.1f s)",
+                       inProcess.checksPerSecond, inProcess.p50Microseconds, inProcess.p99Microseconds, inProcess.p999Microseconds,
+                       inProcess.checks, inProcess.seconds),
+            ]
+            if let http {
+                lines.append(String(format: "  over HTTP, %d connections: %.0f checks/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d requests in %.1f s)",
+                                    http.connections, http.checksPerSecond, http.p50Milliseconds, http.p99Milliseconds, http.p999Milliseconds,
+                                    http.requests, http.seconds))
+                lines.append("  statuses: \(http.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
+            }
+            if let baseline, let http, baseline.checksPerSecond > 0 {
+                lines.append(String(format: "  baseline GET /health/live, same connections: %.0f req/s, p99 %.2f ms; checks/baseline %.2f",
+                                    baseline.checksPerSecond, baseline.p99Milliseconds, http.checksPerSecond / baseline.checksPerSecond))
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    public init() {}
+
+    /// Checks against a tenant's quota in memory, back to back on one task, for `duration`:
+    /// the path `POST /v1/entitlements/check` takes inside Tally once the request is parsed.
+    public func inProcess(duration: Duration) async throws -> Report.InProcess {
+        let window = PeriodWindow(start: 0, end: 4_000_000_000, resetsAt: 4_000_000_000)
+        let quota = TenantQuota(
+            tenantID: .generate(),
+            loader: { _, _ in
+                var line = QuotaBook.Line(
+                    feature: "calls", meter: "calls", spec: MeteredSpec(limit: Quantity(1_000_000_000)), window: window,
+                    grants: [Grant(id: "g", amount: Quantity(1_000), effectiveAt: 0)], used: Quantity(123_456)
+                )
+                line.additive = true
+                return QuotaBook(lines: ["calls": line], others: ["sso": .boolean(true)])
+            },
+            refresh: .seconds(3_600), leasing: nil, logger: Logger(label: "tally.bench")
+        )
+        let now = Int64(Date().timeIntervalSince1970)
+        _ = try await quota.check("calls", amount: .one, now: now)  // loads the book
+        var histogram = Histogram<UInt64>(highestTrackableValue: 1_000_000_000, numberOfSignificantValueDigits: .three)
+        var checks = 0
+        var allowed = 0
+        let started = ContinuousClock.now
+        let end = started + duration
+        // Every 8th check is timed on its own (reading the clock twice per check would add a
+        // fifth to what is measured); the rate counts every check.
+        while ContinuousClock.now < end {
+            for index in 0..<1_024 {
+                if index & 7 == 0 {
+                    let before = ContinuousClock.now
+                    if try await quota.check("calls", amount: .one, now: now)?.allowed == true { allowed += 1 }
+                    _ = histogram.record(UInt64((ContinuousClock.now - before).totalNanoseconds))
+                } else if try await quota.check("calls", amount: .one, now: now)?.allowed == true {
+                    allowed += 1
+                }
+            }
+            checks += 1_024
+        }
+        guard allowed == checks else { throw BenchError("in-process checks were refused: \(checks - allowed) of \(checks)") }
+        let seconds = (ContinuousClock.now - started).totalSeconds
+        return Report.InProcess(
+            checks: checks, seconds: seconds, checksPerSecond: Double(checks) / seconds,
+            p50Microseconds: Double(histogram.valueAtPercentile(50)) / 1_000, p99Microseconds: Double(histogram.valueAtPercentile(99)) / 1_000,
+            p999Microseconds: Double(histogram.valueAtPercentile(99.9)) / 1_000
+        )
+    }
+
+    /// Sets up a tenant entitled to a metered feature (through `setup`) and runs checks of it
+    /// over HTTP.
+    public func overHTTP(setup: BenchSetup, runID: String, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        let tenant = try await setup.tenant(slug: "bench-check-\(runID)", tenantPerSecond: 1_000_000)
+        let feature = "bench-check-\(runID)"
+        try await setup.call(.POST, "/v1/meters", token: tenant.token, body: #"{"slug":"calls","event_type":"bench.check","aggregation":"COUNT"}"#, expected: 201)
+        try await setup.call(.POST, "/v1/features", body: #"{"key":"\#(feature)","name":"bench check","kind":"metered","meter":"calls"}"#, expected: 201)
+        try await setup.call(.POST, "/v1/plans", body: #"{"key":"\#(feature)","name":"bench check","entitlements":{"\#(feature)":{"limit":1000000000000}}}"#, expected: 201)
+        try await setup.call(.PUT, "/v1/tenants/\(tenant.id)/entitlements", body: #"{"plan":"\#(feature)"}"#, expected: 200)
+        let request = RequestLoad.render(
+            method: "POST", path: "/v1/entitlements/check", host: setup.host, token: tenant.token, body: #"{"feature":"\#(feature)","amount":1}"#
+        )
+        _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(200)).run(request)  // warm the tenant
+        return try await Self.measure(request, setup: setup, connections: connections, duration: duration)
+    }
+
+    /// `GET /health/live` with the same load: the server's own ceiling.
+    public func baseline(setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        let request = RequestLoad.render(method: "GET", path: "/health/live", host: setup.host, token: "-", body: nil)
+        return try await Self.measure(request, setup: setup, connections: connections, duration: duration)
+    }
+
+    static func measure(_ request: ByteBuffer, setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        let (stats, seconds) = try await RequestLoad(host: setup.host, port: setup.port, connections: connections, duration: duration).run(request)
+        let ok = stats.statuses[200] ?? 0
+        return Report.OverHTTP(
+            connections: connections, requests: stats.requests, seconds: seconds, checksPerSecond: Double(ok) / seconds,
+            p50Milliseconds: stats.milliseconds(50), p99Milliseconds: stats.milliseconds(99), p999Milliseconds: stats.milliseconds(99.9),
+            statuses: Dictionary(uniqueKeysWithValues: stats.statuses.map { (String($0.key), $0.value) })
+        )
+    }
+}

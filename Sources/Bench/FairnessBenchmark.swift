@@ -1,0 +1,126 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `tally bench fairness`: does one tenant sending 10x its rate limit raise another tenant's
+/// latency? A quiet tenant posts events at a steady rate below its limit, alone and then while a
+/// noisy tenant offers ten times its own limit, in alternating rounds; the report compares the
+/// quiet tenant's p99 between the two (medians over the rounds).
+public struct FairnessBenchmark: Sendable {
+    public struct Configuration: Sendable {
+        /// Both tenants' limit, requests per second.
+        public var rateLimit: Int
+        /// The quiet tenant's offered rate, a share of its limit.
+        public var quietShare: Double
+        /// The noisy tenant's offered rate, a multiple of its limit.
+        public var noisyFactor: Int
+        public var quietConnections: Int
+        public var noisyConnections: Int
+        public var phase: Duration
+        public var rounds: Int
+
+        public init(rateLimit: Int, quietShare: Double = 0.8, noisyFactor: Int = 10, quietConnections: Int = 8, noisyConnections: Int = 32, phase: Duration, rounds: Int) {
+            self.rateLimit = rateLimit
+            self.quietShare = quietShare
+            self.noisyFactor = noisyFactor
+            self.quietConnections = quietConnections
+            self.noisyConnections = noisyConnections
+            self.phase = phase
+            self.rounds = rounds
+        }
+    }
+
+    public struct Round: Sendable, Encodable {
+        public var quietAloneP50: Double
+        public var quietAloneP99: Double
+        public var quietContendedP50: Double
+        public var quietContendedP99: Double
+        public var quietAloneRate: Double
+        public var quietContendedRate: Double
+        public var noisyOffered: Double
+        public var noisyAccepted: Double
+        public var noisyRefused: Double
+        public var quietRefused: Int
+    }
+
+    public struct Report: Sendable, Encodable {
+        public var runID: String
+        public var rateLimit: Int
+        public var rounds: [Round]
+        /// Median over rounds of the quiet tenant's p99, in milliseconds.
+        public var quietAloneP99: Double
+        public var quietContendedP99: Double
+        /// Contended over alone: 1.10 is the 10 % the floor allows.
+        public var p99Ratio: Double
+
+        public var text: String {
+            var lines = ["tally bench fairness (run \(runID)): both tenants limited to \(rateLimit) req/s"]
+            for (index, round) in rounds.enumerated() {
+                lines.append(String(
+                    format: "  round %d: quiet alone p50/p99 %.2f/%.2f ms at %.0f req/s; with noisy p50/p99 %.2f/%.2f ms at %.0f req/s; noisy offered %.0f req/s, %.0f accepted, %.0f refused (429) per s; quiet refused %d",
+                    index + 1, round.quietAloneP50, round.quietAloneP99, round.quietAloneRate, round.quietContendedP50, round.quietContendedP99,
+                    round.quietContendedRate, round.noisyOffered, round.noisyAccepted, round.noisyRefused, round.quietRefused
+                ))
+            }
+            lines.append(String(format: "  median quiet p99: alone %.2f ms, with noisy %.2f ms, ratio %.3f", quietAloneP99, quietContendedP99, p99Ratio))
+            return lines.joined(separator: "\n")
+        }
+    }
+
+    public let configuration: Configuration
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    public func run(setup: BenchSetup, runID: String) async throws -> Report {
+        let c = configuration
+        let quiet = try await setup.tenant(slug: "bench-quiet-\(runID)", tenantPerSecond: c.rateLimit)
+        let noisy = try await setup.tenant(slug: "bench-noisy-\(runID)", tenantPerSecond: c.rateLimit)
+        for tenant in [quiet, noisy] {
+            try await setup.call(.POST, "/v1/meters", token: tenant.token, body: #"{"slug":"calls","event_type":"bench.fair","aggregation":"COUNT"}"#, expected: 201)
+        }
+        // One fixed event per tenant: after the first it is a duplicate, which takes the whole
+        // ingest path (validation, group commit, the ledger's dedup) and books nothing more.
+        let event = { (name: String) in #"{"specversion":"1.0","id":"\#(name)","source":"//bench-fair","type":"bench.fair"}"# }
+        let quietRequest = RequestLoad.render(method: "POST", path: "/v1/events", host: setup.host, token: quiet.token, body: event("quiet-\(runID)"))
+        let noisyRequest = RequestLoad.render(method: "POST", path: "/v1/events", host: setup.host, token: noisy.token, body: event("noisy-\(runID)"))
+        let quietRate = Double(c.rateLimit) * c.quietShare
+        let noisyRate = Double(c.rateLimit * c.noisyFactor)
+        let quietLoad = RequestLoad(
+            host: setup.host, port: setup.port, connections: c.quietConnections, duration: c.phase,
+            interval: .nanoseconds(Int64(Double(c.quietConnections) / quietRate * 1e9))
+        )
+        let noisyLoad = RequestLoad(
+            host: setup.host, port: setup.port, connections: c.noisyConnections, duration: c.phase,
+            interval: .nanoseconds(Int64(Double(c.noisyConnections) / noisyRate * 1e9))
+        )
+        _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(300)).run(quietRequest)  // warm up
+        var rounds: [Round] = []
+        for _ in 0..<c.rounds {
+            let alone = try await quietLoad.run(quietRequest)
+            async let contendedNoisy = noisyLoad.run(noisyRequest)
+            let contended = try await quietLoad.run(quietRequest)
+            let noise = try await contendedNoisy
+            rounds.append(Round(
+                quietAloneP50: alone.stats.milliseconds(50), quietAloneP99: alone.stats.milliseconds(99),
+                quietContendedP50: contended.stats.milliseconds(50), quietContendedP99: contended.stats.milliseconds(99),
+                quietAloneRate: Double(alone.stats.requests) / alone.seconds, quietContendedRate: Double(contended.stats.requests) / contended.seconds,
+                noisyOffered: Double(noise.stats.requests) / noise.seconds, noisyAccepted: Double(noise.stats.statuses[200] ?? 0) / noise.seconds,
+                noisyRefused: Double(noise.stats.statuses[429] ?? 0) / noise.seconds,
+                quietRefused: (alone.stats.statuses[429] ?? 0) + (contended.stats.statuses[429] ?? 0)
+            ))
+        }
+        let aloneP99 = Self.median(rounds.map(\.quietAloneP99)), contendedP99 = Self.median(rounds.map(\.quietContendedP99))
+        return Report(runID: runID, rateLimit: c.rateLimit, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
+                      p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}

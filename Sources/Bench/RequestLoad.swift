@@ -1,0 +1,65 @@
+import NIOCore
+import NIOPosix
+
+/// Runs `RequestLoopHandler`s: N keep-alive connections sending one fixed request.
+public struct RequestLoad: Sendable {
+    public var host: String
+    public var port: Int
+    public var connections: Int
+    public var duration: Duration
+    /// Per connection: start requests at most this often (`nil`: back to back).
+    public var interval: Duration?
+
+    public init(host: String, port: Int, connections: Int, duration: Duration, interval: Duration? = nil) {
+        self.host = host
+        self.port = port
+        self.connections = connections
+        self.duration = duration
+        self.interval = interval
+    }
+
+    /// The full HTTP/1.1 request, rendered once.
+    public static func render(method: String, path: String, host: String, token: String, body: String?) -> ByteBuffer {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nAuthorization: Bearer \(token)\r\n"
+        if let body {
+            text += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        } else {
+            text += "Content-Length: 0\r\n\r\n"
+        }
+        return ByteBuffer(string: text)
+    }
+
+    /// Sends `request` on every connection until the duration is over; returns what was seen
+    /// and the seconds it took.
+    public func run(_ request: ByteBuffer) async throws -> (stats: RequestLoopStats, seconds: Double) {
+        let started = ContinuousClock.now
+        let deadline = started + duration
+        let stats = try await withThrowingTaskGroup(of: RequestLoopStats.self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+                    let promise = eventLoop.makePromise(of: RequestLoopStats.self)
+                    let (interval, host, port) = (self.interval, self.host, self.port)
+                    let channel = try await ClientBootstrap(group: eventLoop)
+                        .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                        .channelInitializer { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseReader()))
+                                try channel.pipeline.syncOperations.addHandler(
+                                    RequestLoopHandler(request: request, deadline: deadline, interval: interval, promise: promise)
+                                )
+                            }
+                        }
+                        .connect(host: host, port: port).get()
+                    let stats = try await promise.futureResult.get()
+                    try? await channel.close().get()
+                    return stats
+                }
+            }
+            var total = RequestLoopStats()
+            for try await stats in group { total.merge(stats) }
+            return total
+        }
+        return (stats, (ContinuousClock.now - started).totalSeconds)
+    }
+}

@@ -1,0 +1,39 @@
+import Bench
+import Core
+import Foundation
+import TallyTestSupport
+import Testing
+
+/// `tally bench check` and `tally bench fairness` engines against a live server: the requests
+/// they send are answered as the benchmark claims (checks allowed; the noisy tenant refused
+/// with 429 past its limit, the quiet one never).
+@Suite struct BenchCheckFairnessTests {
+    @Test func checksRunInProcessAndOverHTTP() async throws {
+        let inProcess = try await CheckBenchmark().inProcess(duration: .milliseconds(200))
+        #expect(inProcess.checks >= 1_000)
+        #expect(inProcess.p50Microseconds > 0 && inProcess.p50Microseconds <= inProcess.p99Microseconds)
+        try await TestServer.run(.sqlite) { server in
+            let setup = BenchSetup(host: "127.0.0.1", port: try #require(server.client.port), operatorToken: server.operatorToken)
+            let http = try await CheckBenchmark().overHTTP(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))", connections: 4, duration: .milliseconds(500))
+            #expect(http.requests > 10)
+            #expect(http.statuses == ["200": http.requests], "\(http.statuses)")
+        }
+    }
+
+    @Test func theNoisyTenantIsRefusedAndTheQuietOneIsNot() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let setup = BenchSetup(host: "127.0.0.1", port: try #require(server.client.port), operatorToken: server.operatorToken)
+            let bench = FairnessBenchmark(FairnessBenchmark.Configuration(
+                rateLimit: 50, noisyFactor: 10, quietConnections: 2, noisyConnections: 8, phase: .seconds(1), rounds: 1
+            ))
+            let report = try await bench.run(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
+            let round = try #require(report.rounds.first)
+            #expect(round.quietRefused == 0)
+            #expect(round.quietAloneRate > 20 && round.quietAloneRate <= 45, "\(round)")
+            #expect(round.noisyOffered > 200, "\(round)")
+            #expect(round.noisyRefused > round.noisyAccepted, "\(round)")
+            #expect(round.noisyAccepted <= 50 * 2 + 5, "\(round)")  // the limit, plus its one-second burst
+            #expect(report.p99Ratio > 0)
+        }
+    }
+}
