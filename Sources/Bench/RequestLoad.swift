@@ -9,13 +9,20 @@ public struct RequestLoad: Sendable {
     public var duration: Duration
     /// Per connection: start requests at most this often (`nil`: back to back).
     public var interval: Duration?
+    /// Where the connections run (a group of their own keeps one load's answers from queueing
+    /// behind another's in the client).
+    public var group: any EventLoopGroup
 
-    public init(host: String, port: Int, connections: Int, duration: Duration, interval: Duration? = nil) {
+    public init(
+        host: String, port: Int, connections: Int, duration: Duration, interval: Duration? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.host = host
         self.port = port
         self.connections = connections
         self.duration = duration
         self.interval = interval
+        self.group = group
     }
 
     /// The full HTTP/1.1 request, rendered once.
@@ -37,7 +44,7 @@ public struct RequestLoad: Sendable {
         let stats = try await withThrowingTaskGroup(of: RequestLoopStats.self) { group in
             for _ in 0..<connections {
                 group.addTask {
-                    let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+                    let eventLoop = self.group.next()
                     let promise = eventLoop.makePromise(of: RequestLoopStats.self)
                     let (interval, host, port) = (self.interval, self.host, self.port)
                     let channel = try await ClientBootstrap(group: eventLoop)
