@@ -101,7 +101,8 @@ public struct FairnessBenchmark: Sendable {
             host: setup.host, port: setup.port, connections: c.noisyConnections, duration: c.phase,
             interval: .nanoseconds(Int64(Double(c.noisyConnections) / noisyRate * 1e9))
         )
-        _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(300)).run(quietRequest)  // warm up
+        // Warm up with one request (more would spend the quiet tenant's own rate limit).
+        _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(1)).run(quietRequest)
         var rounds: [Round] = []
         for _ in 0..<c.rounds {
             let alone = try await quietLoad.run(quietRequest)

@@ -13,14 +13,7 @@ enum JSONBody {
     /// Decodes the body as `T`: 415 unless JSON, 413 past `limit`, 400 `malformed_json` for
     /// broken syntax, 422 `validation_failed` naming the field for a wrong type or missing field.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
-        if let contentType = request.headers[.contentType] {
-            let media = MediaType.essence(of: contentType)
-            guard media == "application/json" || media.hasSuffix("+json") else {
-                throw TallyError(.unsupportedMediaType, "send the body as application/json")
-            }
-        }
-        let buffer = try await request.body.collect(upTo: limit)
-        guard buffer.readableBytes > 0 else { throw TallyError(.malformedJSON, "the request body is empty; send a JSON object") }
+        let buffer = try await body(of: request, limit: limit)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do {
@@ -35,6 +28,16 @@ enum JSONBody {
     /// The body as a `JSONValue`, by `JSONParser` (no Codable): 415 unless JSON, 413 past
     /// `limit`, 400 `malformed_json`. For routes that validate the value themselves.
     static func value(from request: Request, limit: Int) async throws -> JSONValue {
+        let buffer = try await body(of: request, limit: limit)
+        do {
+            return try buffer.withUnsafeReadableBytes { try JSONParser.parse($0) }
+        } catch {
+            throw TallyError(.malformedJSON, "the request body is not valid JSON")
+        }
+    }
+
+    /// The JSON body's bytes: 415 unless the media type is JSON, 413 past `limit`, 400 when empty.
+    static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
         if let contentType = request.headers[.contentType] {
             let media = MediaType.essence(of: contentType)
             guard media == "application/json" || media.hasSuffix("+json") else {
@@ -43,11 +46,7 @@ enum JSONBody {
         }
         let buffer = try await request.body.collect(upTo: limit)
         guard buffer.readableBytes > 0 else { throw TallyError(.malformedJSON, "the request body is empty; send a JSON object") }
-        do {
-            return try buffer.withUnsafeReadableBytes { try JSONParser.parse($0) }
-        } catch {
-            throw TallyError(.malformedJSON, "the request body is not valid JSON")
-        }
+        return buffer
     }
 
     /// A `JSONValue` response written by `JSONWriter` (no Codable).
