@@ -154,7 +154,7 @@ public actor TenantQuota {
 
     /// Checks and holds `amount` until `until`, growing the lease if needed.
     public nonisolated func reserve(_ feature: String, amount: Quantity, until: Int64, now: Int64) async throws -> QuotaBook.ChargeOutcome? {
-        try await leasingRetries(feature: feature, now: now) { $0.reserve(feature, amount: amount, until: until, now: now) }
+        try await leasingRetries(now: now) { $0.reserve(feature, amount: amount, until: until, now: now) }
     }
 
     /// Charges each event's demands in order (`charged` or `refused`, never `needsLease`:
@@ -180,7 +180,7 @@ public actor TenantQuota {
             for index in first..<events.count {
                 outcomes[index] = events[index].isEmpty
                     ? .charged([])
-                    : try await leasingRetries(feature: nil, now: now, charging: false) { $0.charge(events[index], now: now) }!
+                    : try await leasingRetries(now: now, charging: false) { $0.charge(events[index], now: now) }!
             }
         } catch {
             for case .charged(let charges) in outcomes.prefix(first) { _ = settle(charges, booked: false) }
@@ -196,7 +196,7 @@ public actor TenantQuota {
     /// refusal: the renewed balance may cover the attempt. (Each round either renews or takes
     /// quota from the pool, so the loop ends; the bound is a guard.)
     private nonisolated func leasingRetries(
-        feature: String?, now: Int64, charging: Bool = true, _ attempt: (inout QuotaBook) -> QuotaBook.ChargeOutcome?
+        now: Int64, charging: Bool = true, _ attempt: (inout QuotaBook) -> QuotaBook.ChargeOutcome?
     ) async throws -> QuotaBook.ChargeOutcome? {
         var last: (grown: Quantity, short: Quantity)?
         for _ in 0..<1_000 {

@@ -115,15 +115,10 @@ public struct MeteredSpec: Sendable, Equatable {
     static func parse(_ members: [String: JSONValue], field: String) throws(TallyError) -> MeteredSpec {
         try EntitlementSpec.only(Self.members, in: members, field: field)
         var spec = MeteredSpec(limit: .zero)
-        switch members["limit"] {
-        case .number(let number)?:
-            guard let value = Quantity(exactly: number), value >= .zero else { throw .validation("\(field).limit", "limit must be a number at least 0") }
-            spec.limit = value
-        case .string(let text)?:
-            guard let value = Quantity(text), value >= .zero else { throw .validation("\(field).limit", "limit must be a decimal at least 0") }
-            spec.limit = value
-        default: throw .validation("\(field).limit", "limit must be a number (or a decimal string) at least 0")
+        guard let limit = members["limit"].flatMap({ Quantity(json: $0) }), limit >= .zero else {
+            throw .validation("\(field).limit", "limit must be a number (or a decimal string) at least 0")
         }
+        spec.limit = limit
         let rolling: Int64?
         switch members["rolling_seconds"] {
         case nil, .null?: rolling = nil

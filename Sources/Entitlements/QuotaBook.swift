@@ -226,8 +226,9 @@ public struct QuotaBook: Sendable {
     }
 
     /// Carries this node's own state (unsettled charges, reservations, lease) over from the book
-    /// it replaces, for lines in the same window; `bookedSince` is what this node booked while
-    /// the new book's usage was being read (counted again, so the view errs on the high side).
+    /// it replaces, for lines in the same window; `bookedSince` is what this node booked once
+    /// the new book's usage began to be read (empty when the reload drained charges in flight; if
+    /// it could not, some of it may be in the read as well, and the view errs on the high side).
     public mutating func carryOver(from old: QuotaBook, bookedSince: [String: Quantity]) {
         for (feature, previous) in old.lines {
             guard var line = lines[feature] else { continue }

@@ -125,13 +125,11 @@ struct CheckRequest {
         var request = CheckRequest(feature: feature, amount: .zero)
         switch members["amount"] {
         case nil, .null?: break
-        case .number(let number)?:
-            guard let amount = Quantity(exactly: number), amount >= .zero else { throw .validation("amount", "amount must be an exact number at least 0") }
+        case let value?:
+            guard let amount = Quantity(json: value), amount >= .zero else {
+                throw .validation("amount", "amount must be an exact number (or a decimal string) at least 0")
+            }
             request.amount = amount
-        case .string(let text)?:
-            guard let amount = Quantity(text), amount >= .zero else { throw .validation("amount", "amount must be a decimal at least 0") }
-            request.amount = amount
-        default: throw .validation("amount", "amount must be a number (or a decimal string) at least 0")
         }
         var reserve = false
         switch members["reserve"] {

@@ -86,7 +86,7 @@ public struct MeterDefinition: Sendable, Equatable, Codable {
                 return .failure(EventRejection("meter_value_missing", field: "data.\(valuePath)", "meter '\(slug)' needs a value at data.\(valuePath)"))
             }
             if aggregation.needsNumber {
-                guard let number = Self.quantity(raw) else {
+                guard let number = Quantity(json: raw) else {
                     return .failure(EventRejection(
                         "meter_value_invalid", field: "data.\(valuePath)",
                         "meter '\(slug)' needs an exact decimal at data.\(valuePath) (a number with at most 15 significant digits and 9 decimals, or a decimal string)"
@@ -117,14 +117,6 @@ public struct MeterDefinition: Sendable, Equatable, Codable {
         let bytes = Array(name.utf8)
         return (1...32).contains(bytes.count) && bytes[0] >= 97 && bytes[0] <= 122
             && bytes.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
-    }
-
-    static func quantity(_ value: JSONValue) -> Quantity? {
-        switch value {
-        case .number(let number): Quantity(exactly: number)
-        case .string(let text): Quantity(text)
-        default: nil
-        }
     }
 
     /// Strings as they are; numbers in their shortest form; booleans as `true`/`false`.

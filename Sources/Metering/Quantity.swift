@@ -1,3 +1,5 @@
+import Core
+
 /// An exact usage amount: a signed decimal with at most 9 fractional digits, held as an
 /// `Int128` count of billionths. Meter totals add these exactly; no floating point touches them.
 ///
@@ -113,6 +115,16 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
         let trimmed = significant.reversed().drop(while: { $0 == UInt8(ascii: "0") })
         guard trimmed.count <= 15, let parsed = Quantity(text) else { return nil }
         self = parsed
+    }
+
+    /// A JSON number (exact, as `init(exactly:)` takes it) or a decimal string; `nil` for
+    /// anything else. How every amount in a request body is read.
+    public init?(json value: JSONValue) {
+        switch value {
+        case .number(let number): self.init(exactly: number)
+        case .string(let text): self.init(text)
+        default: return nil
+        }
     }
 
     public static func < (lhs: Quantity, rhs: Quantity) -> Bool { lhs.billionths < rhs.billionths }

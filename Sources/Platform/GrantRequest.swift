@@ -67,13 +67,9 @@ public struct GrantRequest: Sendable, Equatable {
     static func quantity(_ value: JSONValue?, field: String) throws(TallyError) -> Quantity? {
         switch value {
         case nil, .null?: return nil
-        case .number(let number)?:
-            guard let quantity = Quantity(exactly: number) else { throw .validation(field, "\(field) must be an exact decimal number") }
+        case let value?:
+            guard let quantity = Quantity(json: value) else { throw .validation(field, "\(field) must be an exact number (or a decimal string)") }
             return quantity
-        case .string(let text)?:
-            guard let quantity = Quantity(text) else { throw .validation(field, "\(field) must be a decimal number") }
-            return quantity
-        default: throw .validation(field, "\(field) must be a number (or a decimal string)")
         }
     }
 
