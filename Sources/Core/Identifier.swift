@@ -82,3 +82,7 @@ public typealias ServiceIdentityID = Identifier<ServiceIdentityKind>
 public enum GrantKind: IdentifierKind { public static let prefix = "grt" }
 /// A credit granted to a tenant for a metered feature.
 public typealias GrantID = Identifier<GrantKind>
+
+public enum JobKind: IdentifierKind { public static let prefix = "job" }
+/// A background job.
+public typealias JobID = Identifier<JobKind>

@@ -38,12 +38,20 @@ public struct Settings: Sendable, Equatable {
         public static let quotaRefresh = "TALLY_QUOTA_REFRESH_SECONDS"
         public static let quotaLeaseBlockPercent = "TALLY_QUOTA_LEASE_BLOCK_PERCENT"
         public static let quotaLeaseTTL = "TALLY_QUOTA_LEASE_TTL_SECONDS"
+        public static let redisKeyPrefix = "TALLY_REDIS_KEY_PREFIX"
+        public static let workerQueues = "TALLY_WORKER_QUEUES"
+        public static let workersInServe = "TALLY_WORKERS_IN_SERVE"
+        public static let jobVisibility = "TALLY_JOB_VISIBILITY_SECONDS"
+        public static let jobReconcile = "TALLY_JOB_RECONCILE_SECONDS"
+        public static let jobCompletedRetention = "TALLY_JOB_COMPLETED_RETENTION_HOURS"
+        public static let jobDeadRetention = "TALLY_JOB_DEAD_RETENTION_DAYS"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
+            redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
         ]
     }
 
@@ -79,6 +87,21 @@ public struct Settings: Sendable, Equatable {
     public var quotaLeaseBlockPercent = 1
     /// Production: how long an unrenewed quota lease lives (a dead node's lapses after this).
     public var quotaLeaseTTLSeconds = 30
+    /// Production: every Redis key Tally writes starts with this (several deployments, or test
+    /// runs, can share one Redis).
+    public var redisKeyPrefix = "tally:"
+    /// The queues this process's workers serve, with how many jobs each runs at once.
+    public var workerQueues: [String: Int] = ["default": 10]
+    /// Whether `tally serve` runs workers too (`tally worker` always does).
+    public var workersInServe = true
+    /// How long a job stays held without a heartbeat before the rescuer takes it back.
+    public var jobVisibilitySeconds = 30
+    /// How often the reconciler looks for jobs the dispatcher lost.
+    public var jobReconcileSeconds = 30
+    /// Completed and cancelled jobs are deleted after this many hours.
+    public var jobCompletedRetentionHours = 24
+    /// Dead jobs are deleted after this many days; 0 keeps them until purged.
+    public var jobDeadRetentionDays = 0
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
@@ -159,7 +182,45 @@ public struct Settings: Sendable, Equatable {
         settings.quotaLeaseBlockPercent =
             try integer(value(Name.quotaLeaseBlockPercent), Name.quotaLeaseBlockPercent, in: 1...100) ?? settings.quotaLeaseBlockPercent
         settings.quotaLeaseTTLSeconds = try integer(value(Name.quotaLeaseTTL), Name.quotaLeaseTTL, in: 4...3_600) ?? settings.quotaLeaseTTLSeconds
+        if let prefix = value(Name.redisKeyPrefix) {
+            guard prefix.utf8.count <= 64, prefix.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw ConfigurationError(setting: Name.redisKeyPrefix, message: "expected up to 64 printable characters without spaces, got \"\(prefix)\"")
+            }
+            settings.redisKeyPrefix = prefix
+        }
+        if let queues = value(Name.workerQueues) { settings.workerQueues = try workerQueues(queues) }
+        if let flag = value(Name.workersInServe) {
+            switch flag.lowercased() {
+            case "true", "1", "yes", "on": settings.workersInServe = true
+            case "false", "0", "no", "off": settings.workersInServe = false
+            default: throw ConfigurationError(setting: Name.workersInServe, message: "expected true or false, got \"\(flag)\"")
+            }
+        }
+        settings.jobVisibilitySeconds = try integer(value(Name.jobVisibility), Name.jobVisibility, in: 5...86_400) ?? settings.jobVisibilitySeconds
+        settings.jobReconcileSeconds = try integer(value(Name.jobReconcile), Name.jobReconcile, in: 1...86_400) ?? settings.jobReconcileSeconds
+        settings.jobCompletedRetentionHours =
+            try integer(value(Name.jobCompletedRetention), Name.jobCompletedRetention, in: 1...87_600) ?? settings.jobCompletedRetentionHours
+        settings.jobDeadRetentionDays = try integer(value(Name.jobDeadRetention), Name.jobDeadRetention, in: 0...36_500) ?? settings.jobDeadRetentionDays
         return settings
+    }
+
+    /// Parses `queue=concurrency,queue=concurrency` (e.g. `default=10,webhooks=20`).
+    static func workerQueues(_ text: String) throws(ConfigurationError) -> [String: Int] {
+        var queues: [String: Int] = [:]
+        for part in text.split(separator: ",") {
+            let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingWhitespace() }
+            guard pair.count == 2, !pair[0].isEmpty, pair[0].utf8.count <= 128,
+                  pair[0].utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }),
+                  let concurrency = Int(pair[1]), (1...10_000).contains(concurrency), queues[pair[0]] == nil
+            else {
+                throw ConfigurationError(setting: Name.workerQueues, message: "expected queue=concurrency pairs such as default=10,webhooks=20 (queue names a-z, 0-9, '.', '_', '-'; concurrency 1...10000; each queue once), got \"\(text)\"")
+            }
+            queues[pair[0]] = concurrency
+        }
+        guard !queues.isEmpty else {
+            throw ConfigurationError(setting: Name.workerQueues, message: "names no queue")
+        }
+        return queues
     }
 
     private static func integer(_ text: String?, _ name: String, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {

@@ -1,5 +1,4 @@
 import Core
-import Crypto
 import Metering
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -40,7 +39,7 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
     /// Drops lapsed holdings of other nodes, moves `report` from this node's holding to `spent`,
     /// then sets the holding to as much of keep + want as the limit leaves. Returns the change
     /// from `keep` and the pool's spent total.
-    static let adjustScript = """
+    static let adjustScript = RedisScript("""
         local pool = KEYS[1]
         local node, keep, want, report = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
         local limit, seed, now, ttl, poolTTL = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -68,23 +67,23 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
         redis.call('HSET', pool, 'spent', spent, 'out:' .. node, holding, 'exp:' .. node, now + ttl)
         redis.call('PEXPIRE', pool, poolTTL)
         return {tostring(holding - keep), tostring(spent)}
-        """
+        """)
 
     /// KEYS[1] pool. ARGV: node, report. Adds `report` to `spent` and drops the node's holding.
-    static let releaseScript = """
+    static let releaseScript = RedisScript("""
         local pool = KEYS[1]
         if redis.call('EXISTS', pool) == 0 then return 0 end
         redis.call('HINCRBY', pool, 'spent', ARGV[2])
         redis.call('HDEL', pool, 'out:' .. ARGV[1], 'exp:' .. ARGV[1])
         return 1
-        """
+        """)
 
     public func adjust(_ request: QuotaLeaseRequest) async throws -> Quantity {
         let (key, node, keep, want, report, limit, seed, ttl) =
             (request.key, request.node, request.keep, request.want, request.report, request.limit, request.seed, request.ttl)
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let poolTTL = max(Int64(86_400_000), (key.periodEnd + 86_400) * 1000 - now)
-        let reply = try await evaluate(Self.adjustScript, key: redisKey(key), [
+        let reply = try await Self.adjustScript.evaluate(on: redis, keys: [redisKey(key)], [
             node, String(Self.units(roundingUp: keep)), String(Self.units(roundingDown: want)), String(Self.units(roundingUp: report)),
             String(Self.units(roundingDown: limit)), String(Self.units(roundingUp: seed)), String(now), String(ttl.totalMilliseconds), String(poolTTL),
         ])
@@ -95,19 +94,6 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
     }
 
     public func release(_ request: QuotaLeaseRequest) async throws {
-        _ = try await evaluate(Self.releaseScript, key: redisKey(request.key), [request.node, String(Self.units(roundingUp: request.report))])
-    }
-
-    /// EVALSHA, loading the script on `NOSCRIPT` (after a Redis restart or SCRIPT FLUSH).
-    private func evaluate(_ script: String, key: String, _ arguments: [String]) async throws -> RedisValue {
-        let sha = Insecure.SHA1.hash(data: Array(script.utf8)).hexString
-        let reply = try await redis.pipeline([["EVALSHA", sha, "1", key] + arguments]).first ?? .null
-        if case .error(let message) = reply {
-            guard message.hasPrefix("NOSCRIPT") else { throw RedisError(.reply, message) }
-            let loaded = try await redis.pipeline([["EVAL", script, "1", key] + arguments]).first ?? .null
-            if case .error(let message) = loaded { throw RedisError(.reply, message) }
-            return loaded
-        }
-        return reply
+        _ = try await Self.releaseScript.evaluate(on: redis, keys: [redisKey(request.key)], [request.node, String(Self.units(roundingUp: request.report))])
     }
 }

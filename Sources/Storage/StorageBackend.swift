@@ -25,6 +25,8 @@ public struct StorageBackend: Sendable {
     public let baseline: any IngestBaseline
     /// Features, plans, tenants' entitlements, grants and threshold notifications.
     public let entitlements: any EntitlementStore
+    /// Background jobs: the durable record and the queue workers take them from.
+    public let jobs: any JobQueue
 
     /// Opens the backend, runs `body`, then closes everything, whether `body` returns or throws.
     public static func withBackend<T: Sendable>(
@@ -39,7 +41,7 @@ public struct StorageBackend: Sendable {
             let backend = StorageBackend(
                 store: store, ledger: SQLiteLedgerStore(database: file), idempotency: store, migrations: store, redis: nil,
                 dependencies: [DependencyCheck(name: "database") { try await store.ping() }], baseline: SQLiteIngestBaseline(database: file),
-                entitlements: SQLiteEntitlementStore(database: file)
+                entitlements: SQLiteEntitlementStore(database: file), jobs: SQLiteJobQueue(database: file)
             )
             do {
                 let result = try await body(backend)
@@ -63,7 +65,8 @@ public struct StorageBackend: Sendable {
                     },
                 ],
                 baseline: PostgresIngestBaseline(client: client, logger: logger),
-                entitlements: PostgresEntitlementStore(client: client, logger: logger)
+                entitlements: PostgresEntitlementStore(client: client, logger: logger),
+                jobs: RedisJobQueue(client: client, redis: redis, logger: logger, prefix: settings.redisKeyPrefix + "jobs:")
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

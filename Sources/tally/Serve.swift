@@ -38,7 +38,7 @@ struct Serve: AsyncParsableCommand {
             let janitor = IdempotencyJanitor(store: backend.idempotency, logger: logger)
             let leasing = backend.redis.map { redis in
                 TenantQuota.Leasing(
-                    store: RedisQuotaLeaseStore(redis: redis), node: NodeIdentity.make(), blockPercent: settings.quotaLeaseBlockPercent,
+                    store: RedisQuotaLeaseStore(redis: redis, prefix: settings.redisKeyPrefix + "quota:"), node: NodeIdentity.make(), blockPercent: settings.quotaLeaseBlockPercent,
                     ttl: .seconds(settings.quotaLeaseTTLSeconds)
                 )
             }

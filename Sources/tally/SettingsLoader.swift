@@ -34,6 +34,13 @@ enum SettingsLoader {
         (Settings.Name.quotaRefresh, "quota.refresh_seconds"),
         (Settings.Name.quotaLeaseBlockPercent, "quota.lease_block_percent"),
         (Settings.Name.quotaLeaseTTL, "quota.lease_ttl_seconds"),
+        (Settings.Name.redisKeyPrefix, "redis.key_prefix"),
+        (Settings.Name.workerQueues, "worker.queues"),
+        (Settings.Name.workersInServe, "worker.in_serve"),
+        (Settings.Name.jobVisibility, "jobs.visibility_seconds"),
+        (Settings.Name.jobReconcile, "jobs.reconcile_seconds"),
+        (Settings.Name.jobCompletedRetention, "jobs.completed_retention_hours"),
+        (Settings.Name.jobDeadRetention, "jobs.dead_retention_days"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

@@ -49,6 +49,7 @@ public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible
             settings.dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-test-\(name)").path
             settings.backend = .production(database: url, redis: try RedisURL.parse(redisText, setting: "TALLY_TEST_REDIS_URL"))
             settings.databasePoolSize = 8
+            settings.redisKeyPrefix = "\(name):"
             do {
                 let result = try await body(settings)
                 try? await Self.admin(admin) { try await $0.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: Self.logger) }
