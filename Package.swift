@@ -150,20 +150,22 @@ let package = Package(
         .testTarget(
             name: "ActorsTests",
             dependencies: [
-                "Core", "Storage", "Actors", "Metering", "Entitlements", "TallyTestSupport",
+                "Core", "Storage", "Actors", "Metering", "Entitlements", "Scheduler", "TallyTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["Core", "Storage", "Platform", "Metering", "Entitlements", "TallyTestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "Core", "Storage", "Platform", "Metering", "Entitlements", "Scheduler", "TallyTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Metering", "TallyTestSupport", "Bench",
+                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Metering", "Scheduler", "TallyTestSupport", "Bench",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -16,7 +16,7 @@ import Glibc
 /// `tally serve`: migrate, bootstrap the first operator key, and serve HTTP until SIGTERM.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the HTTP API (and, as later features land, background workers) in one process.",
+        abstract: "Serve the HTTP API and, unless TALLY_WORKERS_IN_SERVE=false, run background jobs in the same process.",
         discussion: "SIGTERM or SIGINT stops accepting connections, drains in-flight requests within TALLY_SHUTDOWN_TIMEOUT_SECONDS, and exits 0."
     )
 
@@ -67,8 +67,17 @@ struct Serve: AsyncParsableCommand {
                 let port = channel.localAddress?.port ?? settings.httpPort
                 Self.announce("Tally listening on http://\(settings.httpHost):\(port) (\(backend.store.backendName))")
             }
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: usage), .init(service: directory), .init(service: janitor), .init(service: committer),
+            ]
+            if settings.workersInServe {
+                let registry = JobServices.registry()
+                services.append(.init(service: JobServices.workers(settings, backend: backend, registry: registry, logger: logger)))
+                services.append(.init(service: JobServices.maintenance(settings, backend: backend, registry: registry, logger: logger)))
+            }
+            services.append(.init(service: app))
             var configuration = ServiceGroupConfiguration(
-                services: [.init(service: usage), .init(service: directory), .init(service: janitor), .init(service: committer), .init(service: app)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
