@@ -56,6 +56,15 @@ QUERY = [
 ]
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "description": "IETF httpapi idempotency key (1-255 visible ASCII), per tenant, kept 24 h: the same key and body replay the first response",
                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"}}
+JOB_STATES = ["available", "scheduled", "running", "retryable", "completed", "cancelled", "dead"]
+JOB_FILTERS = [
+    {"name": "state", "in": "query", "description": "Comma-separated states", "schema": {"type": "string"}},
+    {"name": "queue", "in": "query", "description": "Only this queue", "schema": {"type": "string"}},
+    {"name": "kind", "in": "query", "description": "Only this job kind", "schema": {"type": "string"}},
+    {"name": "tenant_id", "in": "query", "description": "Only this tenant's jobs (operators)", "schema": {"type": "string"}},
+    {"name": "older_than", "in": "query", "description": "Only jobs last changed at least this many seconds ago", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "id", "in": "query", "description": "Comma-separated job ids", "schema": {"type": "string"}},
+]
 EVENT_ADDRESS = [
     {"name": "source", "in": "path", "required": True, "description": "The event's CloudEvents source, percent-encoded (`//api/node-1` is `%2F%2Fapi%2Fnode-1`)", "schema": {"type": "string"}},
     {"name": "id", "in": "path", "required": True, "description": "The event's id, percent-encoded", "schema": {"type": "string"}},
@@ -91,7 +100,7 @@ doc = {
    "license": {"name": "MIT", "identifier": "MIT"}},
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
- "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering", "entitlements"]],
+ "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering", "entitlements", "jobs"]],
  "paths": {
   "/health/live": {"get": op("Liveness: the process serves HTTP", "getLive", "health", "200", resp("Alive", ref("Status")), auth=False)},
   "/health/ready": {"get": op("Readiness: every dependency answers within 2 s", "getReady", "health", "200", resp("Ready", ref("Ready")), auth=False,
@@ -193,6 +202,28 @@ doc = {
   "/v1/entitlements/notifications": {
     "get": op("Threshold notifications recorded for the caller's tenant, newest first (usage:read)", "listThresholdNotifications", "entitlements", "200",
         resp("The notifications", ref("ThresholdNotificationList")))},
+  "/v1/jobs": {
+    "get": op("List jobs, by id (operator: all, filterable; a tenant key with tenant:read: its own tenant's)", "listJobs", "jobs", "200",
+        resp("A page", ref("JobList")), params=paging + JOB_FILTERS),
+    "post": op("Enqueue a job (operator); 201 when new, 200 with the existing job when its unique key is taken", "enqueueJob", "jobs", "201",
+        resp("Enqueued", ref("Job")), body=ref("NewJob"), extra={"200": resp("The job already holding that unique key", ref("Job"))})},
+  "/v1/jobs/stats": {
+    "get": op("Jobs per queue and state (operator)", "jobStats", "jobs", "200", resp("The counts", ref("JobStats")))},
+  "/v1/jobs/dead": {
+    "get": op("The dead-letter queue: jobs that failed for good, with their attempts and errors (operator)", "listDeadJobs", "jobs", "200",
+        resp("A page", ref("JobList")), params=paging + [f for f in JOB_FILTERS if f["name"] != "state"])},
+  "/v1/jobs/dead/replay": {
+    "post": op("Replay dead jobs matching the filter: each becomes available with fresh attempts (operator)", "replayDeadJobs", "jobs", "200",
+        resp("How many", {"type": "object", "required": ["replayed"], "properties": {"replayed": {"type": "integer"}}}), body=ref("DeadJobFilter"))},
+  "/v1/jobs/dead/purge": {
+    "post": op("Delete dead jobs matching the filter (operator)", "purgeDeadJobs", "jobs", "200",
+        resp("How many", {"type": "object", "required": ["purged"], "properties": {"purged": {"type": "integer"}}}), body=ref("DeadJobFilter"))},
+  "/v1/jobs/{id}": {
+    "get": op("Read a job (operator, or a tenant key with tenant:read for its own tenant's jobs)", "getJob", "jobs", "200", resp("The job", ref("Job")),
+        params=[pid("id", "Job id (job_…)")], extra=nf)},
+  "/v1/jobs/{id}/cancel": {
+    "post": op("Cancel an unfinished job (operator); a finished job comes back unchanged", "cancelJob", "jobs", "200", resp("The job", ref("Job")),
+        params=[pid("id", "Job id (job_…)")], extra=nf)},
   "/v1/grants": {
     "get": op("The caller's tenant's grants (usage:read)", "listGrants", "entitlements", "200", resp("The grants", ref("GrantList")))},
   "/v1/service-identities": {
@@ -306,6 +337,29 @@ doc = {
         "id": {"type": "string"}, "feature": {"type": "string"}, "amount": {"type": "string"}, "priority": {"type": "integer"},
         "effective_at": ts, "expires_at": nts, "recurring": {"type": "boolean"}, "rollover_cap": {"type": "string"},
         "reason": {"type": ["string", "null"]}, "voided_at": nts}},
+    "Job": {"type": "object", "required": ["id", "kind", "queue", "args", "priority", "state", "attempt", "max_attempts", "run_at", "errors", "created_at", "updated_at"],
+      "properties": {
+        "id": ID("job"), "kind": {"type": "string"}, "queue": {"type": "string"}, "tenant_id": {"type": ["string", "null"]}, "args": {"type": "object"},
+        "priority": {"type": "integer", "minimum": 1, "maximum": 4}, "state": {"type": "string", "enum": JOB_STATES},
+        "attempt": {"type": "integer", "description": "attempts started so far"}, "max_attempts": {"type": "integer"}, "run_at": ts,
+        "unique_key": {"type": ["string", "null"]},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {"attempt": {"type": "integer"}, "at": ts, "message": {"type": "string"}}}},
+        "created_at": ts, "updated_at": ts, "finalized_at": nts}},
+    "JobList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Job")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewJob": {"type": "object", "required": ["kind"], "additionalProperties": False, "properties": {
+        "kind": {"type": "string", "pattern": "^[a-z0-9._-]{1,128}$", "description": "the handler, e.g. tally.noop"},
+        "queue": {"type": "string", "pattern": "^[a-z0-9._-]{1,128}$", "description": "default: default"},
+        "tenant_id": {"type": ["string", "null"]}, "args": {"type": ["object", "null"]},
+        "priority": {"type": "integer", "minimum": 1, "maximum": 4, "description": "1 runs first; default 2"},
+        "run_at": {"type": ["string", "null"], "format": "date-time", "description": "run no earlier than this"},
+        "max_attempts": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "default 25"},
+        "unique_key": {"type": ["string", "null"], "description": "jobs of one kind with the same key (within the period) are enqueued once"},
+        "unique_period_seconds": {"type": ["integer", "null"], "minimum": 1}}},
+    "JobStats": {"type": "object", "required": ["data"], "properties": {"data": {"type": "array", "items": {"type": "object", "properties": {
+        "queue": {"type": "string"}, "state": {"type": "string", "enum": JOB_STATES}, "count": {"type": "integer"}}}}}},
+    "DeadJobFilter": {"type": "object", "additionalProperties": False, "description": "Name the dead jobs, or send all: true",
+      "properties": {"all": {"type": "boolean"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "tenant_id": {"type": "string"},
+        "older_than": {"type": "integer", "minimum": 0}, "ids": {"type": "array", "minItems": 1, "items": {"type": "string"}}}},
     "GrantList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Grant")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "ThresholdNotification": {"type": "object", "required": ["feature", "threshold", "period_start", "used", "limit", "created_at"], "properties": {
         "feature": {"type": "string"}, "threshold": {"type": "integer"}, "period_start": ts, "used": {"type": "string"}, "limit": {"type": "string"}, "created_at": ts}},

@@ -47,6 +47,9 @@ public enum OpenAPIDocument {
   },
   {
    "name": "entitlements"
+  },
+  {
+   "name": "jobs"
   }
  ],
  "paths": {
@@ -2600,6 +2603,476 @@ public enum OpenAPIDocument {
     }
    }
   },
+  "/v1/jobs": {
+   "get": {
+    "summary": "List jobs, by id (operator: all, filterable; a tenant key with tenant:read: its own tenant's)",
+    "operationId": "listJobs",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "200": {
+      "description": "A page",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/JobList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "name": "state",
+      "in": "query",
+      "description": "Comma-separated states",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "queue",
+      "in": "query",
+      "description": "Only this queue",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "kind",
+      "in": "query",
+      "description": "Only this job kind",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "tenant_id",
+      "in": "query",
+      "description": "Only this tenant's jobs (operators)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "older_than",
+      "in": "query",
+      "description": "Only jobs last changed at least this many seconds ago",
+      "schema": {
+       "type": "integer",
+       "minimum": 0
+      }
+     },
+     {
+      "name": "id",
+      "in": "query",
+      "description": "Comma-separated job ids",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "post": {
+    "summary": "Enqueue a job (operator); 201 when new, 200 with the existing job when its unique key is taken",
+    "operationId": "enqueueJob",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "201": {
+      "description": "Enqueued",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Job"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "200": {
+      "description": "The job already holding that unique key",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Job"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewJob"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/jobs/stats": {
+   "get": {
+    "summary": "Jobs per queue and state (operator)",
+    "operationId": "jobStats",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "200": {
+      "description": "The counts",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/JobStats"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   }
+  },
+  "/v1/jobs/dead": {
+   "get": {
+    "summary": "The dead-letter queue: jobs that failed for good, with their attempts and errors (operator)",
+    "operationId": "listDeadJobs",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "200": {
+      "description": "A page",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/JobList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "name": "queue",
+      "in": "query",
+      "description": "Only this queue",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "kind",
+      "in": "query",
+      "description": "Only this job kind",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "tenant_id",
+      "in": "query",
+      "description": "Only this tenant's jobs (operators)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "older_than",
+      "in": "query",
+      "description": "Only jobs last changed at least this many seconds ago",
+      "schema": {
+       "type": "integer",
+       "minimum": 0
+      }
+     },
+     {
+      "name": "id",
+      "in": "query",
+      "description": "Comma-separated job ids",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/jobs/dead/replay": {
+   "post": {
+    "summary": "Replay dead jobs matching the filter: each becomes available with fresh attempts (operator)",
+    "operationId": "replayDeadJobs",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "200": {
+      "description": "How many",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "replayed"
+         ],
+         "properties": {
+          "replayed": {
+           "type": "integer"
+          }
+         }
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/DeadJobFilter"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/jobs/dead/purge": {
+   "post": {
+    "summary": "Delete dead jobs matching the filter (operator)",
+    "operationId": "purgeDeadJobs",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "200": {
+      "description": "How many",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "purged"
+         ],
+         "properties": {
+          "purged": {
+           "type": "integer"
+          }
+         }
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/DeadJobFilter"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/jobs/{id}": {
+   "get": {
+    "summary": "Read a job (operator, or a tenant key with tenant:read for its own tenant's jobs)",
+    "operationId": "getJob",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "200": {
+      "description": "The job",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Job"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Job id (job_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/jobs/{id}/cancel": {
+   "post": {
+    "summary": "Cancel an unfinished job (operator); a finished job comes back unchanged",
+    "operationId": "cancelJob",
+    "tags": [
+     "jobs"
+    ],
+    "responses": {
+     "200": {
+      "description": "The job",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Job"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Job id (job_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
   "/v1/grants": {
    "get": {
     "summary": "The caller's tenant's grants (usage:read)",
@@ -3938,6 +4411,264 @@ public enum OpenAPIDocument {
        "null"
       ],
       "format": "date-time"
+     }
+    }
+   },
+   "Job": {
+    "type": "object",
+    "required": [
+     "id",
+     "kind",
+     "queue",
+     "args",
+     "priority",
+     "state",
+     "attempt",
+     "max_attempts",
+     "run_at",
+     "errors",
+     "created_at",
+     "updated_at"
+    ],
+    "properties": {
+     "id": {
+      "type": "string",
+      "pattern": "^job_[0-9A-HJKMNP-TV-Z]{26}$"
+     },
+     "kind": {
+      "type": "string"
+     },
+     "queue": {
+      "type": "string"
+     },
+     "tenant_id": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "args": {
+      "type": "object"
+     },
+     "priority": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 4
+     },
+     "state": {
+      "type": "string",
+      "enum": [
+       "available",
+       "scheduled",
+       "running",
+       "retryable",
+       "completed",
+       "cancelled",
+       "dead"
+      ]
+     },
+     "attempt": {
+      "type": "integer",
+      "description": "attempts started so far"
+     },
+     "max_attempts": {
+      "type": "integer"
+     },
+     "run_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "unique_key": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "errors": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "properties": {
+        "attempt": {
+         "type": "integer"
+        },
+        "at": {
+         "type": "string",
+         "format": "date-time"
+        },
+        "message": {
+         "type": "string"
+        }
+       }
+      }
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "updated_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "finalized_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     }
+    }
+   },
+   "JobList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Job"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "NewJob": {
+    "type": "object",
+    "required": [
+     "kind"
+    ],
+    "additionalProperties": false,
+    "properties": {
+     "kind": {
+      "type": "string",
+      "pattern": "^[a-z0-9._-]{1,128}$",
+      "description": "the handler, e.g. tally.noop"
+     },
+     "queue": {
+      "type": "string",
+      "pattern": "^[a-z0-9._-]{1,128}$",
+      "description": "default: default"
+     },
+     "tenant_id": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "args": {
+      "type": [
+       "object",
+       "null"
+      ]
+     },
+     "priority": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 4,
+      "description": "1 runs first; default 2"
+     },
+     "run_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time",
+      "description": "run no earlier than this"
+     },
+     "max_attempts": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 1000,
+      "description": "default 25"
+     },
+     "unique_key": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "jobs of one kind with the same key (within the period) are enqueued once"
+     },
+     "unique_period_seconds": {
+      "type": [
+       "integer",
+       "null"
+      ],
+      "minimum": 1
+     }
+    }
+   },
+   "JobStats": {
+    "type": "object",
+    "required": [
+     "data"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "properties": {
+        "queue": {
+         "type": "string"
+        },
+        "state": {
+         "type": "string",
+         "enum": [
+          "available",
+          "scheduled",
+          "running",
+          "retryable",
+          "completed",
+          "cancelled",
+          "dead"
+         ]
+        },
+        "count": {
+         "type": "integer"
+        }
+       }
+      }
+     }
+    }
+   },
+   "DeadJobFilter": {
+    "type": "object",
+    "additionalProperties": false,
+    "description": "Name the dead jobs, or send all: true",
+    "properties": {
+     "all": {
+      "type": "boolean"
+     },
+     "queue": {
+      "type": "string"
+     },
+     "kind": {
+      "type": "string"
+     },
+     "tenant_id": {
+      "type": "string"
+     },
+     "older_than": {
+      "type": "integer",
+      "minimum": 0
+     },
+     "ids": {
+      "type": "array",
+      "minItems": 1,
+      "items": {
+       "type": "string"
+      }
      }
     }
    },

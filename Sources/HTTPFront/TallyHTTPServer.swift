@@ -66,6 +66,7 @@ public enum TallyHTTPServer {
         if let entitlements = platform.entitlements {
             EntitlementRoutes(entitlements: entitlements, platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         }
+        if let jobs = platform.jobs { JobRoutes(jobs: jobs, bodyLimit: settings.maxBodyBytes).register(on: v1) }
         // The platform brief's names for the same operations.
         let api = router.group("api").add(middleware: auth).add(middleware: rateLimits)
         api.post("usage") { request, context in try await events.ingest(request, context) }

@@ -15,13 +15,17 @@ public struct Platform: Sendable {
     public let features: FeatureService?
     /// Plans, tenants' entitlements, grants and checks; `nil` where no store was given.
     public let entitlements: EntitlementService?
+    /// Background jobs and the dead-letter queue; `nil` where no queue was given.
+    public let jobs: JobService?
     public let store: any PlatformStore
 
     public init(
         store: any PlatformStore, ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock = SystemClock(),
-        cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil, entitlements: (any EntitlementStore)? = nil
+        cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil, entitlements: (any EntitlementStore)? = nil,
+        jobs: (any JobQueue)? = nil
     ) {
         self.store = store
+        self.jobs = jobs.map { JobService(queue: $0, store: store, clock: clock) }
         self.features = entitlements.map { FeatureService(store: $0, clock: clock) }
         let directory = directory ?? TenantDirectory(
             loader: Self.loader(store: store, ledger: ledger, entitlements: entitlements), logger: Logger(label: "tally.tenants")

@@ -41,7 +41,8 @@ enum CommandContext {
         try await StorageBackend.withBackend(settings, logger: logger) { backend in
             try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
             let platform = Platform(
-                store: backend.store, ledger: backend.ledger, cache: CredentialCache(ttl: .zero), usage: nil, entitlements: backend.entitlements
+                store: backend.store, ledger: backend.ledger, cache: CredentialCache(ttl: .zero), usage: nil, entitlements: backend.entitlements,
+                jobs: backend.jobs
             )
             return try await body(platform, backend)
         }

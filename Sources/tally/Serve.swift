@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
             )
             let platform = Platform(
                 store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage, directory: directory,
-                entitlements: backend.entitlements
+                entitlements: backend.entitlements, jobs: backend.jobs
             )
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {

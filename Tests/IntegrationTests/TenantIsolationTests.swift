@@ -224,6 +224,34 @@ import Testing
             #expect(a.status == 200)
             #expect(!a.text.contains("b-grant"))
         },
+        "GET /v1/jobs": { w async throws in
+            let a = try await w.server.call(.get, "/v1/jobs?tenant_id=\(w.b.tenantID)", token: w.a.token)
+            #expect(a.status == 200)
+            #expect(a.items.isEmpty && !a.text.contains(w.b.tenantID))
+            #expect(try await w.server.call(.get, "/v1/jobs", token: w.b.token).items.count == 1)
+        },
+        "POST /v1/jobs": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/jobs", token: w.a.token, json: ["kind": "tally.noop", "tenant_id": w.b.tenantID]).status == 403)
+            #expect(try await w.server.call(.get, "/v1/jobs", token: w.b.token).items.count == 1)
+        },
+        "GET /v1/jobs/stats": { w async throws in #expect(try await w.server.call(.get, "/v1/jobs/stats", token: w.a.token).status == 403) },
+        "GET /v1/jobs/dead": { w async throws in #expect(try await w.server.call(.get, "/v1/jobs/dead", token: w.a.token).status == 403) },
+        "POST /v1/jobs/dead/replay": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/jobs/dead/replay", token: w.a.token, json: ["all": true]).status == 403)
+        },
+        "POST /v1/jobs/dead/purge": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/jobs/dead/purge", token: w.a.token, json: ["all": true]).status == 403)
+        },
+        "GET /v1/jobs/{id}": { w async throws in
+            let id = try #require(try await w.server.call(.get, "/v1/jobs", token: w.b.token).items.first?["id"] as? String)
+            let reply = try await w.server.call(.get, "/v1/jobs/\(id)", token: w.a.token)
+            #expect(reply.status == 404 && !reply.text.contains(w.b.tenantID))
+        },
+        "POST /v1/jobs/{id}/cancel": { w async throws in
+            let id = try #require(try await w.server.call(.get, "/v1/jobs", token: w.b.token).items.first?["id"] as? String)
+            #expect(try await w.server.call(.post, "/v1/jobs/\(id)/cancel", token: w.a.token).status == 403)
+            #expect(try await w.server.call(.get, "/v1/jobs/\(id)", token: w.b.token).object["state"] as? String == "available")
+        },
         "POST /v1/events": { w async throws in
             try await TenantIsolationTests.postDoesNotReachB(w, path: "/v1/events", eventID: "b-evt-1")
         },
@@ -270,6 +298,8 @@ import Testing
                 let bEvent: [String: Any] = ["specversion": "1.0", "id": id, "source": "//b", "type": "b.event"]
                 #expect(try await server.call(.post, "/v1/events", token: b.token, json: bEvent).status == 200)
             }
+            let job = try await server.call(.post, "/v1/jobs", token: op, json: ["kind": "tally.noop", "tenant_id": b.tenantID, "args": ["b": true]])
+            #expect(job.status == 201)
             let me = try await server.call(.get, "/v1/me", token: server.operatorToken)
             let world = World(server: server, a: a, b: b, bIdentity: bIdentity, operatorKeyID: try #require(me.object["api_key_id"] as? String))
 

@@ -38,7 +38,7 @@ struct TestServer: Sendable {
             )
             let platform = Platform(
                 store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
-                entitlements: storage.entitlements
+                entitlements: storage.entitlements, jobs: storage.jobs
             )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
