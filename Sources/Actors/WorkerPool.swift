@@ -75,7 +75,7 @@ public final class WorkerPool: Service, Sendable {
     public var done: Counts { counts.withLock { $0 } }
 
     public func run() async throws {
-        logger.info("workers started", metadata: ["worker": "\(configuration.worker)", "queues": "\(configuration.queues.sorted { $0.key < $1.key })"])
+        logger.info("workers started", metadata: ["worker": "\(configuration.worker)", "queues": "\(configuration.queues.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"])
         await withDiscardingTaskGroup { group in
             group.addTask { await self.acknowledgeLoop() }
             group.addTask { await self.heartbeatLoop() }

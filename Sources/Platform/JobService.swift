@@ -32,6 +32,19 @@ public struct JobService: Sendable {
         return (job, result.inserted)
     }
 
+    /// Validates and enqueues many jobs in batches of 5,000; answers how many were new.
+    public func enqueueMany(_ specs: [JobSpec]) async throws -> Int {
+        let specs = try specs.map { try $0.validated() }
+        for tenant in Set(specs.compactMap(\.tenant)) where try await store.tenant(id: tenant) == nil {
+            throw TallyError.validation("tenant_id", "no tenant has the id \(tenant.rawValue)")
+        }
+        var inserted = 0
+        for start in stride(from: 0, to: specs.count, by: 5_000) {
+            inserted += try await queue.enqueue(Array(specs[start..<min(start + 5_000, specs.count)]), nowMillis: nowMillis).filter(\.inserted).count
+        }
+        return inserted
+    }
+
     /// One job; `not_found` when it does not exist or (for a tenant) is not the tenant's.
     public func get(_ id: JobID, tenant: TenantID?) async throws -> JobRecord {
         guard let job = try await queue.job(id), tenant == nil || job.spec.tenant == tenant else { throw TallyError.notFound("job") }

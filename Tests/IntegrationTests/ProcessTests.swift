@@ -11,6 +11,7 @@ import Testing
         if case .production(let database, let redis) = settings.backend {
             env["TALLY_DATABASE_URL"] = "postgres://\(database.username)@\(database.host):\(database.port)/\(database.database)?sslmode=disable"
             env["TALLY_REDIS_URL"] = "redis://\(redis.host):\(redis.port)/\(redis.database)"
+            env["TALLY_REDIS_KEY_PREFIX"] = settings.redisKeyPrefix
         }
         return env
     }

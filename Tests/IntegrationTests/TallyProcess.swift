@@ -54,11 +54,11 @@ enum TallyProcess {
         let stderrPath: String
         private(set) var baseURL = ""
 
-        init(env: [String: String], workDir: String) throws {
-            stderrPath = workDir + "/serve-\(UUID().uuidString).err"
+        init(env: [String: String], workDir: String, arguments: [String] = ["serve"]) throws {
+            stderrPath = workDir + "/\(arguments[0])-\(UUID().uuidString).err"
             _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             process.executableURL = URL(fileURLWithPath: TallyProcess.binary)
-            process.arguments = ["serve"]
+            process.arguments = arguments
             process.environment = TallyProcess.environment(env.merging(["TALLY_HTTP_ADDRESS": "127.0.0.1:0"]) { a, _ in a })
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
             process.standardError = FileHandle(forWritingAtPath: stderrPath)
@@ -79,6 +79,17 @@ enum TallyProcess {
                 try await Task.sleep(for: .milliseconds(50))
             }
             throw TestSetupError("tally serve did not start listening: \(stderr)")
+        }
+
+        /// Waits (bounded) until standard error contains `text`.
+        func waitFor(_ text: String, timeout: Duration = .seconds(60)) async throws {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if stderr.contains(text) { return }
+                guard process.isRunning else { throw TestSetupError("tally \(process.arguments?.first ?? "") exited early: \(stderr)") }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw TestSetupError("tally \(process.arguments?.first ?? "") never printed \"\(text)\": \(stderr)")
         }
 
         /// Sends SIGTERM and waits (bounded) for the exit status.
