@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "Core", "Storage", "Scheduler", "Metering", "Entitlements",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -152,6 +153,7 @@ let package = Package(
             dependencies: [
                 "Core", "Storage", "Actors", "Metering", "Entitlements", "Scheduler", "TallyTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),

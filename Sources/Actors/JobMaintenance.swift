@@ -46,12 +46,16 @@ public final class JobMaintenance: Service, Sendable {
             group.addTask { await self.every(self.configuration.reconcileInterval) { _ = try await self.reconcile() } }
             group.addTask { await self.every(self.configuration.retentionInterval) { _ = try await self.applyRetention() } }
         }
+        logger.info("job maintenance stopped")
     }
 
-    private func every(_ interval: Duration, _ body: @Sendable () async throws -> Void) async {
+    private func every(_ interval: Duration, _ body: @escaping @Sendable () async throws -> Void) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await body()
+                // Shutdown does not wait for a round in progress: every round is safe to abandon.
+                try await cancelWhenGracefulShutdown { try await body() }
+            } catch where Task.isShuttingDownGracefully || Task.isCancelled {
+                break
             } catch {
                 logger.warning("job maintenance failed; trying again next round", metadata: ["error": "\(error)"])
             }
@@ -102,11 +106,11 @@ public final class JobMaintenance: Service, Sendable {
         var rules: [(JobFilter, Duration)] = [(JobFilter(states: [.completed, .cancelled]), configuration.completedRetention)]
         if let dead = configuration.deadRetention { rules.append((JobFilter(states: [.dead]), dead)) }
         for (var filter, retention) in rules {
-            filter.changedBeforeMillis = now - retention.components.seconds * 1_000
+            filter.finishedBeforeMillis = now - retention.components.seconds * 1_000
             while true {
-                let deleted = try await queue.purge(filter, limit: 5_000)
+                let deleted = try await queue.purge(filter, limit: 1_000)
                 total += deleted
-                if deleted < 5_000 || Task.isCancelled { break }
+                if deleted < 1_000 || Task.isCancelled || Task.isShuttingDownGracefully { break }
             }
         }
         if total > 0 { logger.debug("deleted finished jobs past their retention", metadata: ["jobs": "\(total)"]) }

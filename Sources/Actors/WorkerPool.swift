@@ -85,6 +85,7 @@ public final class WorkerPool: Service, Sendable {
                         loops.addTask { await self.serve(queue: name, concurrency: concurrency) }
                     }
                 }
+                self.logger.info("fetch loops stopped; acknowledging what finished", metadata: ["jobs.unacknowledged": "\(self.acks.withLock { $0.count })"])
                 self.finished.store(true, ordering: .sequentiallyConsistent)
                 self.ackContinuation.yield()
             }
@@ -138,6 +139,7 @@ public final class WorkerPool: Service, Sendable {
             } onGracefulShutdown: {
                 slots.interrupt()
             }
+            logger.info("stopped fetching", metadata: ["queue": "\(name)", "jobs.running": "\(slots.busy)"])
             // Draining: running jobs get until the deadline; then they are cancelled and released.
             if !(await slots.waitUntilIdle(timeout: configuration.drainTimeout)) {
                 logger.warning("jobs still running at the shutdown deadline are handed back", metadata: ["queue": "\(name)", "jobs": "\(slots.busy)"])

@@ -106,15 +106,18 @@ public struct JobFilter: Sendable, Equatable {
     public var changedBeforeMillis: Int64?
     /// Only these jobs.
     public var ids: [JobID]?
+    /// Only jobs that finished before this instant (retention; uses the finished-jobs index).
+    public var finishedBeforeMillis: Int64?
 
     public init(states: [JobState] = [], queue: String? = nil, kind: String? = nil, tenant: TenantID? = nil,
-                changedBeforeMillis: Int64? = nil, ids: [JobID]? = nil) {
+                changedBeforeMillis: Int64? = nil, ids: [JobID]? = nil, finishedBeforeMillis: Int64? = nil) {
         self.states = states
         self.queue = queue
         self.kind = kind
         self.tenant = tenant
         self.changedBeforeMillis = changedBeforeMillis
         self.ids = ids
+        self.finishedBeforeMillis = finishedBeforeMillis
     }
 }
 

@@ -48,7 +48,7 @@ struct PostgresJobStore: Sendable {
                         \(records.map(\.state.rawValue))::text[], \(records.map { $0.spec.maxAttempts })::int4[], \(records.map(\.runAtMillis))::int8[],
                         \(records.map { $0.spec.uniqueKey ?? "" })::text[]) WITH ORDINALITY AS j(i, t, q, k, a, p, s, m, r, u, n)
             ORDER BY n
-            ON CONFLICT (unique_key) DO NOTHING
+            ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
             RETURNING id
             """,
             logger: logger
@@ -168,7 +168,7 @@ struct PostgresJobStore: Sendable {
     /// Deletes matching finished jobs; answers their ids and queues.
     func purge(_ filter: JobFilter, limit: Int) async throws -> [(id: String, queue: String)] {
         var query = Self.filtered("SELECT id FROM background_jobs", filter)
-        query.sql = "DELETE FROM background_jobs WHERE id IN (\(query.sql) ORDER BY id LIMIT \(max(0, limit))) RETURNING id, queue"
+        query.sql = "DELETE FROM background_jobs WHERE id IN (\(query.sql) LIMIT \(max(0, limit))) RETURNING id, queue"
         let rows = try await client.query(PostgresQuery(unsafeSQL: query.sql, binds: query.encoded()), logger: logger)
         var out: [(id: String, queue: String)] = []
         for try await (id, queue) in rows.decode((String, String).self) { out.append((id, queue)) }
@@ -226,6 +226,7 @@ struct PostgresJobStore: Sendable {
         if let kind = filter.kind { add({ "kind = $\($0)" }, kind) }
         if let tenant = filter.tenant { add({ "tenant_id = $\($0)" }, tenant.rawValue) }
         if let before = filter.changedBeforeMillis { add({ "updated_at < $\($0)" }, before) }
+        if let before = filter.finishedBeforeMillis { add({ "finalized_at < $\($0)" }, before) }
         if let ids = filter.ids { add({ "id = ANY($\($0)::text[])" }, ids.map(\.rawValue)) }
         return query
     }

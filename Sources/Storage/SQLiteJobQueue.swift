@@ -45,7 +45,7 @@ public struct SQLiteJobQueue: JobQueue {
                 VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, '[]',
                         COALESCE((SELECT MAX(turn) FROM background_jobs WHERE queue = ? AND tenant_id IS ? AND state IN \(waiting)), 0) + 1,
                         ?, ?)
-                ON CONFLICT (unique_key) DO NOTHING RETURNING id
+                ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING RETURNING id
                 """,
                 [.text(id.rawValue), tenant, .text(spec.queue), .text(spec.kind), .text(spec.args), .integer(spec.priority), .text(state.rawValue),
                  .integer(spec.maxAttempts), .integer(Int(runAt)), spec.uniqueKey.map { .text($0) } ?? .null,
@@ -235,7 +235,7 @@ public struct SQLiteJobQueue: JobQueue {
         let (clause, binds) = Self.whereClause(finished)
         return try await database.transaction { db in
             try await db.query(
-                "DELETE FROM background_jobs WHERE id IN (SELECT id FROM background_jobs WHERE \(clause) ORDER BY id LIMIT ?) RETURNING id",
+                "DELETE FROM background_jobs WHERE id IN (SELECT id FROM background_jobs WHERE \(clause) LIMIT ?) RETURNING id",
                 binds + [.integer(limit)]
             ).count
         }
@@ -261,6 +261,7 @@ public struct SQLiteJobQueue: JobQueue {
         if let kind = filter.kind { parts.append("kind = ?"); binds.append(.text(kind)) }
         if let tenant = filter.tenant { parts.append("tenant_id = ?"); binds.append(.text(tenant.rawValue)) }
         if let before = filter.changedBeforeMillis { parts.append("updated_at < ?"); binds.append(.integer(Int(before))) }
+        if let before = filter.finishedBeforeMillis { parts.append("finalized_at < ?"); binds.append(.integer(Int(before))) }
         if let ids = filter.ids {
             parts.append(ids.isEmpty ? "0 = 1" : "id IN (" + ids.map { _ in "?" }.joined(separator: ", ") + ")")
             binds += ids.map { .text($0.rawValue) }

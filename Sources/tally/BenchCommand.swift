@@ -12,7 +12,7 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks against a running Tally server.",
-        subcommands: [BenchIngest.self, BenchCheck.self, BenchFairness.self]
+        subcommands: [BenchIngest.self, BenchCheck.self, BenchFairness.self, BenchJobs.self]
     )
 }
 
@@ -210,5 +210,54 @@ struct BenchFairness: AsyncParsableCommand {
         ))
         let report = try await bench.run(setup: setup, runID: BenchIngest.runID())
         try BenchTenant.print(report, text: report.text, json: json)
+    }
+}
+
+/// `tally bench jobs`.
+struct BenchJobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jobs",
+        abstract: "Enqueue no-op jobs (one at a time, then in bulk), drain them with worker processes, and count Redis commands per job.",
+        discussion: """
+            Runs against the configured storage (TALLY_DATABASE_URL + TALLY_REDIS_URL, or the embedded file): every job is \
+            durable (its row is written before Redis sees it). The workers are `tally worker` processes started for the run on \
+            a queue of its own; the drain clock starts once they all run. scripts/bench-job-peers runs the same work through \
+            Sidekiq, Dramatiq and RQ on the same Redis for comparison.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "Jobs enqueued in bulk.") var jobs = 100_000
+    @Option(help: "Jobs enqueued one at a time first.") var singleJobs = 2_000
+    @Option(help: "Jobs per bulk enqueue.") var batch = 1_000
+    @Option(help: "Worker processes.") var workers = 2
+    @Option(help: "Jobs each worker runs at once.") var concurrency = 50
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard (1...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be 1...10000000") }
+        guard (0...1_000_000).contains(singleJobs) else { throw ValidationError("--single-jobs must be 0...1000000") }
+        guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be 1...10000") }
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be 1...64") }
+        guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1...10000") }
+    }
+
+    func run() async throws {
+        let settings = await CommandContext.settings(options)
+        var logger = CommandContext.bootstrapLogging(settings)
+        logger.logLevel = max(logger.logLevel, .warning)
+        var configuration = JobBenchmark.Configuration(binary: CommandLine.arguments[0], environment: ProcessInfo.processInfo.environment)
+        configuration.jobs = jobs
+        configuration.singleJobs = singleJobs
+        configuration.batch = batch
+        configuration.workers = workers
+        configuration.concurrency = concurrency
+        if configuration.environment["TALLY_LOG_LEVEL"] == nil { configuration.environment["TALLY_LOG_LEVEL"] = "warning" }
+        let report = try await StorageBackend.withBackend(settings, logger: logger) { backend in
+            try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
+            return try await JobBenchmark(configuration).run(storage: backend, backendName: backend.store.backendName)
+        }
+        print(json ? String(decoding: JSONWriter.encode(report.json), as: UTF8.self) : report.text)
+        if report.completed < report.jobs { throw ExitCode(1) }
     }
 }

@@ -13,7 +13,7 @@ CREATE TABLE background_jobs (
     attempt       INTEGER NOT NULL DEFAULT 0,
     max_attempts  INTEGER NOT NULL CHECK (max_attempts >= 1),
     run_at        BIGINT NOT NULL,
-    unique_key    TEXT COLLATE "C" UNIQUE,
+    unique_key    TEXT COLLATE "C",
     errors        JSONB NOT NULL DEFAULT '[]',
     worker        TEXT,
     deadline      BIGINT,
@@ -25,4 +25,6 @@ CREATE TABLE background_jobs (
 -- The reconciler pages through unfinished jobs; the cleaner and the DLQ read finished ones.
 CREATE INDEX background_jobs_unfinished ON background_jobs (id) WHERE state IN ('available', 'scheduled', 'running', 'retryable');
 CREATE INDEX background_jobs_finished ON background_jobs (state, finalized_at) WHERE state IN ('completed', 'cancelled', 'dead');
-CREATE INDEX background_jobs_tenant ON background_jobs (tenant_id, id);
+CREATE INDEX background_jobs_tenant ON background_jobs (tenant_id, id) WHERE tenant_id IS NOT NULL;
+-- Partial, so that the many jobs without a unique key or a tenant cost no index entries.
+CREATE UNIQUE INDEX background_jobs_unique_key ON background_jobs (unique_key) WHERE unique_key IS NOT NULL;

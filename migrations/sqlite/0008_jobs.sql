@@ -13,7 +13,7 @@ CREATE TABLE background_jobs (
     attempt       INTEGER NOT NULL DEFAULT 0,
     max_attempts  INTEGER NOT NULL CHECK (max_attempts >= 1),
     run_at        INTEGER NOT NULL,
-    unique_key    TEXT UNIQUE,
+    unique_key    TEXT,
     errors        TEXT NOT NULL DEFAULT '[]',
     worker        TEXT,
     deadline      INTEGER,
@@ -28,4 +28,5 @@ CREATE INDEX background_jobs_waiting ON background_jobs (queue, priority, turn, 
 CREATE INDEX background_jobs_turns ON background_jobs (queue, tenant_id, turn) WHERE state IN ('available', 'scheduled', 'retryable');
 CREATE INDEX background_jobs_running ON background_jobs (deadline) WHERE state = 'running';
 CREATE INDEX background_jobs_finished ON background_jobs (state, finalized_at) WHERE state IN ('completed', 'cancelled', 'dead');
-CREATE INDEX background_jobs_tenant ON background_jobs (tenant_id, id);
+CREATE INDEX background_jobs_tenant ON background_jobs (tenant_id, id) WHERE tenant_id IS NOT NULL;
+CREATE UNIQUE INDEX background_jobs_unique_key ON background_jobs (unique_key) WHERE unique_key IS NOT NULL;
