@@ -24,6 +24,19 @@ public final class SQLitePlatformStore: PlatformStore, MigrationDriver, Idempote
     // MARK: Migrations
 
     public func migrate() async throws -> [Int] {
+        // Another node (process) migrating holds the write lock for as long as that takes, which
+        // can outlast the 5 s busy timeout on a loaded machine: keep waiting, for up to a minute.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            do {
+                return try await migrateOnce()
+            } catch let error as SQLiteError where error.reason == .busy && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    private func migrateOnce() async throws -> [Int] {
         try await database.transaction { db in
             _ = try await db.query("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (

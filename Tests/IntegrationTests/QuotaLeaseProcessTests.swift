@@ -123,7 +123,7 @@ struct QuotaLeaseProcessTests {
             // 3. A stops gracefully and gives its lease back: the pool holds no node's lease.
             #expect(try await a.terminate() == 0)
             try await TestRedis.withClient { redis in
-                let keys = try await redis.send("KEYS", "tally:quota:{\(tenant)}:*").array ?? []
+                let keys = try await redis.send("KEYS", "\(settings.redisKeyPrefix)quota:{\(tenant)}:*").array ?? []
                 #expect(!keys.isEmpty)
                 for key in keys.compactMap(\.string) {
                     let fields = try await redis.send("HKEYS", key).array?.compactMap(\.string) ?? []
