@@ -45,7 +45,7 @@ paging = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/para
 nf = {"404": {"$ref": "#/components/responses/NotFound"}}
 ts = {"type": "string", "format": "date-time"}
 nts = {"type": ["string", "null"], "format": "date-time"}
-scopes_enum = ["operator", "tenant:read", "keys:read", "keys:write", "events:write", "usage:read", "meters:write"]
+scopes_enum = ["operator", "tenant:read", "keys:read", "keys:write", "events:write", "usage:read", "meters:write", "webhooks:read", "webhooks:write"]
 QUERY = [
     {"name": "from", "in": "query", "required": True, "description": "Range start, RFC 3339 (floored to the window)", "schema": {"type": "string", "format": "date-time"}},
     {"name": "to", "in": "query", "required": True, "description": "Range end, RFC 3339, exclusive (ceiled to the window)", "schema": {"type": "string", "format": "date-time"}},
@@ -100,7 +100,7 @@ doc = {
    "license": {"name": "MIT", "identifier": "MIT"}},
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
- "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering", "entitlements", "jobs"]],
+ "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering", "entitlements", "jobs", "webhooks"]],
  "paths": {
   "/health/live": {"get": op("Liveness: the process serves HTTP", "getLive", "health", "200", resp("Alive", ref("Status")), auth=False)},
   "/health/ready": {"get": op("Readiness: every dependency answers within 2 s", "getReady", "health", "200", resp("Ready", ref("Ready")), auth=False,
@@ -156,6 +156,46 @@ doc = {
         params=QUERY[:2], extra={"400": {"$ref": "#/components/responses/BadRequest"}}),
     "post": EVENTS_OP("postUsageAlias", "Alias of POST /v1/events (the platform brief's name)")},
   "/v1/events": {"post": EVENTS_OP("postEvents", "Post one CloudEvent or a batch (events:write)")},
+  "/v1/webhooks": {
+    "get": op("The tenant's webhook endpoints (webhooks:read)", "listWebhookEndpoints", "webhooks", "200", resp("The endpoints", ref("WebhookEndpointList"))),
+    "post": op("Add a webhook endpoint (webhooks:write); the answer carries its signing secret", "createWebhookEndpoint", "webhooks", "201",
+        resp("Created, with `secret`", ref("WebhookEndpoint")), body=ref("NewWebhookEndpoint"))},
+  "/api/webhooks": {
+    "get": op("Alias of GET /v1/webhooks (the platform brief's name)", "listWebhookEndpointsAlias", "webhooks", "200", resp("The endpoints", ref("WebhookEndpointList"))),
+    "post": op("Alias of POST /v1/webhooks (the platform brief's name)", "createWebhookEndpointAlias", "webhooks", "201",
+        resp("Created, with `secret`", ref("WebhookEndpoint")), body=ref("NewWebhookEndpoint"))},
+  "/v1/webhooks/{id}": {
+    "get": op("Read a webhook endpoint (webhooks:read)", "getWebhookEndpoint", "webhooks", "200", resp("The endpoint", ref("WebhookEndpoint")),
+        params=[pid("id", "Endpoint id (whe_…)")], extra=nf),
+    "patch": op("Change an endpoint's url, description, event types, or enable/disable it (webhooks:write); re-enabling clears its failing streak",
+        "updateWebhookEndpoint", "webhooks", "200", resp("The endpoint", ref("WebhookEndpoint")), body=ref("WebhookEndpointPatch"),
+        params=[pid("id", "Endpoint id (whe_…)")], extra=nf),
+    "delete": op("Delete an endpoint and its delivery log (webhooks:write)", "deleteWebhookEndpoint", "webhooks", "204", resp("Deleted"),
+        params=[pid("id", "Endpoint id (whe_…)")], extra=nf)},
+  "/v1/webhooks/{id}/rotate-secret": {
+    "post": op("Rotate the signing secret (webhooks:write): the previous one keeps signing beside the new for 24 hours", "rotateWebhookSecret", "webhooks",
+        "200", resp("The endpoint, with the new `secret`", ref("WebhookEndpoint")), params=[pid("id", "Endpoint id (whe_…)")], extra=nf)},
+  "/v1/webhooks/{id}/test": {
+    "post": op("Send a webhook.test message to the endpoint (webhooks:write)", "testWebhookEndpoint", "webhooks", "202",
+        resp("The delivery", ref("WebhookDelivery")), params=[pid("id", "Endpoint id (whe_…)")], extra={**nf, "409": P("The endpoint is disabled (`conflict`)")})},
+  "/v1/webhooks/{id}/deliveries": {
+    "get": op("The endpoint's delivery log, newest first, with every attempt (webhooks:read)", "listWebhookDeliveries", "webhooks", "200",
+        resp("A page", ref("WebhookDeliveryList")), params=[pid("id", "Endpoint id (whe_…)")] + paging, extra=nf)},
+  "/v1/webhooks/{id}/deliveries/{delivery_id}/retry": {
+    "post": op("Send a delivery again, on a fresh schedule (webhooks:write)", "retryWebhookDelivery", "webhooks", "202",
+        resp("The delivery", ref("WebhookDelivery")), params=[pid("id", "Endpoint id (whe_…)"), pid("delivery_id", "Delivery id (msg_…)")], extra=nf)},
+  "/v1/webhooks/in/{source}": {
+    "post": {**op("Receive a Standard Webhooks message from another system: verified with the source's secret (TALLY_WEBHOOK_INBOUND_SECRETS) "
+                  "within 5 minutes, stored once per webhook-id, processed by a job", "receiveWebhook", "webhooks", "202",
+                  resp("Accepted", {"type": "object", "properties": {"status": {"type": "string", "enum": ["accepted"]}}}),
+                  params=[pid("source", "The sending system's name"),
+                          {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"}},
+                          {"name": "webhook-timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
+                          {"name": "webhook-signature", "in": "header", "required": True, "schema": {"type": "string"}}],
+                  extra={"200": resp("Already received (a replay): nothing done", {"type": "object", "properties": {"status": {"type": "string", "enum": ["duplicate"]}}}),
+                         "400": {"$ref": "#/components/responses/BadRequest"},
+                         "401": P("`invalid_signature`: missing headers, a bad signature, or a timestamp more than 5 minutes off"), **nf},
+                  auth=False)}},
   "/v1/events/{source}/{id}": {
     "get": op("A booked event's history: the original, its corrections, and what counts now (usage:read)", "getEventHistory", "metering", "200",
         resp("The history", ref("EventHistory")), params=EVENT_ADDRESS, extra={**nf, "400": {"$ref": "#/components/responses/BadRequest"}})},
@@ -360,6 +400,25 @@ doc = {
     "DeadJobFilter": {"type": "object", "additionalProperties": False, "description": "Name the dead jobs, or send all: true",
       "properties": {"all": {"type": "boolean"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "tenant_id": {"type": "string"},
         "older_than": {"type": "integer", "minimum": 0}, "ids": {"type": "array", "minItems": 1, "items": {"type": "string"}}}},
+    "WebhookEndpoint": {"type": "object", "required": ["id", "tenant_id", "url", "event_types", "status", "created_at", "updated_at"], "properties": {
+        "id": ID("whe"), "tenant_id": {"type": "string"}, "url": {"type": "string"}, "description": {"type": "string"},
+        "event_types": {"type": "array", "items": {"type": "string"}, "description": "empty: every type"},
+        "status": {"type": "string", "enum": ["enabled", "disabled"]}, "disabled_reason": {"type": ["string", "null"]},
+        "failing_since": nts, "previous_secret_until": nts, "created_at": ts, "updated_at": ts,
+        "secret": {"type": "string", "description": "whsec_…; only in the answers to create and rotate-secret"}}},
+    "WebhookEndpointList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("WebhookEndpoint")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewWebhookEndpoint": {"type": "object", "required": ["url"], "additionalProperties": False, "properties": {
+        "url": {"type": "string", "description": "http or https; hosts resolving to loopback, private or link-local addresses are refused unless the operator allows them"},
+        "description": {"type": ["string", "null"], "maxLength": 500}, "event_types": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,128}$"}, "maxItems": 100},
+        "secret": {"type": ["string", "null"], "description": "whsec_ and 24-64 bytes in base64; generated when absent"}, "enabled": {"type": "boolean"}}},
+    "WebhookEndpointPatch": {"type": "object", "additionalProperties": False, "properties": {
+        "url": {"type": "string"}, "description": {"type": "string", "maxLength": 500}, "event_types": {"type": "array", "items": {"type": "string"}}, "enabled": {"type": "boolean"}}},
+    "WebhookDelivery": {"type": "object", "required": ["id", "endpoint_id", "event_type", "payload", "status", "attempts", "created_at"], "properties": {
+        "id": ID("msg"), "endpoint_id": {"type": "string"}, "event_type": {"type": "string"}, "payload": {"type": "object", "description": "{type, timestamp, data}: the exact body sent"},
+        "status": {"type": "string", "enum": ["pending", "delivered", "failed"]}, "job_id": {"type": ["string", "null"]},
+        "attempts": {"type": "array", "items": {"type": "object", "properties": {"at": ts, "status": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]}, "duration_ms": {"type": "integer"}}}},
+        "created_at": ts, "delivered_at": nts}},
+    "WebhookDeliveryList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("WebhookDelivery")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "GrantList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Grant")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "ThresholdNotification": {"type": "object", "required": ["feature", "threshold", "period_start", "used", "limit", "created_at"], "properties": {
         "feature": {"type": "string"}, "threshold": {"type": "integer"}, "period_start": ts, "used": {"type": "string"}, "limit": {"type": "string"}, "created_at": ts}},

@@ -86,3 +86,11 @@ public typealias GrantID = Identifier<GrantKind>
 public enum JobKind: IdentifierKind { public static let prefix = "job" }
 /// A background job.
 public typealias JobID = Identifier<JobKind>
+
+public enum WebhookEndpointKind: IdentifierKind { public static let prefix = "whe" }
+/// An outbound webhook endpoint.
+public typealias WebhookEndpointID = Identifier<WebhookEndpointKind>
+
+public enum WebhookMessageKind: IdentifierKind { public static let prefix = "msg" }
+/// One outbound webhook message (its `webhook-id`).
+public typealias WebhookMessageID = Identifier<WebhookMessageKind>

@@ -23,11 +23,15 @@ public struct Scope: Hashable, Sendable, Codable, Comparable, CustomStringConver
     public static let usageRead = Scope(known: "usage:read")
     /// Define meters.
     public static let metersWrite = Scope(known: "meters:write")
+    /// Read the tenant's webhook endpoints and their delivery logs.
+    public static let webhooksRead = Scope(known: "webhooks:read")
+    /// Create, change, rotate and delete webhook endpoints; send test messages; retry deliveries.
+    public static let webhooksWrite = Scope(known: "webhooks:write")
 
     /// Every scope Tally knows.
-    public static let known: [Scope] = [.operator, .tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite]
+    public static let known: [Scope] = [.operator, .tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite, .webhooksRead, .webhooksWrite]
     /// The scopes a tenant key gets when none are asked for.
-    public static let tenantDefaults: [Scope] = [.tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite]
+    public static let tenantDefaults: [Scope] = [.tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite, .webhooksRead, .webhooksWrite]
 
     public var description: String { rawValue }
     public static func < (lhs: Scope, rhs: Scope) -> Bool { lhs.rawValue < rhs.rawValue }

@@ -45,6 +45,9 @@ public struct Settings: Sendable, Equatable {
         public static let jobReconcile = "TALLY_JOB_RECONCILE_SECONDS"
         public static let jobCompletedRetention = "TALLY_JOB_COMPLETED_RETENTION_HOURS"
         public static let jobDeadRetention = "TALLY_JOB_DEAD_RETENTION_DAYS"
+        public static let webhookAllowLoopback = "TALLY_WEBHOOK_ALLOW_LOOPBACK"
+        public static let webhookAllowPrivate = "TALLY_WEBHOOK_ALLOW_PRIVATE_NETWORKS"
+        public static let webhookInboundSecrets = "TALLY_WEBHOOK_INBOUND_SECRETS"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
@@ -52,6 +55,7 @@ public struct Settings: Sendable, Equatable {
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
             redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
+            webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets,
         ]
     }
 
@@ -102,6 +106,12 @@ public struct Settings: Sendable, Equatable {
     public var jobCompletedRetentionHours = 24
     /// Dead jobs are deleted after this many days; 0 keeps them until purged.
     public var jobDeadRetentionDays = 0
+    /// Whether webhook endpoints may point at loopback addresses (tests, local receivers).
+    public var webhookAllowLoopback = false
+    /// Whether webhook endpoints may point at private networks (10/8, 192.168/16, fc00::/7, …).
+    public var webhookAllowPrivateNetworks = false
+    /// Signing secrets of the systems that send Tally webhooks, by source name.
+    public var webhookInboundSecrets: [String: String] = [:]
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
@@ -189,11 +199,19 @@ public struct Settings: Sendable, Equatable {
             settings.redisKeyPrefix = prefix
         }
         if let queues = value(Name.workerQueues) { settings.workerQueues = try workerQueues(queues) }
-        if let flag = value(Name.workersInServe) {
-            switch flag.lowercased() {
-            case "true", "1", "yes", "on": settings.workersInServe = true
-            case "false", "0", "no", "off": settings.workersInServe = false
-            default: throw ConfigurationError(setting: Name.workersInServe, message: "expected true or false, got \"\(flag)\"")
+        settings.workersInServe = try flag(value(Name.workersInServe), Name.workersInServe) ?? settings.workersInServe
+        settings.webhookAllowLoopback = try flag(value(Name.webhookAllowLoopback), Name.webhookAllowLoopback) ?? settings.webhookAllowLoopback
+        settings.webhookAllowPrivateNetworks = try flag(value(Name.webhookAllowPrivate), Name.webhookAllowPrivate) ?? settings.webhookAllowPrivateNetworks
+        if let secrets = value(Name.webhookInboundSecrets) {
+            for part in secrets.split(separator: ",") {
+                let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingWhitespace() }
+                guard pair.count == 2, (1...64).contains(pair[0].utf8.count),
+                      pair[0].utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }),
+                      pair[1].hasPrefix("whsec_"), settings.webhookInboundSecrets[pair[0]] == nil
+                else {
+                    throw ConfigurationError(setting: Name.webhookInboundSecrets, message: "expected source=whsec_… pairs separated by commas (source: a-z, 0-9, '-', '_'; each once)")
+                }
+                settings.webhookInboundSecrets[pair[0]] = pair[1]
             }
         }
         settings.jobVisibilitySeconds = try integer(value(Name.jobVisibility), Name.jobVisibility, in: 5...86_400) ?? settings.jobVisibilitySeconds
@@ -202,6 +220,15 @@ public struct Settings: Sendable, Equatable {
             try integer(value(Name.jobCompletedRetention), Name.jobCompletedRetention, in: 1...87_600) ?? settings.jobCompletedRetentionHours
         settings.jobDeadRetentionDays = try integer(value(Name.jobDeadRetention), Name.jobDeadRetention, in: 0...36_500) ?? settings.jobDeadRetentionDays
         return settings
+    }
+
+    private static func flag(_ text: String?, _ name: String) throws(ConfigurationError) -> Bool? {
+        guard let text else { return nil }
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": return true
+        case "false", "0", "no", "off": return false
+        default: throw ConfigurationError(setting: name, message: "expected true or false, got \"\(text)\"")
+        }
     }
 
     /// Parses `queue=concurrency,queue=concurrency` (e.g. `default=10,webhooks=20`).

@@ -31,6 +31,7 @@ public struct TallyError: Error, Sendable, Equatable, CustomStringConvertible, C
         public static let invalidAPIKey = Code("invalid_api_key", status: 401, title: "Invalid API key")
         public static let apiKeyRevoked = Code("api_key_revoked", status: 401, title: "API key revoked")
         public static let apiKeyExpired = Code("api_key_expired", status: 401, title: "API key expired")
+        public static let invalidSignature = Code("invalid_signature", status: 401, title: "Invalid webhook signature")
         // 403
         public static let forbidden = Code("forbidden", status: 403, title: "Forbidden")
         public static let tenantSuspended = Code("tenant_suspended", status: 403, title: "Tenant suspended")

@@ -50,6 +50,9 @@ public enum OpenAPIDocument {
   },
   {
    "name": "jobs"
+  },
+  {
+   "name": "webhooks"
   }
  ],
  "paths": {
@@ -1609,6 +1612,612 @@ public enum OpenAPIDocument {
       }
      }
     }
+   }
+  },
+  "/v1/webhooks": {
+   "get": {
+    "summary": "The tenant's webhook endpoints (webhooks:read)",
+    "operationId": "listWebhookEndpoints",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "200": {
+      "description": "The endpoints",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookEndpointList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   },
+   "post": {
+    "summary": "Add a webhook endpoint (webhooks:write); the answer carries its signing secret",
+    "operationId": "createWebhookEndpoint",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created, with `secret`",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookEndpoint"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewWebhookEndpoint"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/api/webhooks": {
+   "get": {
+    "summary": "Alias of GET /v1/webhooks (the platform brief's name)",
+    "operationId": "listWebhookEndpointsAlias",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "200": {
+      "description": "The endpoints",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookEndpointList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   },
+   "post": {
+    "summary": "Alias of POST /v1/webhooks (the platform brief's name)",
+    "operationId": "createWebhookEndpointAlias",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created, with `secret`",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookEndpoint"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewWebhookEndpoint"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/webhooks/{id}": {
+   "get": {
+    "summary": "Read a webhook endpoint (webhooks:read)",
+    "operationId": "getWebhookEndpoint",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "200": {
+      "description": "The endpoint",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookEndpoint"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Endpoint id (whe_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "patch": {
+    "summary": "Change an endpoint's url, description, event types, or enable/disable it (webhooks:write); re-enabling clears its failing streak",
+    "operationId": "updateWebhookEndpoint",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "200": {
+      "description": "The endpoint",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookEndpoint"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/WebhookEndpointPatch"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Endpoint id (whe_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "delete": {
+    "summary": "Delete an endpoint and its delivery log (webhooks:write)",
+    "operationId": "deleteWebhookEndpoint",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "204": {
+      "description": "Deleted"
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Endpoint id (whe_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/webhooks/{id}/rotate-secret": {
+   "post": {
+    "summary": "Rotate the signing secret (webhooks:write): the previous one keeps signing beside the new for 24 hours",
+    "operationId": "rotateWebhookSecret",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "200": {
+      "description": "The endpoint, with the new `secret`",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookEndpoint"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Endpoint id (whe_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/webhooks/{id}/test": {
+   "post": {
+    "summary": "Send a webhook.test message to the endpoint (webhooks:write)",
+    "operationId": "testWebhookEndpoint",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "202": {
+      "description": "The delivery",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookDelivery"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "description": "The endpoint is disabled (`conflict`)",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Endpoint id (whe_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/webhooks/{id}/deliveries": {
+   "get": {
+    "summary": "The endpoint's delivery log, newest first, with every attempt (webhooks:read)",
+    "operationId": "listWebhookDeliveries",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "200": {
+      "description": "A page",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookDeliveryList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Endpoint id (whe_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     }
+    ]
+   }
+  },
+  "/v1/webhooks/{id}/deliveries/{delivery_id}/retry": {
+   "post": {
+    "summary": "Send a delivery again, on a fresh schedule (webhooks:write)",
+    "operationId": "retryWebhookDelivery",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "202": {
+      "description": "The delivery",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/WebhookDelivery"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Endpoint id (whe_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "delivery_id",
+      "in": "path",
+      "required": true,
+      "description": "Delivery id (msg_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/webhooks/in/{source}": {
+   "post": {
+    "summary": "Receive a Standard Webhooks message from another system: verified with the source's secret (TALLY_WEBHOOK_INBOUND_SECRETS) within 5 minutes, stored once per webhook-id, processed by a job",
+    "operationId": "receiveWebhook",
+    "tags": [
+     "webhooks"
+    ],
+    "responses": {
+     "202": {
+      "description": "Accepted",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "status": {
+           "type": "string",
+           "enum": [
+            "accepted"
+           ]
+          }
+         }
+        }
+       }
+      }
+     },
+     "200": {
+      "description": "Already received (a replay): nothing done",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "status": {
+           "type": "string",
+           "enum": [
+            "duplicate"
+           ]
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "401": {
+      "description": "`invalid_signature`: missing headers, a bad signature, or a timestamp more than 5 minutes off",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "security": [],
+    "parameters": [
+     {
+      "name": "source",
+      "in": "path",
+      "required": true,
+      "description": "The sending system's name",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "webhook-id",
+      "in": "header",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "webhook-timestamp",
+      "in": "header",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "webhook-signature",
+      "in": "header",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
    }
   },
   "/v1/events/{source}/{id}": {
@@ -3651,7 +4260,9 @@ public enum OpenAPIDocument {
         "keys:write",
         "events:write",
         "usage:read",
-        "meters:write"
+        "meters:write",
+        "webhooks:read",
+        "webhooks:write"
        ]
       }
      },
@@ -3749,7 +4360,9 @@ public enum OpenAPIDocument {
         "keys:write",
         "events:write",
         "usage:read",
-        "meters:write"
+        "meters:write",
+        "webhooks:read",
+        "webhooks:write"
        ]
       },
       "description": "default: every tenant scope"
@@ -4669,6 +5282,267 @@ public enum OpenAPIDocument {
       "items": {
        "type": "string"
       }
+     }
+    }
+   },
+   "WebhookEndpoint": {
+    "type": "object",
+    "required": [
+     "id",
+     "tenant_id",
+     "url",
+     "event_types",
+     "status",
+     "created_at",
+     "updated_at"
+    ],
+    "properties": {
+     "id": {
+      "type": "string",
+      "pattern": "^whe_[0-9A-HJKMNP-TV-Z]{26}$"
+     },
+     "tenant_id": {
+      "type": "string"
+     },
+     "url": {
+      "type": "string"
+     },
+     "description": {
+      "type": "string"
+     },
+     "event_types": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      },
+      "description": "empty: every type"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "enabled",
+       "disabled"
+      ]
+     },
+     "disabled_reason": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "failing_since": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "previous_secret_until": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "updated_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "secret": {
+      "type": "string",
+      "description": "whsec_\u2026; only in the answers to create and rotate-secret"
+     }
+    }
+   },
+   "WebhookEndpointList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/WebhookEndpoint"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "NewWebhookEndpoint": {
+    "type": "object",
+    "required": [
+     "url"
+    ],
+    "additionalProperties": false,
+    "properties": {
+     "url": {
+      "type": "string",
+      "description": "http or https; hosts resolving to loopback, private or link-local addresses are refused unless the operator allows them"
+     },
+     "description": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "maxLength": 500
+     },
+     "event_types": {
+      "type": "array",
+      "items": {
+       "type": "string",
+       "pattern": "^[A-Za-z0-9._-]{1,128}$"
+      },
+      "maxItems": 100
+     },
+     "secret": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "whsec_ and 24-64 bytes in base64; generated when absent"
+     },
+     "enabled": {
+      "type": "boolean"
+     }
+    }
+   },
+   "WebhookEndpointPatch": {
+    "type": "object",
+    "additionalProperties": false,
+    "properties": {
+     "url": {
+      "type": "string"
+     },
+     "description": {
+      "type": "string",
+      "maxLength": 500
+     },
+     "event_types": {
+      "type": "array",
+      "items": {
+       "type": "string"
+      }
+     },
+     "enabled": {
+      "type": "boolean"
+     }
+    }
+   },
+   "WebhookDelivery": {
+    "type": "object",
+    "required": [
+     "id",
+     "endpoint_id",
+     "event_type",
+     "payload",
+     "status",
+     "attempts",
+     "created_at"
+    ],
+    "properties": {
+     "id": {
+      "type": "string",
+      "pattern": "^msg_[0-9A-HJKMNP-TV-Z]{26}$"
+     },
+     "endpoint_id": {
+      "type": "string"
+     },
+     "event_type": {
+      "type": "string"
+     },
+     "payload": {
+      "type": "object",
+      "description": "{type, timestamp, data}: the exact body sent"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "pending",
+       "delivered",
+       "failed"
+      ]
+     },
+     "job_id": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "attempts": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "properties": {
+        "at": {
+         "type": "string",
+         "format": "date-time"
+        },
+        "status": {
+         "type": [
+          "integer",
+          "null"
+         ]
+        },
+        "error": {
+         "type": [
+          "string",
+          "null"
+         ]
+        },
+        "duration_ms": {
+         "type": "integer"
+        }
+       }
+      }
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "delivered_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     }
+    }
+   },
+   "WebhookDeliveryList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/WebhookDelivery"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
      }
     }
    },

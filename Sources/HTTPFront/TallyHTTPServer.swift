@@ -67,10 +67,14 @@ public enum TallyHTTPServer {
             EntitlementRoutes(entitlements: entitlements, platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         }
         if let jobs = platform.jobs { JobRoutes(jobs: jobs, bodyLimit: settings.maxBodyBytes).register(on: v1) }
+        let webhookRoutes = platform.webhooks.map { WebhookRoutes(webhooks: $0, bodyLimit: settings.maxBodyBytes) }
+        webhookRoutes?.register(on: v1)
+        if let inbound = platform.inboundWebhooks { InboundWebhookRoutes(inbound: inbound, bodyLimit: settings.maxBodyBytes).register(on: router) }
         // The platform brief's names for the same operations.
         let api = router.group("api").add(middleware: auth).add(middleware: rateLimits)
         api.post("usage") { request, context in try await events.ingest(request, context) }
         api.get("usage") { request, context in try await meters.usage(request, context) }
+        webhookRoutes?.registerAliases(on: api)
         routeTable.table = RouteTable(router.routes.map { ($0.method.rawValue, OpenAPIPath.template(fromRouter: $0.path.description)) })
         return router
     }

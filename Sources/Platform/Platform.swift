@@ -17,15 +17,27 @@ public struct Platform: Sendable {
     public let entitlements: EntitlementService?
     /// Background jobs and the dead-letter queue; `nil` where no queue was given.
     public let jobs: JobService?
+    /// Outbound webhooks; `nil` where no webhook store (or no queue) was given.
+    public let webhooks: WebhookService?
+    /// Webhooks other systems send Tally; `nil` without a webhook store and a queue.
+    public let inboundWebhooks: InboundWebhookService?
     public let store: any PlatformStore
 
     public init(
         store: any PlatformStore, ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock = SystemClock(),
         cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil, entitlements: (any EntitlementStore)? = nil,
-        jobs: (any JobQueue)? = nil
+        jobs: (any JobQueue)? = nil, webhooks: (any WebhookStore)? = nil, webhookPolicy: WebhookService.Policy = WebhookService.Policy(),
+        inboundWebhookSecrets: [String: String] = [:]
     ) {
         self.store = store
         self.jobs = jobs.map { JobService(queue: $0, store: store, clock: clock) }
+        if let jobs, let webhooks {
+            self.webhooks = WebhookService(store: webhooks, jobs: jobs, clock: clock, policy: webhookPolicy)
+            self.inboundWebhooks = InboundWebhookService(store: webhooks, jobs: jobs, secrets: inboundWebhookSecrets, clock: clock)
+        } else {
+            self.webhooks = nil
+            self.inboundWebhooks = nil
+        }
         self.features = entitlements.map { FeatureService(store: $0, clock: clock) }
         let directory = directory ?? TenantDirectory(
             loader: Self.loader(store: store, ledger: ledger, entitlements: entitlements), logger: Logger(label: "tally.tenants")

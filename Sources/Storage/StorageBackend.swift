@@ -27,6 +27,8 @@ public struct StorageBackend: Sendable {
     public let entitlements: any EntitlementStore
     /// Background jobs: the durable record and the queue workers take them from.
     public let jobs: any JobQueue
+    /// Outbound webhook endpoints and deliveries, inbound webhook events.
+    public let webhooks: any WebhookStore
 
     /// Opens the backend, runs `body`, then closes everything, whether `body` returns or throws.
     public static func withBackend<T: Sendable>(
@@ -41,7 +43,8 @@ public struct StorageBackend: Sendable {
             let backend = StorageBackend(
                 store: store, ledger: SQLiteLedgerStore(database: file), idempotency: store, migrations: store, redis: nil,
                 dependencies: [DependencyCheck(name: "database") { try await store.ping() }], baseline: SQLiteIngestBaseline(database: file),
-                entitlements: SQLiteEntitlementStore(database: file), jobs: SQLiteJobQueue(database: file)
+                entitlements: SQLiteEntitlementStore(database: file), jobs: SQLiteJobQueue(database: file),
+                webhooks: SQLiteWebhookStore(database: file)
             )
             do {
                 let result = try await body(backend)
@@ -66,7 +69,8 @@ public struct StorageBackend: Sendable {
                 ],
                 baseline: PostgresIngestBaseline(client: client, logger: logger),
                 entitlements: PostgresEntitlementStore(client: client, logger: logger),
-                jobs: RedisJobQueue(client: client, redis: redis, logger: logger, prefix: settings.redisKeyPrefix + "jobs:")
+                jobs: RedisJobQueue(client: client, redis: redis, logger: logger, prefix: settings.redisKeyPrefix + "jobs:"),
+                webhooks: PostgresWebhookStore(client: client, logger: logger)
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

@@ -42,7 +42,8 @@ enum CommandContext {
             try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
             let platform = Platform(
                 store: backend.store, ledger: backend.ledger, cache: CredentialCache(ttl: .zero), usage: nil, entitlements: backend.entitlements,
-                jobs: backend.jobs
+                jobs: backend.jobs, webhooks: backend.webhooks, webhookPolicy: JobServices.policy(settings),
+                inboundWebhookSecrets: settings.webhookInboundSecrets
             )
             return try await body(platform, backend)
         }

@@ -1,12 +1,32 @@
 import Actors
+import AsyncHTTPClient
 import Core
 import Logging
+import Platform
 import Storage
 
 /// The worker pool and queue upkeep as `tally serve` and `tally worker` run them, from the
 /// settings.
 enum JobServices {
-    static func registry() -> JobRegistry { JobRegistry() }
+    /// The handlers every worker runs, and the HTTP client outbound calls share (shut it down
+    /// after the workers stop).
+    static func registry(_ settings: Settings, backend: StorageBackend, logger: Logger) -> (JobRegistry, HTTPClient) {
+        var configuration = HTTPClient.Configuration()
+        // Redirects could lead a delivery past the address check, so none are followed.
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5), read: .seconds(15))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let webhooks = WebhookService(store: backend.webhooks, jobs: backend.jobs, clock: SystemClock(), policy: policy(settings))
+        let registry = JobRegistry([
+            WebhookDeliveryJob(store: backend.webhooks, http: http, breakers: BreakerRegistry(), service: webhooks, logger: logger),
+            InboundWebhookJob(store: backend.webhooks),
+        ])
+        return (registry, http)
+    }
+
+    static func policy(_ settings: Settings) -> WebhookService.Policy {
+        WebhookService.Policy(allowLoopback: settings.webhookAllowLoopback, allowPrivateNetworks: settings.webhookAllowPrivateNetworks)
+    }
 
     static func workers(_ settings: Settings, backend: StorageBackend, registry: JobRegistry, logger: Logger) -> WorkerPool {
         var configuration = WorkerPool.Configuration(queues: settings.workerQueues, worker: NodeIdentity.make())

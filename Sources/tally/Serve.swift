@@ -1,4 +1,5 @@
 import Actors
+import AsyncHTTPClient
 import ArgumentParser
 import Core
 import HTTPFront
@@ -49,7 +50,8 @@ struct Serve: AsyncParsableCommand {
             )
             let platform = Platform(
                 store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage, directory: directory,
-                entitlements: backend.entitlements, jobs: backend.jobs
+                entitlements: backend.entitlements, jobs: backend.jobs, webhooks: backend.webhooks, webhookPolicy: JobServices.policy(settings),
+                inboundWebhookSecrets: settings.webhookInboundSecrets
             )
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {
@@ -70,8 +72,10 @@ struct Serve: AsyncParsableCommand {
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: usage), .init(service: directory), .init(service: janitor), .init(service: committer),
             ]
+            var http: HTTPClient?
             if settings.workersInServe {
-                let registry = JobServices.registry()
+                let (registry, client) = JobServices.registry(settings, backend: backend, logger: logger)
+                http = client
                 services.append(.init(service: JobServices.workers(settings, backend: backend, registry: registry, logger: logger)))
                 services.append(.init(service: JobServices.maintenance(settings, backend: backend, registry: registry, logger: logger)))
             }
@@ -82,7 +86,13 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
             configuration.maximumGracefulShutdownDuration = .seconds(settings.shutdownTimeoutSeconds)
-            try await ServiceGroup(configuration: configuration).run()
+            do {
+                try await ServiceGroup(configuration: configuration).run()
+            } catch {
+                try? await http?.shutdown()
+                throw error
+            }
+            try await http?.shutdown()
             logger.info("stopped")
         }
     }

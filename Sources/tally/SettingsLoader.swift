@@ -41,6 +41,9 @@ enum SettingsLoader {
         (Settings.Name.jobReconcile, "jobs.reconcile_seconds"),
         (Settings.Name.jobCompletedRetention, "jobs.completed_retention_hours"),
         (Settings.Name.jobDeadRetention, "jobs.dead_retention_days"),
+        (Settings.Name.webhookAllowLoopback, "webhooks.allow_loopback"),
+        (Settings.Name.webhookAllowPrivate, "webhooks.allow_private_networks"),
+        (Settings.Name.webhookInboundSecrets, "webhooks.inbound_secrets"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.
@@ -56,10 +59,10 @@ enum SettingsLoader {
         }
         var raw: [String: String] = [:]
         for (env, key) in keys {
-            if let value = environment.string(forKey: ConfigKey("tally." + key), isSecret: env.hasSuffix("_URL")) {
+            if let value = environment.string(forKey: ConfigKey("tally." + key), isSecret: env.hasSuffix("_URL") || env.contains("SECRET")) {
                 raw[env] = value
             } else if let file {
-                raw[env] = file.string(forKey: ConfigKey(key), isSecret: env.hasSuffix("_URL")) ?? file.int(forKey: ConfigKey(key)).map(String.init)
+                raw[env] = file.string(forKey: ConfigKey(key), isSecret: env.hasSuffix("_URL") || env.contains("SECRET")) ?? file.int(forKey: ConfigKey(key)).map(String.init)
             }
         }
         return try Settings.parse(raw)

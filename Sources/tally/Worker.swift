@@ -33,7 +33,7 @@ struct Worker: AsyncParsableCommand {
         let logger = CommandContext.bootstrapLogging(settings, toStandardError: false)
         try await StorageBackend.withBackend(settings, logger: logger) { backend in
             try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
-            let registry = JobServices.registry()
+            let (registry, http) = JobServices.registry(settings, backend: backend, logger: logger)
             let workers = JobServices.workers(settings, backend: backend, registry: registry, logger: logger)
             let maintenance = JobServices.maintenance(settings, backend: backend, registry: registry, logger: logger)
             var configuration = ServiceGroupConfiguration(
@@ -41,7 +41,13 @@ struct Worker: AsyncParsableCommand {
             )
             configuration.maximumGracefulShutdownDuration = .seconds(settings.shutdownTimeoutSeconds)
             Serve.announce("Tally worker running \(settings.workerQueues.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")) (\(backend.store.backendName))")
-            try await ServiceGroup(configuration: configuration).run()
+            do {
+                try await ServiceGroup(configuration: configuration).run()
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+            try await http.shutdown()
         }
     }
 }

@@ -38,7 +38,8 @@ struct TestServer: Sendable {
             )
             let platform = Platform(
                 store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
-                entitlements: storage.entitlements, jobs: storage.jobs
+                entitlements: storage.entitlements, jobs: storage.jobs, webhooks: storage.webhooks,
+                webhookPolicy: WebhookService.Policy(allowLoopback: true), inboundWebhookSecrets: TestServer.inboundSecrets
             )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
@@ -51,6 +52,9 @@ struct TestServer: Sendable {
             }
         }
     }
+
+    /// The inbound webhook sources the test server accepts (the Standard Webhooks test secret).
+    static let inboundSecrets = ["test-source": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
 
     /// One request: `json` is encoded as the body unless `rawBody` is given.
     func call(
