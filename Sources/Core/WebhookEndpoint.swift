@@ -64,6 +64,12 @@ public struct WebhookEndpoint: Sendable, Equatable {
         public var scheme: String
         public var host: String
         public var port: Int
+
+        public init(scheme: String, host: String, port: Int) {
+            self.scheme = scheme
+            self.host = host
+            self.port = port
+        }
     }
 
     /// Validates a URL for an endpoint: `http` or `https`, a host, at most 2,048 bytes, no user

@@ -66,4 +66,31 @@ import Testing
         #expect(url.port == 5432)
         #expect(url.tls == .prefer)
     }
+
+    @Test func jobAndWebhookSettings() throws {
+        let settings = try Settings.parse([
+            "TALLY_WORKER_QUEUES": "default=4, webhooks=20", "TALLY_WORKERS_IN_SERVE": "false", "TALLY_JOB_VISIBILITY_SECONDS": "60",
+            "TALLY_JOB_DEAD_RETENTION_DAYS": "30", "TALLY_REDIS_KEY_PREFIX": "acme:", "TALLY_WEBHOOK_ALLOW_LOOPBACK": "yes",
+            "TALLY_WEBHOOK_INBOUND_SECRETS": "stripe=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,billing-2=whsec_abc",
+        ])
+        #expect(settings.workerQueues == ["default": 4, "webhooks": 20])
+        #expect(!settings.workersInServe && settings.jobVisibilitySeconds == 60 && settings.jobDeadRetentionDays == 30)
+        #expect(settings.redisKeyPrefix == "acme:" && settings.webhookAllowLoopback && !settings.webhookAllowPrivateNetworks)
+        #expect(settings.webhookInboundSecrets == ["stripe": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "billing-2": "whsec_abc"])
+        #expect(Settings.defaults.workerQueues == ["default": 10] && Settings.defaults.workersInServe)
+    }
+
+    @Test(arguments: [
+        ("TALLY_WORKER_QUEUES", "default"), ("TALLY_WORKER_QUEUES", "default=0"), ("TALLY_WORKER_QUEUES", "a=1,a=2"), ("TALLY_WORKER_QUEUES", "Bad Name=1"),
+        ("TALLY_WORKERS_IN_SERVE", "maybe"), ("TALLY_JOB_VISIBILITY_SECONDS", "1"), ("TALLY_REDIS_KEY_PREFIX", "has space"),
+        ("TALLY_WEBHOOK_INBOUND_SECRETS", "stripe=nope"), ("TALLY_WEBHOOK_INBOUND_SECRETS", "Stripe=whsec_x"), ("TALLY_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "2"),
+    ])
+    func badJobAndWebhookSettingsNameThemselves(name: String, value: String) {
+        #expect(throws: ConfigurationError.self) { try Settings.parse([name: value]) }
+        do {
+            _ = try Settings.parse([name: value])
+        } catch {
+            #expect(error.setting == name)
+        }
+    }
 }
