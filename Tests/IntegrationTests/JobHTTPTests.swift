@@ -75,7 +75,7 @@ import Testing
             let replayed = try await server.call(.post, "/v1/jobs/dead/replay", token: op, json: ["kind": "kind.a"])
             #expect(replayed.status == 200 && replayed.object["replayed"] as? Int == 1)
             #expect(try await server.call(.get, "/v1/jobs?kind=kind.a", token: op).items.first?["state"] as? String == "available")
-            let later = Int64(Date().timeIntervalSince1970 * 1_000) + 1_000
+            let later = Int64(Date().timeIntervalSince1970 * 1_000) + 5_000
             #expect(try await queue.fetch(queue: "default", limit: 5, worker: "w", nowMillis: later, visibilityMillis: 60_000).map(\.spec.kind) == ["kind.a"])
 
             let purged = try await server.call(.post, "/v1/jobs/dead/purge", token: op, json: ["all": true])

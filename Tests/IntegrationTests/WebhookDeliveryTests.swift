@@ -52,7 +52,7 @@ import Testing
                     let sent = try await webhooks.send(type: "invoice.paid", data: ["invoice": "INV-1"], in: scope)
                     #expect(sent.count == 1)
 
-                    let now = Int64(Date().timeIntervalSince1970 * 1_000) + 1_000
+                    let now = Int64(Date().timeIntervalSince1970 * 1_000) + 5_000
                     let job = try #require(try await server.backend.jobs.fetch(queue: "webhooks", limit: 5, worker: "t", nowMillis: now, visibilityMillis: 60_000).first)
                     try await Self.handler(server, http: http).run(job)
                     try await server.backend.jobs.complete([JobLease(job)], nowMillis: now)
@@ -78,7 +78,7 @@ import Testing
                     #expect(fresh != secret && rotated.object["previous_secret_until"] is String)
                     let test = try await server.call(.post, "/v1/webhooks/\(id)/test", token: tenant.token)
                     #expect(test.status == 202 && test.object["event_type"] as? String == "webhook.test")
-                    let testJob = try #require(try await server.backend.jobs.fetch(queue: "webhooks", limit: 5, worker: "t", nowMillis: now + 10, visibilityMillis: 60_000).first)
+                    let testJob = try #require(try await server.backend.jobs.fetch(queue: "webhooks", limit: 5, worker: "t", nowMillis: Int64(Date().timeIntervalSince1970 * 1_000) + 5_000, visibilityMillis: 60_000).first)
                     try await Self.handler(server, http: http).run(testJob)
                     let rotatedMessage = try #require(receiver.received.withLock { $0.last })
                     #expect(rotatedMessage.headers["webhook-signature"]?.split(separator: " ").count == 2)
@@ -109,7 +109,7 @@ import Testing
                     let handler = try Self.handler(server, http: http)
                     let queue = server.backend.jobs
 
-                    var now = Int64(Date().timeIntervalSince1970 * 1_000) + 1_000
+                    var now = Int64(Date().timeIntervalSince1970 * 1_000) + 5_000
                     var waits: [Int64] = []
                     var generator = SystemRandomNumberGenerator()
                     for attempt in 1...(WebhookService.schedule.count + 1) {
@@ -227,13 +227,15 @@ import Testing
             #expect(try await server.call(.post, "/v1/webhooks/in/nobody", rawBody: body, headers: headers(id: "evt_4", at: now, secret: secret)).status == 404)
 
             // One job per accepted message; running it (twice) marks the message processed once.
-            let jobs = try await server.backend.jobs.fetch(queue: "webhooks", limit: 10, worker: "t", nowMillis: now * 1_000 + 1_000, visibilityMillis: 60_000)
+            let later = Int64(Date().timeIntervalSince1970 * 1_000) + 5_000
+            let jobs = try await server.backend.jobs.fetch(queue: "webhooks", limit: 10, worker: "t", nowMillis: later, visibilityMillis: 60_000)
             #expect(jobs.map(\.spec.kind) == ["webhook.inbound"])
+            let job = try #require(jobs.first)
             let handler = InboundWebhookJob(store: server.backend.webhooks)
-            try await handler.run(jobs[0])
+            try await handler.run(job)
             let processed = try #require(try await server.backend.webhooks.inbound(source: "test-source", messageID: "evt_1"))
             #expect(processed.payload == body && processed.processedAtMillis != nil)
-            try await handler.run(jobs[0])
+            try await handler.run(job)
             #expect(try await server.backend.webhooks.inbound(source: "test-source", messageID: "evt_1")?.processedAtMillis == processed.processedAtMillis)
             #expect(try await server.backend.webhooks.inbound(source: "test-source", messageID: "evt_2") == nil)
         }
