@@ -128,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Bench",
+                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Bench", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -48,6 +48,7 @@ public struct Settings: Sendable, Equatable {
         public static let webhookAllowLoopback = "TALLY_WEBHOOK_ALLOW_LOOPBACK"
         public static let webhookAllowPrivate = "TALLY_WEBHOOK_ALLOW_PRIVATE_NETWORKS"
         public static let webhookInboundSecrets = "TALLY_WEBHOOK_INBOUND_SECRETS"
+        public static let periodicJobsFile = "TALLY_PERIODIC_JOBS_FILE"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
@@ -55,7 +56,7 @@ public struct Settings: Sendable, Equatable {
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
             redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
-            webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets,
+            webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets, periodicJobsFile,
         ]
     }
 
@@ -112,6 +113,8 @@ public struct Settings: Sendable, Equatable {
     public var webhookAllowPrivateNetworks = false
     /// Signing secrets of the systems that send Tally webhooks, by source name.
     public var webhookInboundSecrets: [String: String] = [:]
+    /// A JSON file listing periodic jobs (name, schedule, kind, queue, args); none by default.
+    public var periodicJobsFile: String?
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
@@ -202,6 +205,7 @@ public struct Settings: Sendable, Equatable {
         settings.workersInServe = try flag(value(Name.workersInServe), Name.workersInServe) ?? settings.workersInServe
         settings.webhookAllowLoopback = try flag(value(Name.webhookAllowLoopback), Name.webhookAllowLoopback) ?? settings.webhookAllowLoopback
         settings.webhookAllowPrivateNetworks = try flag(value(Name.webhookAllowPrivate), Name.webhookAllowPrivate) ?? settings.webhookAllowPrivateNetworks
+        settings.periodicJobsFile = value(Name.periodicJobsFile)
         if let secrets = value(Name.webhookInboundSecrets) {
             for part in secrets.split(separator: ",") {
                 let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingWhitespace() }

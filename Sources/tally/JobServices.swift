@@ -3,7 +3,13 @@ import AsyncHTTPClient
 import Core
 import Logging
 import Platform
+import Scheduler
 import Storage
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The worker pool and queue upkeep as `tally serve` and `tally worker` run them, from the
 /// settings.
@@ -22,6 +28,25 @@ enum JobServices {
             InboundWebhookJob(store: backend.webhooks),
         ])
         return (registry, http)
+    }
+
+    /// The periodic jobs of `TALLY_PERIODIC_JOBS_FILE` (none without it); a bad file stops
+    /// start-up with a line naming the entry and field.
+    static func periodic(_ settings: Settings, backend: StorageBackend, logger: Logger) -> PeriodicScheduler {
+        var jobs: [PeriodicJob] = []
+        if let path = settings.periodicJobsFile {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                CommandContext.fail("tally: invalid configuration: \(Settings.Name.periodicJobsFile) cannot read \(path)", code: CommandContext.configurationExitCode)
+            }
+            do {
+                jobs = try PeriodicJob.parseList(try JSONParser.parse(Array(data)))
+            } catch let error as TallyError {
+                CommandContext.fail("tally: invalid configuration: \(path): \(error.field ?? ""): \(error.detail)", code: CommandContext.configurationExitCode)
+            } catch {
+                CommandContext.fail("tally: invalid configuration: \(path) is not JSON: \(error)", code: CommandContext.configurationExitCode)
+            }
+        }
+        return PeriodicScheduler(queue: backend.jobs, jobs: jobs, logger: logger)
     }
 
     static func policy(_ settings: Settings) -> WebhookService.Policy {

@@ -78,6 +78,7 @@ struct Serve: AsyncParsableCommand {
                 http = client
                 services.append(.init(service: JobServices.workers(settings, backend: backend, registry: registry, logger: logger)))
                 services.append(.init(service: JobServices.maintenance(settings, backend: backend, registry: registry, logger: logger)))
+                services.append(.init(service: JobServices.periodic(settings, backend: backend, logger: logger)))
             }
             services.append(.init(service: app))
             var configuration = ServiceGroupConfiguration(

@@ -44,6 +44,7 @@ enum SettingsLoader {
         (Settings.Name.webhookAllowLoopback, "webhooks.allow_loopback"),
         (Settings.Name.webhookAllowPrivate, "webhooks.allow_private_networks"),
         (Settings.Name.webhookInboundSecrets, "webhooks.inbound_secrets"),
+        (Settings.Name.periodicJobsFile, "jobs.periodic_file"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

@@ -36,8 +36,10 @@ struct Worker: AsyncParsableCommand {
             let (registry, http) = JobServices.registry(settings, backend: backend, logger: logger)
             let workers = JobServices.workers(settings, backend: backend, registry: registry, logger: logger)
             let maintenance = JobServices.maintenance(settings, backend: backend, registry: registry, logger: logger)
+            let periodic = JobServices.periodic(settings, backend: backend, logger: logger)
             var configuration = ServiceGroupConfiguration(
-                services: [.init(service: workers), .init(service: maintenance)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: [.init(service: workers), .init(service: maintenance), .init(service: periodic)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
             )
             configuration.maximumGracefulShutdownDuration = .seconds(settings.shutdownTimeoutSeconds)
             Serve.announce("Tally worker running \(settings.workerQueues.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")) (\(backend.store.backendName))")
