@@ -27,6 +27,8 @@ public final class WorkerPool: Service, Sendable {
         public var drainTimeout: Duration = .seconds(25)
         /// Finished jobs not yet acknowledged beyond which fetching pauses.
         public var maxUnacknowledged = 20_000
+        /// Queues whose job starts are limited across all nodes, in jobs per second.
+        public var rateLimits: [String: Int] = [:]
 
         public init(queues: [String: Int], worker: String) {
             self.queues = queues
@@ -112,9 +114,17 @@ public final class WorkerPool: Service, Sendable {
                     }
                     let jobs: [JobRecord]
                     do {
+                        var limit = min(free, configuration.fetchBatch)
+                        if let perSecond = configuration.rateLimits[name] {
+                            let (granted, wait) = try await queue.takeStarts(queue: name, want: limit, perSecond: perSecond, nowMillis: nowMillis)
+                            guard granted > 0 else {
+                                try? await Task.sleep(for: .milliseconds(max(1, min(wait, 1_000))))
+                                continue
+                            }
+                            limit = granted
+                        }
                         jobs = try await queue.fetch(
-                            queue: name, limit: min(free, configuration.fetchBatch), worker: configuration.worker, nowMillis: nowMillis,
-                            visibilityMillis: visibilityMillis
+                            queue: name, limit: limit, worker: configuration.worker, nowMillis: nowMillis, visibilityMillis: visibilityMillis
                         )
                         failures = 0
                     } catch {

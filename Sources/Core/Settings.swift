@@ -49,6 +49,7 @@ public struct Settings: Sendable, Equatable {
         public static let webhookAllowPrivate = "TALLY_WEBHOOK_ALLOW_PRIVATE_NETWORKS"
         public static let webhookInboundSecrets = "TALLY_WEBHOOK_INBOUND_SECRETS"
         public static let periodicJobsFile = "TALLY_PERIODIC_JOBS_FILE"
+        public static let queueRateLimits = "TALLY_QUEUE_RATE_LIMITS"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
@@ -56,7 +57,7 @@ public struct Settings: Sendable, Equatable {
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
             redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
-            webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets, periodicJobsFile,
+            webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets, periodicJobsFile, queueRateLimits,
         ]
     }
 
@@ -115,6 +116,8 @@ public struct Settings: Sendable, Equatable {
     public var webhookInboundSecrets: [String: String] = [:]
     /// A JSON file listing periodic jobs (name, schedule, kind, queue, args); none by default.
     public var periodicJobsFile: String?
+    /// Queues whose job starts are limited across all nodes, in jobs per second.
+    public var queueRateLimits: [String: Int] = [:]
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
@@ -202,6 +205,7 @@ public struct Settings: Sendable, Equatable {
             settings.redisKeyPrefix = prefix
         }
         if let queues = value(Name.workerQueues) { settings.workerQueues = try workerQueues(queues) }
+        if let rates = value(Name.queueRateLimits) { settings.queueRateLimits = try workerQueues(rates, setting: Name.queueRateLimits) }
         settings.workersInServe = try flag(value(Name.workersInServe), Name.workersInServe) ?? settings.workersInServe
         settings.webhookAllowLoopback = try flag(value(Name.webhookAllowLoopback), Name.webhookAllowLoopback) ?? settings.webhookAllowLoopback
         settings.webhookAllowPrivateNetworks = try flag(value(Name.webhookAllowPrivate), Name.webhookAllowPrivate) ?? settings.webhookAllowPrivateNetworks
@@ -236,7 +240,7 @@ public struct Settings: Sendable, Equatable {
     }
 
     /// Parses `queue=concurrency,queue=concurrency` (e.g. `default=10,webhooks=20`).
-    static func workerQueues(_ text: String) throws(ConfigurationError) -> [String: Int] {
+    static func workerQueues(_ text: String, setting: String = Name.workerQueues) throws(ConfigurationError) -> [String: Int] {
         var queues: [String: Int] = [:]
         for part in text.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingWhitespace() }
@@ -244,12 +248,12 @@ public struct Settings: Sendable, Equatable {
                   pair[0].utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }),
                   let concurrency = Int(pair[1]), (1...10_000).contains(concurrency), queues[pair[0]] == nil
             else {
-                throw ConfigurationError(setting: Name.workerQueues, message: "expected queue=concurrency pairs such as default=10,webhooks=20 (queue names a-z, 0-9, '.', '_', '-'; concurrency 1...10000; each queue once), got \"\(text)\"")
+                throw ConfigurationError(setting: setting, message: "expected queue=number pairs such as default=10,webhooks=20 (queue names a-z, 0-9, '.', '_', '-'; numbers 1...10000; each queue once), got \"\(text)\"")
             }
             queues[pair[0]] = concurrency
         }
         guard !queues.isEmpty else {
-            throw ConfigurationError(setting: Name.workerQueues, message: "names no queue")
+            throw ConfigurationError(setting: setting, message: "names no queue")
         }
         return queues
     }

@@ -20,6 +20,10 @@ public protocol JobQueue: Sendable {
     /// priority first; each is `running` with its attempt counted and a visibility deadline of
     /// `now + visibilityMillis`.
     func fetch(queue: String, limit: Int, worker: String, nowMillis: Int64, visibilityMillis: Int64) async throws -> [JobRecord]
+    /// A rate-limited queue's token bucket, shared by every node: takes up to `want` job starts
+    /// of `perSecond` (bursts up to one second's worth); when none is left, answers how long
+    /// until one is.
+    func takeStarts(queue: String, want: Int, perSecond: Int, nowMillis: Int64) async throws -> (granted: Int, retryAfterMillis: Int64)
     /// Waits up to `timeoutMillis` for work to arrive on `queue` (returns early when it does).
     func waitForWork(queue: String, timeoutMillis: Int) async throws
     /// Moves the deadlines of jobs the worker still holds; answers the ones it holds.

@@ -74,6 +74,14 @@ public struct RedisJobQueue: JobQueue {
         return jobs
     }
 
+    public func takeStarts(queue: String, want: Int, perSecond: Int, nowMillis: Int64) async throws -> (granted: Int, retryAfterMillis: Int64) {
+        let reply = try await RedisJobScripts.takeStarts.evaluate(on: redis, [prefix, queue, String(want), String(perSecond), String(nowMillis)])
+        guard let values = reply.array, values.count == 2, let granted = values[0].int, let retry = values[1].int else {
+            throw RedisError(.reply, "unexpected reply from the rate script: \(reply)")
+        }
+        return (granted, Int64(retry))
+    }
+
     public func waitForWork(queue: String, timeoutMillis: Int) async throws {
         // BLPOP's timeout is in seconds (fractions allowed); it must end inside the command timeout.
         let seconds = Double(min(max(timeoutMillis, 10), 1_500)) / 1_000

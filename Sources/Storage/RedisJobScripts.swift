@@ -236,6 +236,28 @@ enum RedisJobScripts {
         return forgotten
         """)
 
+    /// ARGV: prefix, queue, want, per second, now (ms). A token bucket per rate-limited queue
+    /// (`q:<queue>:rate`: tokens, at), the arithmetic of `TokenBucket`. Returns granted and, when
+    /// nothing was granted, the milliseconds until a token is there.
+    static let takeStarts = RedisScript(helpers + """
+        local key = qkey(ARGV[2], 'rate')
+        local want, per_second, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+        local capacity = math.max(1, per_second)
+        local rate = capacity / 1000
+        local tokens = capacity
+        local stored = redis.call('HMGET', key, 'tokens', 'at')
+        if stored[1] then
+          tokens = math.min(capacity, tonumber(stored[1]) + math.max(0, now - tonumber(stored[2])) * rate)
+        end
+        local granted = math.max(0, math.min(want, math.floor(tokens)))
+        tokens = tokens - granted
+        redis.call('HSET', key, 'tokens', tostring(tokens), 'at', ARGV[5])
+        redis.call('PEXPIRE', key, 60000)
+        local retry = 0
+        if granted == 0 then retry = math.ceil((1 - tokens) / rate) end
+        return {granted, retry}
+        """)
+
     /// ARGV: prefix, then job ids. Returns the ids Redis holds no hash for.
     static let missing = RedisScript(helpers + """
         local out = {}

@@ -84,6 +84,19 @@ public struct SQLiteJobQueue: JobQueue {
         }
     }
 
+    public func takeStarts(queue: String, want: Int, perSecond: Int, nowMillis: Int64) async throws -> (granted: Int, retryAfterMillis: Int64) {
+        try await database.transaction { db in
+            let row = try await db.query("SELECT tokens, updated_at FROM job_queue_rates WHERE queue = ?", [.text(queue)]).first
+            let stored = row.map { (tokens: $0.column("tokens")?.double ?? 0, at: Int64($0.column("updated_at")?.integer ?? 0)) }
+            let take = TokenBucket.take(stored: stored, want: want, perSecond: perSecond, nowMillis: nowMillis)
+            _ = try await db.query(
+                "INSERT INTO job_queue_rates (queue, tokens, updated_at) VALUES (?, ?, ?) ON CONFLICT (queue) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at",
+                [.text(queue), .float(take.tokens), .integer(Int(nowMillis))]
+            )
+            return (take.granted, take.retryAfterMillis)
+        }
+    }
+
     public func waitForWork(queue: String, timeoutMillis: Int) async throws {
         try await Task.sleep(for: .milliseconds(min(timeoutMillis, 100)))
     }

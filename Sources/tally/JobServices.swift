@@ -56,6 +56,7 @@ enum JobServices {
     static func workers(_ settings: Settings, backend: StorageBackend, registry: JobRegistry, logger: Logger) -> WorkerPool {
         var configuration = WorkerPool.Configuration(queues: settings.workerQueues, worker: NodeIdentity.make())
         configuration.visibility = .seconds(settings.jobVisibilitySeconds)
+        configuration.rateLimits = settings.queueRateLimits
         // Leave a little of the shutdown budget for acknowledging and closing.
         configuration.drainTimeout = .seconds(max(1, settings.shutdownTimeoutSeconds - 3))
         return WorkerPool(queue: backend.jobs, registry: registry, configuration: configuration, logger: logger)

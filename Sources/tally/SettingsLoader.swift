@@ -45,6 +45,7 @@ enum SettingsLoader {
         (Settings.Name.webhookAllowPrivate, "webhooks.allow_private_networks"),
         (Settings.Name.webhookInboundSecrets, "webhooks.inbound_secrets"),
         (Settings.Name.periodicJobsFile, "jobs.periodic_file"),
+        (Settings.Name.queueRateLimits, "worker.rate_limits"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

@@ -29,6 +29,13 @@ final class RecordingJob: JobHandler, Sendable {
     struct FlakyError: Error, CustomStringConvertible { var description: String { "flaky on purpose" } }
 }
 
+/// Notes when each of its jobs started.
+final class StampingJob: JobHandler, Sendable {
+    let kind = "test.stamp"
+    let starts = Mutex<[ContinuousClock.Instant]>([])
+    func run(_ job: JobRecord) async throws { starts.withLock { $0.append(.now) } }
+}
+
 /// A clock tests move by hand.
 final class ManualClock: TallyClock, Sendable {
     let current: Mutex<Date>
@@ -105,6 +112,27 @@ final class ManualClock: TallyClock, Sendable {
             let handedBack = try #require(try await storage.jobs.job(long))
             #expect(handedBack.state == .available && handedBack.attempt == 0 && handedBack.errors.isEmpty)
             #expect(pool.done.released == 1)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func aRateLimitedQueueNeverStartsMoreThanItsRate(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let stamping = StampingJob()
+            _ = try await storage.jobs.enqueue((0..<12).map { _ in JobSpec(kind: "test.stamp", queue: "slow") }, nowMillis: Self.nowMillis)
+            var configuration = WorkerPool.Configuration(queues: ["slow": 8], worker: "rate-worker")
+            configuration.rateLimits = ["slow": 5]
+            let pool = WorkerPool(queue: storage.jobs, registry: JobRegistry([stamping]), configuration: configuration, logger: TestBackend.logger)
+            try await run(pool) { pool.done.completed >= 12 }
+            let times = stamping.starts.withLock { $0 }.sorted()
+            #expect(times.count == 12)
+            // However slow or fast the machine, no one-second span holds more than a burst (5) and a second's refill (5).
+            for (index, start) in times.enumerated() {
+                let inWindow = times[index...].prefix { $0 - start < .seconds(1) }.count
+                #expect(inWindow <= 10, "\(inWindow) starts within a second")
+            }
+            // And 12 starts at 5 a second took at least (12 - 5) / 5 seconds after the first.
+            #expect(times.last! - times.first! >= .milliseconds(1_300))
         }
     }
 

@@ -207,4 +207,19 @@ import Testing
             #expect(try await storage.jobs.jobs(JobFilter(tenant: owner), limit: 10, after: nil).map(\.id) == [id])
         }
     }
+
+    @Test(arguments: TestBackend.available)
+    func rateLimitedQueuesShareOneBucket(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let t = Self.t0
+            let first = try await storage.jobs.takeStarts(queue: "slow", want: 8, perSecond: 5, nowMillis: t)
+            #expect(first.granted == 5)
+            // Another node asking at the same instant finds the bucket empty.
+            let second = try await storage.jobs.takeStarts(queue: "slow", want: 8, perSecond: 5, nowMillis: t)
+            #expect(second.granted == 0 && second.retryAfterMillis == 200)
+            #expect(try await storage.jobs.takeStarts(queue: "slow", want: 8, perSecond: 5, nowMillis: t + 450).granted == 2)
+            // Queues have buckets of their own.
+            #expect(try await storage.jobs.takeStarts(queue: "other", want: 3, perSecond: 5, nowMillis: t).granted == 3)
+        }
+    }
 }

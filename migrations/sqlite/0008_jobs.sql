@@ -30,3 +30,10 @@ CREATE INDEX background_jobs_running ON background_jobs (deadline) WHERE state =
 CREATE INDEX background_jobs_finished ON background_jobs (state, finalized_at) WHERE state IN ('completed', 'cancelled', 'dead');
 CREATE INDEX background_jobs_tenant ON background_jobs (tenant_id, id) WHERE tenant_id IS NOT NULL;
 CREATE UNIQUE INDEX background_jobs_unique_key ON background_jobs (unique_key) WHERE unique_key IS NOT NULL;
+
+-- Rate-limited queues' token buckets (production keeps them in Redis).
+CREATE TABLE job_queue_rates (
+    queue       TEXT PRIMARY KEY,
+    tokens      REAL NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT;
