@@ -19,13 +19,16 @@ public struct MeteringService: Sendable {
     public let directory: TenantDirectory
     /// Where threshold crossings are recorded (none: not recorded).
     let notices: (any EntitlementStore)?
+    /// Where newly recorded crossings go out as `usage.threshold` webhooks (none: not sent).
+    let webhooks: WebhookService?
     /// How many times ingest recomputes readings when meters change under it before giving up.
     static let staleCatalogAttempts = 5
 
     public init(
         ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock, directory: TenantDirectory,
-        notices: (any EntitlementStore)? = nil
+        notices: (any EntitlementStore)? = nil, webhooks: WebhookService? = nil
     ) {
+        self.webhooks = webhooks
         self.ledger = ledger
         self.appender = appender ?? ledger
         self.clock = clock
@@ -153,8 +156,15 @@ public struct MeteringService: Sendable {
             if outcome == .duplicate { results[entryIndexes[position]].status = .duplicate }
             if !charges.isEmpty { crossings += quota.settle(charges[position], booked: outcome == .accepted) }
         }
-        if !crossings.isEmpty, let notices {
-            _ = try? await notices.recordCrossings(crossings, in: scope, at: clock.now())
+        if !crossings.isEmpty, let notices, let recorded = try? await notices.recordCrossings(crossings, in: scope, at: clock.now()), let webhooks {
+            // Only crossings recorded just now (once per feature, period and threshold, across nodes).
+            for crossing in recorded {
+                _ = try? await webhooks.send(type: "usage.threshold", data: .object([
+                    "feature": .string(crossing.feature), "threshold_percent": .number(Double(crossing.threshold)),
+                    "used": .string(crossing.used.description), "limit": .string(crossing.limit.description),
+                    "period_start": .string(RFC3339.format(microseconds: crossing.periodStart * 1_000_000)),
+                ]), in: scope)
+            }
         }
         return IngestReport(results: results)
     }

@@ -31,19 +31,15 @@ public struct Platform: Sendable {
     ) {
         self.store = store
         self.jobs = jobs.map { JobService(queue: $0, store: store, clock: clock) }
-        if let jobs, let webhooks {
-            self.webhooks = WebhookService(store: webhooks, jobs: jobs, clock: clock, policy: webhookPolicy)
-            self.inboundWebhooks = InboundWebhookService(store: webhooks, jobs: jobs, secrets: inboundWebhookSecrets, clock: clock)
-        } else {
-            self.webhooks = nil
-            self.inboundWebhooks = nil
-        }
+        let outbound = jobs.flatMap { jobs in webhooks.map { WebhookService(store: $0, jobs: jobs, clock: clock, policy: webhookPolicy) } }
+        self.webhooks = outbound
+        self.inboundWebhooks = jobs.flatMap { jobs in webhooks.map { InboundWebhookService(store: $0, jobs: jobs, secrets: inboundWebhookSecrets, clock: clock) } }
         self.features = entitlements.map { FeatureService(store: $0, clock: clock) }
         let directory = directory ?? TenantDirectory(
             loader: Self.loader(store: store, ledger: ledger, entitlements: entitlements), logger: Logger(label: "tally.tenants")
         )
         self.entitlements = entitlements.map { EntitlementService(store: $0, ledger: ledger, clock: clock, directory: directory) }
-        self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock, directory: directory, notices: entitlements)
+        self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock, directory: directory, notices: entitlements, webhooks: outbound)
         self.tenants = TenantService(store: store, clock: clock, cache: cache, directory: directory)
         self.apiKeys = APIKeyService(store: store, clock: clock, cache: cache, usage: usage)
         self.serviceIdentities = ServiceIdentityService(store: store, clock: clock, cache: cache)

@@ -121,6 +121,9 @@ import Testing
             ]]
             #expect(try await server.call(.post, "/v1/plans", token: server.operatorToken, json: plan).status == 201)
             _ = try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: server.operatorToken, json: ["plan": "metered"])
+            // The tenant listens for threshold webhooks.
+            let hook = try await server.call(.post, "/v1/webhooks", token: acme.token, json: ["url": "http://127.0.0.1:9/thresholds", "event_types": ["usage.threshold"]])
+            let hookID = try #require(hook.object["id"] as? String, "\(hook.text)")
             // 4, then 4 (crosses 50 and 80), then 6 (crosses 100), then 3 more (nothing new).
             for (round, size) in [4, 4, 6, 3].enumerated() {
                 let reply = try await Self.batch(server, acme.token, (0..<size).map { Self.event("r\(round)-\($0)") })
@@ -129,6 +132,11 @@ import Testing
             let notes = try await server.call(.get, "/v1/entitlements/notifications", token: acme.token)
             #expect(notes.items.map { $0["threshold"] as? Int ?? 0 }.sorted() == [50, 80, 100])
             #expect(notes.items.allSatisfy { $0["feature"] as? String == "api-calls" && $0["limit"] as? String == "10" })
+            // Each threshold went out once as a usage.threshold webhook.
+            let sent = try await server.call(.get, "/v1/webhooks/\(hookID)/deliveries", token: acme.token).items
+            #expect(sent.allSatisfy { $0["event_type"] as? String == "usage.threshold" })
+            let percents = sent.compactMap { (($0["payload"] as? [String: Any])?["data"] as? [String: Any])?["threshold_percent"] as? Int }
+            #expect(percents.sorted() == [50, 80, 100], "\(sent)")
             let check = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls", "amount": 2])
             #expect(check.object["allowed"] as? Bool == true)
             #expect(check.object["used"] as? String == "17")
