@@ -114,7 +114,7 @@ import Testing
 
     @Test func aMidPeriodChangeCreditsTheOldAndChargesTheNew() {
         // February 2028 (a leap year: 29 days); the change on the 20th at 00:00 UTC leaves 10 days.
-        let start: Int64 = 1_833_148_800  // 2028-02-01
+        let start: Int64 = 1_832_976_000  // 2028-02-01
         let end: Int64 = start + 29 * 86_400
         let change = start + 19 * 86_400
         let (credit, charge) = Proration.change(from: Money(minorUnits: 2_900, currency: usd), to: Money(minorUnits: 5_800, currency: usd),
