@@ -104,7 +104,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             let limit = minute + 8 * 366 * 1_440
             while minute < limit {
                 let day = minute / 1_440
-                let (_, month, dayOfMonth) = Self.civil(fromDays: day)
+                let (_, month, dayOfMonth) = CivilDate.civil(fromDays: Int(day))
                 let weekday = Int((day + 4) % 7 + 7) % 7  // 1970-01-01 was a Thursday
                 let dayMatches: Bool
                 switch (anyDay, anyWeekday) {
@@ -139,18 +139,5 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
             if following > seconds { return tick }
             tick = following
         }
-    }
-
-    /// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = Int(doy - (153 * mp + 2) / 5 + 1)
-        let month = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

@@ -33,11 +33,7 @@ struct DLQ: AsyncParsableCommand {
         @Argument(help: "The job id (job_…).") var id: String
 
         func run() async throws {
-            try await CLIRunner.run(options) { platform, _ in
-                guard let jobID = JobID(id) else { throw TallyError.notFound("job") }
-                let job = try await JobFilterOptions.service(platform).get(jobID, tenant: nil)
-                print(String(decoding: JSONWriter.encode(JobService.json(job)), as: UTF8.self))
-            }
+            try await CLIRunner.run(options) { platform, _ in try await JobFilterOptions.show(platform, id: id) }
         }
     }
 
@@ -50,10 +46,7 @@ struct DLQ: AsyncParsableCommand {
         func run() async throws {
             try await CLIRunner.run(options) { platform, _ in
                 let jobs = try JobFilterOptions.service(platform)
-                guard all || !filter.parameters.isEmpty else {
-                    throw TallyError.validation("all", "name the dead jobs (--queue, --kind, --tenant, --older-than, --id) or pass --all")
-                }
-                print("replayed \(try await jobs.replay(try jobs.filter(filter.parameters, states: [.dead]))) dead jobs")
+                print("replayed \(try await jobs.replay(try filter.deadJobs(jobs, all: all))) dead jobs")
             }
         }
     }
@@ -67,10 +60,7 @@ struct DLQ: AsyncParsableCommand {
         func run() async throws {
             try await CLIRunner.run(options) { platform, _ in
                 let jobs = try JobFilterOptions.service(platform)
-                guard all || !filter.parameters.isEmpty else {
-                    throw TallyError.validation("all", "name the dead jobs (--queue, --kind, --tenant, --older-than, --id) or pass --all")
-                }
-                print("purged \(try await jobs.purge(try jobs.filter(filter.parameters, states: [.dead]))) dead jobs")
+                print("purged \(try await jobs.purge(try filter.deadJobs(jobs, all: all))) dead jobs")
             }
         }
     }

@@ -40,6 +40,21 @@ struct JobFilterOptions: ParsableArguments {
         }
     }
 
+    /// The dead jobs this filter names; refused when it names none and `all` is not set, so
+    /// nobody replays or purges the whole DLQ by accident.
+    func deadJobs(_ jobs: JobService, all: Bool) throws -> JobFilter {
+        guard all || !parameters.isEmpty else {
+            throw TallyError.validation("all", "name the dead jobs (--queue, --kind, --tenant, --older-than, --id) or pass --all")
+        }
+        return try jobs.filter(parameters, states: [.dead])
+    }
+
+    /// Prints one job as JSON.
+    static func show(_ platform: Platform, id: String) async throws {
+        guard let jobID = JobID(id) else { throw TallyError.notFound("job") }
+        Swift.print(String(decoding: JSONWriter.encode(JobService.json(try await service(platform).get(jobID, tenant: nil))), as: UTF8.self))
+    }
+
     static func service(_ platform: Platform) throws -> JobService {
         guard let jobs = platform.jobs else { throw TallyError(.internalError, "this build has no job queue") }
         return jobs

@@ -64,10 +64,7 @@ struct Jobs: AsyncParsableCommand {
         @Argument(help: "The job id (job_…).") var id: String
 
         func run() async throws {
-            try await CLIRunner.run(options) { platform, _ in
-                guard let jobID = JobID(id) else { throw TallyError.notFound("job") }
-                print(String(decoding: JSONWriter.encode(JobService.json(try await JobFilterOptions.service(platform).get(jobID, tenant: nil))), as: UTF8.self))
-            }
+            try await CLIRunner.run(options) { platform, _ in try await JobFilterOptions.show(platform, id: id) }
         }
     }
 
