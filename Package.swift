@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["Core"], swiftSettings: swiftSettings),
         .target(name: "Metering", dependencies: ["Core"], swiftSettings: swiftSettings),
         .target(name: "Entitlements", dependencies: ["Core", "Metering"], swiftSettings: swiftSettings),
-        .target(name: "Billing", dependencies: ["Core", "Metering"], swiftSettings: swiftSettings),
+        .target(name: "Billing", dependencies: ["Core", "Metering", "Entitlements"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CHiredis",
             providers: [.apt(["libhiredis-dev"])]
@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Core"], swiftSettings: swiftSettings),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "Core"], swiftSettings: swiftSettings),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Core"], swiftSettings: swiftSettings),
-        .testTarget(name: "BillingTests", dependencies: ["Billing", "Metering", "Core"], swiftSettings: swiftSettings),
+        .testTarget(name: "BillingTests", dependencies: ["Billing", "Metering", "Entitlements", "Core"], swiftSettings: swiftSettings),
         .testTarget(name: "EntitlementsTests", dependencies: ["Entitlements", "Metering", "Core"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ActorsTests",
