@@ -21,11 +21,13 @@ import Testing
             var env = ProcessTests.envFor(settings)
             env["TALLY_WORKER_QUEUES"] = "default=8"
             env["TALLY_JOB_VISIBILITY_SECONDS"] = "5"
-            let total = 240
+            // 320 jobs of 80 ms at 8 at a time is 3.2 s of work: more than the four workers' 2.4 s
+            // between kills, so every kill finds jobs held.
+            let total = 320
             try await StorageBackend.withBackend(settings, logger: TestBackend.logger) { storage in
                 _ = try await storage.migrations.migrate()
                 let now = Int64(Date().timeIntervalSince1970 * 1_000)
-                _ = try await storage.jobs.enqueue((0..<total).map { _ in JobSpec(kind: "tally.sleep", args: #"{"ms":40}"#) }, nowMillis: now)
+                _ = try await storage.jobs.enqueue((0..<total).map { _ in JobSpec(kind: "tally.sleep", args: #"{"ms":80}"#) }, nowMillis: now)
 
                 // Four workers in turn, each killed with SIGKILL while it holds jobs.
                 for _ in 0..<4 {
