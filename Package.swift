@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "Platform",
             dependencies: [
-                "Core", "Storage", "Actors", "Metering", "Entitlements", "Scheduler",
+                "Core", "Storage", "Actors", "Metering", "Entitlements", "Scheduler", "Billing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Metering", "Scheduler", "TallyTestSupport", "Bench",
+                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Metering", "Scheduler", "Billing", "TallyTestSupport", "Bench",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
