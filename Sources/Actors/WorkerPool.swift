@@ -115,17 +115,17 @@ public final class WorkerPool: Service, Sendable {
                     let jobs: [JobRecord]
                     do {
                         var limit = min(free, configuration.fetchBatch)
+                        // One instant for the token bucket and the fetch, so a job's start time is its token's.
+                        let now = nowMillis
                         if let perSecond = configuration.rateLimits[name] {
-                            let (granted, wait) = try await queue.takeStarts(queue: name, want: limit, perSecond: perSecond, nowMillis: nowMillis)
+                            let (granted, wait) = try await queue.takeStarts(queue: name, want: limit, perSecond: perSecond, nowMillis: now)
                             guard granted > 0 else {
                                 try? await Task.sleep(for: .milliseconds(max(1, min(wait, 1_000))))
                                 continue
                             }
                             limit = granted
                         }
-                        jobs = try await queue.fetch(
-                            queue: name, limit: limit, worker: configuration.worker, nowMillis: nowMillis, visibilityMillis: visibilityMillis
-                        )
+                        jobs = try await queue.fetch(queue: name, limit: limit, worker: configuration.worker, nowMillis: now, visibilityMillis: visibilityMillis)
                         failures = 0
                     } catch {
                         failures += 1

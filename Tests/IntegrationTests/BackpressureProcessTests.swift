@@ -23,9 +23,11 @@ struct BackpressureProcessTests {
         var phase = Phase.warm
         var maxRSS: [Phase: Int] = [:]
 
-        func record(_ tenant: String, _ status: Int, retryAfter: String?, acked ids: [String]) {
+        /// Counts an answer under the phase its request was sent in (a starved machine may answer
+        /// a request sent while PostgreSQL was stopped only after it resumed).
+        func record(_ tenant: String, _ status: Int, retryAfter: String?, acked ids: [String], sentIn: Phase) {
             lock.withLock {
-                statuses[phase, default: [:]][tenant, default: [:]][status, default: 0] += 1
+                statuses[sentIn, default: [:]][tenant, default: [:]][status, default: 0] += 1
                 if (status == 429 || status == 503) && retryAfter == nil { missingRetryAfter += 1 }
                 acked[tenant, default: []].formUnion(ids)
             }
@@ -33,6 +35,7 @@ struct BackpressureProcessTests {
         func fail(_ text: String) { lock.withLock { failures.append(text) } }
         func rss(_ kilobytes: Int) { lock.withLock { maxRSS[phase] = max(maxRSS[phase] ?? 0, kilobytes) } }
         func setPhase(_ next: Phase) { lock.withLock { phase = next } }
+        var current: Phase { lock.withLock { phase } }
         func count(_ phase: Phase, _ tenant: String, _ status: Int) -> Int { lock.withLock { statuses[phase]?[tenant]?[status] ?? 0 } }
         var snapshot: (statuses: [Phase: [String: [Int: Int]]], missingRetryAfter: Int, acked: [String: Set<String>], failures: [String]) {
             lock.withLock { (statuses, missingRetryAfter, acked, failures) }
@@ -83,6 +86,7 @@ struct BackpressureProcessTests {
         /// Posts 5 new events for `tenant` and records the answer; `false` if it was not a 200.
         @Sendable func post(_ tenant: String, _ name: String) async -> Bool {
             let ids = (0..<5).map { "\(name)-\($0)" }
+            let sentIn = log.current
             var request = URLRequest(url: URL(string: server.baseURL + "/v1/events")!)
             request.httpMethod = "POST"
             request.setValue("Bearer \(tokens[tenant]!)", forHTTPHeaderField: "Authorization")
@@ -96,7 +100,7 @@ struct BackpressureProcessTests {
                    let results = body["results"] as? [[String: Any]] {
                     acked = zip(ids, results).filter { ["accepted", "duplicate"].contains($0.1["status"] as? String) }.map(\.0)
                 }
-                log.record(tenant, http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), acked: acked)
+                log.record(tenant, http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), acked: acked, sentIn: sentIn)
                 return http.statusCode == 200
             } catch {
                 log.fail("\(tenant): \(error)")
@@ -127,8 +131,9 @@ struct BackpressureProcessTests {
             group.addTask {
                 while stop.withLock({ running }) {
                     log.rss(Self.rss(of: pid))
+                    let sentIn = log.current
                     if let (_, response) = try? await session.data(from: URL(string: server.baseURL + "/health/ready")!) {
-                        log.record("ready", (response as! HTTPURLResponse).statusCode, retryAfter: "n/a", acked: [])
+                        log.record("ready", (response as! HTTPURLResponse).statusCode, retryAfter: "n/a", acked: [], sentIn: sentIn)
                     }
                     try await Task.sleep(for: .milliseconds(250))
                 }
