@@ -96,11 +96,15 @@ struct QuotaLeaseProcessTests {
             try await Self.drive(b, token: token, prefix: "p2-b", batch: 10, maxBatches: 4, patience: 4, counter: second)
             #expect(second.totals.accepted >= 20)
             await b.crash()
+            let crashed = ContinuousClock.now
             // A books what the pool has while B's lease still holds its block...
             try await Self.drive(a, token: token, prefix: "p2-a", batch: 10, maxBatches: 400, counter: second)
             let bookedWhileHeld = try await Self.booked(a, token: token)
             #expect(bookedWhileHeld == bookedFirst + second.totals.accepted)
-            #expect(bookedWhileHeld <= 2000)
+            // (B's lease lapses 9 to 12 s after the crash; a starved machine may take that long to
+            // drive A, and then A may also spend what B booked without reporting: the bound below.)
+            if ContinuousClock.now - crashed < .seconds(9) { #expect(bookedWhileHeld <= 2000) }
+            #expect(bookedWhileHeld <= 2000 + block)
             // ...and the rest once that lease lapses (TTL 12 s, renewed every 3 s: it lapses 9 to 12 s
             // after the crash): the dead node costs at most what it had booked without reporting,
             // less than one block.
@@ -108,10 +112,10 @@ struct QuotaLeaseProcessTests {
             try await Self.drive(a, token: token, prefix: "p2-a-late", batch: 10, maxBatches: 400, counter: second)
             let bookedSecond = try await Self.booked(a, token: token)
             #expect(bookedSecond == bookedFirst + second.totals.accepted)
-            #expect(bookedSecond > bookedWhileHeld)
+            if bookedWhileHeld < 2000 { #expect(bookedSecond > bookedWhileHeld) }
             if bookedSecond < 2000 {
                 try await TestRedis.withClient { redis in
-                    for key in try await redis.send("KEYS", "tally:quota:{\(tenant)}:*").array?.compactMap(\.string) ?? [] {
+                    for key in try await redis.send("KEYS", "\(settings.redisKeyPrefix)quota:{\(tenant)}:*").array?.compactMap(\.string) ?? [] {
                         let values = try await redis.send("HGETALL", key).array?.compactMap(\.string) ?? []
                         Issue.record("\(key): \(values); a \(a.process.processIdentifier) b \(b.process.processIdentifier); accepted \(second.totals), last refusal: \(second.lastRefusal)")
                     }
