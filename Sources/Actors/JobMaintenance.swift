@@ -38,7 +38,7 @@ public final class JobMaintenance: Service, Sendable {
         self.logger = logger
     }
 
-    private var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }
+    private var nowMillis: Int64 { clock.nowMillis }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
@@ -92,7 +92,7 @@ public final class JobMaintenance: Service, Sendable {
     /// Re-dispatches jobs the dispatcher lost; answers how many.
     @discardableResult
     public func reconcile() async throws -> Int {
-        let grace = configuration.reconcileGrace.components.seconds * 1_000
+        let grace = configuration.reconcileGrace.totalMilliseconds
         let restored = try await queue.reconcile(nowMillis: nowMillis, graceMillis: grace)
         if restored > 0 { logger.warning("re-dispatched jobs the queue had lost", metadata: ["jobs": "\(restored)"]) }
         return restored
@@ -106,7 +106,7 @@ public final class JobMaintenance: Service, Sendable {
         var rules: [(JobFilter, Duration)] = [(JobFilter(states: [.completed, .cancelled]), configuration.completedRetention)]
         if let dead = configuration.deadRetention { rules.append((JobFilter(states: [.dead]), dead)) }
         for (var filter, retention) in rules {
-            filter.finishedBeforeMillis = now - retention.components.seconds * 1_000
+            filter.finishedBeforeMillis = now - retention.totalMilliseconds
             while true {
                 let deleted = try await queue.purge(filter, limit: 1_000)
                 total += deleted

@@ -95,8 +95,8 @@ public final class WorkerPool: Service, Sendable {
         logger.info("workers stopped", metadata: ["worker": "\(configuration.worker)", "jobs.completed": "\(done.completed)", "jobs.failed": "\(done.failed)"])
     }
 
-    private var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }
-    private var visibilityMillis: Int64 { Int64(configuration.visibility.components.seconds * 1_000 + configuration.visibility.components.attoseconds / 1_000_000_000_000_000) }
+    private var nowMillis: Int64 { clock.nowMillis }
+    private var visibilityMillis: Int64 { configuration.visibility.totalMilliseconds }
 
     // MARK: Fetching and running
 

@@ -81,7 +81,7 @@ public struct JobBenchmark: Sendable {
         self.configuration = configuration
     }
 
-    static var nowMillis: Int64 { Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) }
+    static var nowMillis: Int64 { SystemClock().nowMillis }
 
     public func run(storage: StorageBackend, backendName: String) async throws -> Report {
         let queue = "bench-\(UInt32.random(in: 0...UInt32.max))"

@@ -244,8 +244,7 @@ public struct Settings: Sendable, Equatable {
         var queues: [String: Int] = [:]
         for part in text.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingWhitespace() }
-            guard pair.count == 2, !pair[0].isEmpty, pair[0].utf8.count <= 128,
-                  pair[0].utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }),
+            guard pair.count == 2, LowercaseName.isValid(pair[0], maxBytes: 128),
                   let concurrency = Int(pair[1]), (1...10_000).contains(concurrency), queues[pair[0]] == nil
             else {
                 throw ConfigurationError(setting: setting, message: "expected queue=number pairs such as default=10,webhooks=20 (queue names a-z, 0-9, '.', '_', '-'; numbers 1...10000; each queue once), got \"\(text)\"")

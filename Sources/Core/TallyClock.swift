@@ -15,3 +15,9 @@ public struct SystemClock: TallyClock {
     public init() {}
     public func now() -> Date { Date() }
 }
+
+extension TallyClock {
+    /// Now in whole milliseconds since the epoch (rounded toward the past), as job and webhook
+    /// records store instants.
+    public var nowMillis: Int64 { Int64((now().timeIntervalSince1970 * 1_000).rounded(.down)) }
+}

@@ -54,6 +54,11 @@ public enum RFC3339 {
     }
 
     /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`.
+    /// An instant in milliseconds as the API shows it (`null` for none).
+    public static func json(millis: Int64?) -> JSONValue {
+        millis.map { .string(format(microseconds: $0 * 1_000)) } ?? .null
+    }
+
     public static func format(microseconds: Int64) -> String {
         format(microseconds: microseconds, offsetSeconds: 0)
     }

@@ -19,7 +19,7 @@ public struct InboundWebhookJob: JobHandler {
         guard case .object(let args)? = try? JSONParser.parse(job.spec.args.utf8), case .string(let source)? = args["source"],
               case .string(let id)? = args["message_id"]
         else { throw JobError.permanent("webhook.inbound needs {\"source\", \"message_id\"}") }
-        let now = Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down))
+        let now = clock.nowMillis
         guard try await store.markInboundProcessed(source: source, messageID: id, nowMillis: now) else {
             throw JobError.permanent("the inbound webhook \(source)/\(id) no longer exists")
         }

@@ -17,7 +17,7 @@ public struct JobService: Sendable {
         self.clock = clock
     }
 
-    var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }
+    var nowMillis: Int64 { clock.nowMillis }
 
     /// Validates and enqueues one job; `inserted == false` when its unique key was taken.
     public func enqueue(_ spec: JobSpec) async throws -> (job: JobRecord, inserted: Bool) {
@@ -126,7 +126,7 @@ public struct JobService: Sendable {
 
     /// A job as the API shows it.
     public static func json(_ job: JobRecord) -> JSONValue {
-        func time(_ millis: Int64?) -> JSONValue { millis.map { .string(RFC3339.format(microseconds: $0 * 1_000)) } ?? .null }
+        let time = RFC3339.json(millis:)
         return .object([
             "id": .string(job.id.rawValue),
             "kind": .string(job.spec.kind),

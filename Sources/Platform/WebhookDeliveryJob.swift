@@ -31,11 +31,11 @@ public struct WebhookDeliveryJob: JobHandler {
         self.breakers = breakers
         self.service = service
         self.clock = clock
-        self.timeout = .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        self.timeout = .nanoseconds(timeout.totalNanoseconds)
         self.logger = logger
     }
 
-    var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }
+    var nowMillis: Int64 { clock.nowMillis }
 
     public func run(_ job: JobRecord) async throws {
         guard let tenant = job.spec.tenant,

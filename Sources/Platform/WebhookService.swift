@@ -38,7 +38,7 @@ public struct WebhookService: Sendable {
     }
 
     /// The service clock's now, in milliseconds.
-    public var nowMillis: Int64 { Int64((clock.now().timeIntervalSince1970 * 1_000).rounded(.down)) }
+    public var nowMillis: Int64 { clock.nowMillis }
 
     /// What a create or update asks for.
     public struct EndpointInput: Sendable {
@@ -211,7 +211,7 @@ public struct WebhookService: Sendable {
 
     /// An endpoint as the API shows it (the secrets never: only whether a previous one still signs).
     public static func json(_ endpoint: WebhookEndpoint, nowMillis: Int64, includeSecret: Bool = false) -> JSONValue {
-        func time(_ millis: Int64?) -> JSONValue { millis.map { .string(RFC3339.format(microseconds: $0 * 1_000)) } ?? .null }
+        let time = RFC3339.json(millis:)
         var object: [String: JSONValue] = [
             "id": .string(endpoint.id.rawValue), "tenant_id": .string(endpoint.tenant.rawValue), "url": .string(endpoint.url),
             "description": .string(endpoint.description), "event_types": .array(endpoint.eventTypes.map { .string($0) }),
@@ -226,7 +226,7 @@ public struct WebhookService: Sendable {
 
     /// A delivery as the API shows it.
     public static func json(_ delivery: WebhookDelivery) -> JSONValue {
-        func time(_ millis: Int64?) -> JSONValue { millis.map { .string(RFC3339.format(microseconds: $0 * 1_000)) } ?? .null }
+        let time = RFC3339.json(millis:)
         return .object([
             "id": .string(delivery.id.rawValue), "endpoint_id": .string(delivery.endpoint.rawValue), "event_type": .string(delivery.eventType),
             "payload": (try? JSONParser.parse(delivery.payload.utf8)) ?? .string(delivery.payload), "status": .string(delivery.status.rawValue),

@@ -49,9 +49,7 @@ public struct JobSpec: Sendable, Equatable {
     /// Validates a spec; throws `validation_failed` naming the field.
     public func validated() throws -> JobSpec {
         func name(_ text: String, _ field: String) throws {
-            guard (1...128).contains(text.utf8.count),
-                  text.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D })
-            else {
+            guard LowercaseName.isValid(text, maxBytes: 128) else {
                 throw TallyError(.validationFailed, "\(field) must be 1 to 128 characters of a-z, 0-9, '.', '_' or '-'", field: field)
             }
         }

@@ -45,9 +45,7 @@ public struct PeriodicJob: Sendable, Equatable {
             for key in fields.keys where !["name", "schedule", "kind", "queue", "args", "priority", "max_attempts"].contains(key) {
                 throw TallyError.validation("\(at).\(key)", "unknown field '\(key)'")
             }
-            guard let name = try string("name"), (1...64).contains(name.utf8.count), !seen.contains(name),
-                  name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D })
-            else { throw TallyError.validation("\(at).name", "name is required: 1 to 64 of a-z, 0-9, '.', '_', '-', each name once") }
+            guard let name = try string("name"), LowercaseName.isValid(name, maxBytes: 64), !seen.contains(name) else { throw TallyError.validation("\(at).name", "name is required: 1 to 64 of a-z, 0-9, '.', '_', '-', each name once") }
             seen.insert(name)
             guard let scheduleText = try string("schedule") else { throw TallyError.validation("\(at).schedule", "schedule is required") }
             let schedule: CronSchedule
