@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Core", "Scheduler", "Metering", "Entitlements", "CHiredis",
+                "Core", "Scheduler", "Metering", "Entitlements", "Billing", "CHiredis",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "HTTPFront",
             dependencies: [
-                "Core", "Platform", "Storage", "Actors", "Metering", "Entitlements",
+                "Core", "Platform", "Storage", "Actors", "Metering", "Entitlements", "Billing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests",
             dependencies: [
-                "Core", "Storage", "Platform", "Metering", "Entitlements", "Scheduler", "TallyTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "Core", "Storage", "Platform", "Metering", "Entitlements", "Scheduler", "Billing", "TallyTestSupport", .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import Core
+import Metering
 
 /// An invoice's lines and totals, built by one rule: every line is whole minor units already
 /// (each rated line rounded once), the minimum commitment tops the subtotal up, tax is charged on
@@ -8,15 +9,47 @@ public struct InvoiceDraft: Sendable, Equatable {
         case charge, proration, credit, adjustment, minimum, tax
     }
 
+    /// One line: what it is, its amount, and for rated lines the charge, the meter total it
+    /// rated and (for adjustments and proration) the period it refers to, in Unix seconds.
     public struct Line: Sendable, Equatable {
         public var kind: LineKind
         public var description: String
         public var amount: Money
+        public var charge: String?
+        public var quantity: Quantity?
+        public var periodStart: Int64?
+        public var periodEnd: Int64?
 
-        public init(kind: LineKind, description: String, amount: Money) {
+        public init(kind: LineKind, description: String, amount: Money, charge: String? = nil, quantity: Quantity? = nil,
+                    periodStart: Int64? = nil, periodEnd: Int64? = nil) {
             self.kind = kind
             self.description = description
             self.amount = amount
+            self.charge = charge
+            self.quantity = quantity
+            self.periodStart = periodStart
+            self.periodEnd = periodEnd
+        }
+
+        /// The line as the API shows and the store keeps it (times RFC 3339, amounts decimal strings).
+        public var json: JSONValue {
+            var line: [String: JSONValue] = ["kind": .string(kind.rawValue), "description": .string(description), "amount": .string(amount.decimalString)]
+            if let charge { line["charge"] = .string(charge) }
+            if let quantity { line["quantity"] = .string(quantity.description) }
+            if let periodStart { line["period_start"] = RFC3339.json(seconds: periodStart) }
+            if let periodEnd { line["period_end"] = RFC3339.json(seconds: periodEnd) }
+            return .object(line)
+        }
+
+        /// Reads `json` back (stored documents only: a malformed line is a storage fault).
+        public static func parse(_ value: JSONValue, currency: Currency) -> Line? {
+            guard case .object(let f) = value, case .string(let kindText)? = f["kind"], let kind = LineKind(rawValue: kindText),
+                  case .string(let description)? = f["description"], case .string(let amountText)? = f["amount"],
+                  let amount = Money(decimal: amountText, currency: currency) else { return nil }
+            func text(_ key: String) -> String? { if case .string(let v)? = f[key] { return v } else { return nil } }
+            func seconds(_ key: String) -> Int64? { text(key).flatMap(RFC3339.seconds) }
+            return Line(kind: kind, description: description, amount: amount, charge: text("charge"), quantity: text("quantity").flatMap { Quantity($0) },
+                        periodStart: seconds("period_start"), periodEnd: seconds("period_end"))
         }
     }
 
@@ -54,6 +87,15 @@ public struct InvoiceDraft: Sendable, Equatable {
         self.subtotal = subtotal
         self.tax = tax
         guard let total = Money.sum(all.map(\.amount), currency: currency) else { throw TallyError.validation("lines", "the invoice total overflows") }
+        self.total = total
+    }
+
+    /// A stored invoice's lines and totals as they were written (no re-computation).
+    init(stored currency: Currency, lines: [Line], subtotal: Money, tax: Money, total: Money) {
+        self.currency = currency
+        self.lines = lines
+        self.subtotal = subtotal
+        self.tax = tax
         self.total = total
     }
 }

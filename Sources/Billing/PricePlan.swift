@@ -59,7 +59,13 @@ public struct PricePlan: Sendable, Equatable {
             default:
                 atto = charge.model.rate(quantity: charge.meter.flatMap { totals[$0] } ?? .zero, freeUnits: charge.freeUnits)
             }
-            return InvoiceDraft.Line(kind: .charge, description: charge.description, amount: Money(attoUnits: atto, currency: currency))
+            let quantity: Quantity? = switch charge.model {
+            case .flat: nil
+            case .percentage: (charge.meter.flatMap { eventValues[$0] } ?? []).reduce(.zero, +)
+            default: charge.meter.flatMap { totals[$0] } ?? .zero
+            }
+            return InvoiceDraft.Line(kind: .charge, description: charge.description, amount: Money(attoUnits: atto, currency: currency),
+                                     charge: charge.key, quantity: quantity)
         }
     }
 
@@ -145,6 +151,51 @@ public struct PricePlan: Sendable, Equatable {
             }
             trialDays = Int(days)
         }
-        return PricePlan(key: key, name: name, interval: interval, currency: currency, charges: charges, minimumCommitment: minimum, trialDays: trialDays)
+        var version = 1
+        if case .number(let stored)? = fields["version"], stored == stored.rounded(), stored >= 1, stored < 1e9 { version = Int(stored) }
+        return PricePlan(key: key, version: version, name: name, interval: interval, currency: currency, charges: charges,
+                         minimumCommitment: minimum, trialDays: trialDays)
+    }
+
+    /// The plan as `parse` reads it (amounts as decimal strings), with its version.
+    public var json: JSONValue {
+        var plan: [String: JSONValue] = [
+            "key": .string(key), "version": .number(Double(version)), "name": .string(name), "interval": .string(interval.rawValue),
+            "currency": .string(currency.code), "trial_days": .number(Double(trialDays)),
+            "minimum_commitment": minimumCommitment.map { .string($0.decimalString) } ?? .null,
+        ]
+        plan["charges"] = .array(charges.map { charge in
+            var c: [String: JSONValue] = ["key": .string(charge.key), "description": .string(charge.description)]
+            if let meter = charge.meter { c["meter"] = .string(meter) }
+            if charge.freeUnits != .zero { c["free_units"] = .string(charge.freeUnits.description) }
+            func tiers(_ list: [ChargeModel.Tier]) -> JSONValue {
+                .array(list.map { tier in
+                    var t: [String: JSONValue] = ["up_to": tier.upTo.map { .string($0.description) } ?? .null, "unit_price": .string(tier.unitPrice.description)]
+                    if tier.flatFee != .zero { t["flat_fee"] = .string(tier.flatFee.description) }
+                    return .object(t)
+                })
+            }
+            switch charge.model {
+            case .flat(let amount): c["type"] = "flat"; c["amount"] = .string(amount.description)
+            case .perUnit(let price): c["type"] = "per_unit"; c["unit_price"] = .string(price.description)
+            case .graduated(let list): c["type"] = "graduated"; c["tiers"] = tiers(list)
+            case .volume(let list): c["type"] = "volume"; c["tiers"] = tiers(list)
+            case .package(let size, let price): c["type"] = "package"; c["package_size"] = .string(size.description); c["price"] = .string(price.description)
+            case .percentage(let percent, let minimum, let maximum):
+                c["type"] = "percentage"; c["percent"] = .string(percent.description)
+                if let minimum { c["minimum"] = .string(minimum.description) }
+                if let maximum { c["maximum"] = .string(maximum.description) }
+            }
+            return .object(c)
+        })
+        return .object(plan)
+    }
+
+    /// The flat fee for a whole period, in minor units (the sum of the plan's flat charges).
+    public var flatFee: Money {
+        Money(attoUnits: charges.reduce(Int128(0)) { sum, charge in
+            if case .flat = charge.model { return sum + charge.model.rate(quantity: .zero) }
+            return sum
+        }, currency: currency)
     }
 }

@@ -94,3 +94,15 @@ public typealias WebhookEndpointID = Identifier<WebhookEndpointKind>
 public enum WebhookMessageKind: IdentifierKind { public static let prefix = "msg" }
 /// One outbound webhook message (its `webhook-id`).
 public typealias WebhookMessageID = Identifier<WebhookMessageKind>
+
+public enum SubscriptionKind: IdentifierKind { public static let prefix = "sub" }
+/// A billing subscription: a tenant on a plan's prices.
+public typealias SubscriptionID = Identifier<SubscriptionKind>
+
+public enum InvoiceKind: IdentifierKind { public static let prefix = "inv" }
+/// An invoice: one subscription period's charges.
+public typealias InvoiceID = Identifier<InvoiceKind>
+
+public enum CreditNoteKind: IdentifierKind { public static let prefix = "crn" }
+/// A credit note: a correction to a finalized invoice.
+public typealias CreditNoteID = Identifier<CreditNoteKind>

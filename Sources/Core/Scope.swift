@@ -28,10 +28,19 @@ public struct Scope: Hashable, Sendable, Codable, Comparable, CustomStringConver
     /// Create, change, rotate and delete webhook endpoints; send test messages; retry deliveries.
     public static let webhooksWrite = Scope(known: "webhooks:write")
 
+    /// Read the tenant's subscription, invoices and billing settings.
+    public static let billingRead = Scope(known: "billing:read")
+    /// Subscribe, change plan and cancel the tenant's own subscription.
+    public static let billingWrite = Scope(known: "billing:write")
+
     /// Every scope Tally knows.
-    public static let known: [Scope] = [.operator, .tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite, .webhooksRead, .webhooksWrite]
+    public static let known: [Scope] = [
+        .operator, .tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite, .webhooksRead, .webhooksWrite, .billingRead, .billingWrite,
+    ]
     /// The scopes a tenant key gets when none are asked for.
-    public static let tenantDefaults: [Scope] = [.tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite, .webhooksRead, .webhooksWrite]
+    public static let tenantDefaults: [Scope] = [
+        .tenantRead, .keysRead, .keysWrite, .eventsWrite, .usageRead, .metersWrite, .webhooksRead, .webhooksWrite, .billingRead, .billingWrite,
+    ]
 
     public var description: String { rawValue }
     public static func < (lhs: Scope, rhs: Scope) -> Bool { lhs.rawValue < rhs.rawValue }

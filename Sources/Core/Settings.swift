@@ -50,6 +50,13 @@ public struct Settings: Sendable, Equatable {
         public static let webhookInboundSecrets = "TALLY_WEBHOOK_INBOUND_SECRETS"
         public static let periodicJobsFile = "TALLY_PERIODIC_JOBS_FILE"
         public static let queueRateLimits = "TALLY_QUEUE_RATE_LIMITS"
+        public static let billingRunSeconds = "TALLY_BILLING_RUN_SECONDS"
+        public static let billingFinalizeGrace = "TALLY_BILLING_FINALIZE_GRACE_SECONDS"
+        public static let billingNetDays = "TALLY_BILLING_NET_DAYS"
+        public static let billingLatenessDays = "TALLY_BILLING_LATENESS_DAYS"
+        public static let paymentProvider = "TALLY_PAYMENT_PROVIDER"
+        public static let paymentHTTPURL = "TALLY_PAYMENT_HTTP_URL"
+        public static let paymentHTTPSecret = "TALLY_PAYMENT_HTTP_SECRET"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
@@ -58,6 +65,7 @@ public struct Settings: Sendable, Equatable {
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
             redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
             webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets, periodicJobsFile, queueRateLimits,
+            billingRunSeconds, billingFinalizeGrace, billingNetDays, billingLatenessDays, paymentProvider, paymentHTTPURL, paymentHTTPSecret,
         ]
     }
 
@@ -118,6 +126,23 @@ public struct Settings: Sendable, Equatable {
     public var periodicJobsFile: String?
     /// Queues whose job starts are limited across all nodes, in jobs per second.
     public var queueRateLimits: [String: Int] = [:]
+    /// How often the billing run looks for ended periods, drafts to finalize and dunning steps
+    /// (0: never by itself; `tally billing run` still works).
+    public var billingRunSeconds = 60
+    /// How long an invoice stays a draft (re-rated at finalization, so late usage in this
+    /// window lands on it) before it is finalized and issued.
+    public var billingFinalizeGraceSeconds = 3_600
+    /// Days from issue to due date.
+    public var billingNetDays = 30
+    /// How far back the billing run looks for usage booked after a period was invoiced (the
+    /// metering lateness horizon, 35 days by default).
+    public var billingLatenessDays = 35
+    /// `manual` (the default: invoices await collection) or `http` (a payment gateway).
+    public var paymentProvider = "manual"
+    /// The HTTP provider's base URL (`<url>/charges`, `<url>/refunds`).
+    public var paymentHTTPURL: String?
+    /// The HTTP provider's signing secret (`whsec_…`), for requests and callbacks.
+    public var paymentHTTPSecret: String?
 
     /// The defaults: embedded backend, 127.0.0.1:8080, ./data, info, dev.
     public static let defaults = Settings(
@@ -210,6 +235,27 @@ public struct Settings: Sendable, Equatable {
         settings.webhookAllowLoopback = try flag(value(Name.webhookAllowLoopback), Name.webhookAllowLoopback) ?? settings.webhookAllowLoopback
         settings.webhookAllowPrivateNetworks = try flag(value(Name.webhookAllowPrivate), Name.webhookAllowPrivate) ?? settings.webhookAllowPrivateNetworks
         settings.periodicJobsFile = value(Name.periodicJobsFile)
+        settings.billingRunSeconds = try integer(value(Name.billingRunSeconds), Name.billingRunSeconds, in: 0...86_400) ?? settings.billingRunSeconds
+        settings.billingFinalizeGraceSeconds =
+            try integer(value(Name.billingFinalizeGrace), Name.billingFinalizeGrace, in: 0...2_592_000) ?? settings.billingFinalizeGraceSeconds
+        settings.billingNetDays = try integer(value(Name.billingNetDays), Name.billingNetDays, in: 0...365) ?? settings.billingNetDays
+        settings.billingLatenessDays = try integer(value(Name.billingLatenessDays), Name.billingLatenessDays, in: 0...366) ?? settings.billingLatenessDays
+        if let provider = value(Name.paymentProvider) {
+            guard provider == "manual" || provider == "http" else {
+                throw ConfigurationError(setting: Name.paymentProvider, message: "expected manual or http, got \"\(provider)\"")
+            }
+            settings.paymentProvider = provider
+        }
+        settings.paymentHTTPURL = value(Name.paymentHTTPURL)
+        settings.paymentHTTPSecret = value(Name.paymentHTTPSecret)
+        if settings.paymentProvider == "http" {
+            guard let url = settings.paymentHTTPURL, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError(setting: Name.paymentHTTPURL, message: "the http payment provider needs its base URL (http:// or https://)")
+            }
+            guard settings.paymentHTTPSecret?.hasPrefix("whsec_") == true else {
+                throw ConfigurationError(setting: Name.paymentHTTPSecret, message: "the http payment provider needs its signing secret (whsec_…)")
+            }
+        }
         if let secrets = value(Name.webhookInboundSecrets) {
             for part in secrets.split(separator: ",") {
                 let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingWhitespace() }

@@ -1,3 +1,4 @@
+import Billing
 import Core
 import Entitlements
 import Hummingbird
@@ -13,24 +14,65 @@ struct EntitlementRoutes {
     let bodyLimit: Int
 
     func register(on group: RouterGroup<TallyRequestContext>) {
-        // Plans: operators write, any reader of the feature catalog reads.
+        // Plans: operators write, any reader of the feature catalog reads. A plan's `prices`
+        // (billing) are versioned beside it: a new or changed `prices` makes a new version.
         group.post("plans") { request, context in
             try context.requirePrincipal().requireOperator()
-            let body = try await JSONBody.value(from: request, limit: bodyLimit)
-            return JSONBody.response(json: try await entitlements.createPlan(body).json, status: .created)
+            var body = try await JSONBody.value(from: request, limit: bodyLimit)
+            let prices = try Self.takePrices(&body)
+            var parsed: PricePlan?
+            if let prices {
+                guard let billing = platform.billing else { throw TallyError.validation("prices", "billing is not available on this server") }
+                guard case .object(let fields) = body, case .string(let key)? = fields["key"] else { throw TallyError.validation("key", "key is required: 2-63 characters of a-z, 0-9, '-' and '_'") }
+                var name: String?
+                if case .string(let text)? = fields["name"] { name = text }
+                parsed = try billing.parsePrices(prices, key: key, name: name)
+            }
+            let plan = try await entitlements.createPlan(body)
+            var stored: PricePlan?
+            if let parsed, let billing = platform.billing { stored = try await billing.addPrices(parsed).plan }
+            return JSONBody.response(json: Self.withPrices(plan.json, stored), status: .created)
         }
         group.get("plans") { _, context in
             try FeatureRoutes.requireReader(context)
-            return JSONBody.response(json: Self.list(try await entitlements.plans().map(\.json)))
+            let prices = try await platform.billing?.latestPrices() ?? []
+            let byKey = Dictionary(prices.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            return JSONBody.response(json: Self.list(try await entitlements.plans().map { Self.withPrices($0.json, byKey[$0.key]) }))
         }
         group.get("plans/:key") { _, context in
             try FeatureRoutes.requireReader(context)
-            return JSONBody.response(json: try await entitlements.plan(try Self.key(context)).json)
+            let key = try Self.key(context)
+            let plan = try await entitlements.plan(key)
+            return JSONBody.response(json: Self.withPrices(plan.json, try await platform.billing?.prices(of: key)))
+        }
+        group.get("plans/:key/prices") { _, context in
+            try FeatureRoutes.requireReader(context)
+            let key = try Self.key(context)
+            _ = try await entitlements.plan(key)
+            return JSONBody.response(json: Self.list(try await platform.billing?.priceVersions(of: key).map(\.json) ?? []))
         }
         group.patch("plans/:key") { request, context in
             try context.requirePrincipal().requireOperator()
-            let body = try await JSONBody.value(from: request, limit: bodyLimit)
-            return JSONBody.response(json: try await entitlements.updatePlan(try Self.key(context), body).json)
+            let key = try Self.key(context)
+            var body = try await JSONBody.value(from: request, limit: bodyLimit)
+            let prices = try Self.takePrices(&body)
+            var parsed: PricePlan?
+            if let prices {
+                guard let billing = platform.billing else { throw TallyError.validation("prices", "billing is not available on this server") }
+                var name: String?
+                if case .object(let fields) = body, case .string(let text)? = fields["name"] { name = text }
+                if name == nil { name = try await entitlements.plan(key).name }
+                parsed = try billing.parsePrices(prices, key: key, name: name)
+            }
+            let plan: Plan
+            if prices != nil, case .object(let fields) = body, fields.isEmpty {
+                plan = try await entitlements.plan(key)
+            } else {
+                plan = try await entitlements.updatePlan(key, body)
+            }
+            var stored = try await platform.billing?.prices(of: key)
+            if let parsed, let billing = platform.billing { stored = try await billing.addPrices(parsed).plan }
+            return JSONBody.response(json: Self.withPrices(plan.json, stored))
         }
 
         // A tenant's assignment and grants, through the tenant's path (operators).
@@ -103,6 +145,20 @@ struct EntitlementRoutes {
     static func key(_ context: TallyRequestContext) throws -> String {
         guard let key = context.parameters.get("key") else { throw TallyError.notFound("plan") }
         return key
+    }
+
+    /// Removes and answers a plan body's `prices` member (billing), leaving the entitlement plan.
+    static func takePrices(_ body: inout JSONValue) throws -> JSONValue? {
+        guard case .object(var fields) = body, let prices = fields.removeValue(forKey: "prices") else { return nil }
+        body = .object(fields)
+        return prices == .null ? nil : prices
+    }
+
+    /// A plan with its current prices (`null` for a plan without).
+    static func withPrices(_ plan: JSONValue, _ prices: PricePlan?) -> JSONValue {
+        guard case .object(var fields) = plan else { return plan }
+        fields["prices"] = prices?.json ?? .null
+        return .object(fields)
     }
 
     static func list(_ items: [JSONValue]) -> JSONValue {

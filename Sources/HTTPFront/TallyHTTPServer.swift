@@ -70,11 +70,18 @@ public enum TallyHTTPServer {
         let webhookRoutes = platform.webhooks.map { WebhookRoutes(webhooks: $0, bodyLimit: settings.maxBodyBytes) }
         webhookRoutes?.register(on: v1)
         if let inbound = platform.inboundWebhooks { InboundWebhookRoutes(inbound: inbound, bodyLimit: settings.maxBodyBytes).register(on: router) }
+        var billingRoutes: BillingRoutes?
+        if let billing = platform.billing, let invoices = platform.invoices, let run = platform.billingRun {
+            billingRoutes = BillingRoutes(billing: billing, invoices: invoices, run: run, platform: platform, bodyLimit: settings.maxBodyBytes)
+            billingRoutes?.register(on: v1)
+            billingRoutes?.registerCallback(on: router, provider: invoices.provider)
+        }
         // The platform brief's names for the same operations.
         let api = router.group("api").add(middleware: auth).add(middleware: rateLimits)
         api.post("usage") { request, context in try await events.ingest(request, context) }
         api.get("usage") { request, context in try await meters.usage(request, context) }
         webhookRoutes?.registerAliases(on: api)
+        billingRoutes?.registerAliases(on: api)
         routeTable.table = RouteTable(router.routes.map { ($0.method.rawValue, OpenAPIPath.template(fromRouter: $0.path.description)) })
         return router
     }

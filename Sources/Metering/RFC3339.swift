@@ -53,12 +53,22 @@ public enum RFC3339 {
         return seconds * 1_000_000 + Int64(micros)
     }
 
-    /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`.
     /// An instant in milliseconds as the API shows it (`null` for none).
     public static func json(millis: Int64?) -> JSONValue {
         millis.map { .string(format(microseconds: $0 * 1_000)) } ?? .null
     }
 
+    /// An instant in Unix seconds as the API shows it (`null` for none).
+    public static func json(seconds: Int64?) -> JSONValue {
+        seconds.map { .string(format(microseconds: $0 * 1_000_000)) } ?? .null
+    }
+
+    /// Unix seconds (rounded down) of an RFC 3339 time, or `nil` when `text` is not one.
+    public static func seconds(_ text: String) -> Int64? {
+        microseconds(text).map { $0 >= 0 ? $0 / 1_000_000 : ($0 - 999_999) / 1_000_000 }
+    }
+
+    /// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`.
     public static func format(microseconds: Int64) -> String {
         format(microseconds: microseconds, offsetSeconds: 0)
     }

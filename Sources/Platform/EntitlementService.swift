@@ -138,6 +138,19 @@ public struct EntitlementService: Sendable {
         return next
     }
 
+    /// Billing's link to entitlements: the tenant's plan follows its subscription (`nil` while
+    /// it is suspended or over) and billing-period entitlements count from the subscription's
+    /// anchor. A plan key with no entitlement plan leaves the assignment as it is.
+    public func link(plan: String?, anchor: Int64, in scope: TenantScope) async throws {
+        if let plan, try await store.plan(key: plan) == nil { return }
+        var next = try await store.tenantEntitlements(in: scope) ?? TenantEntitlements(anchor: Self.minute(anchor))
+        guard next.plan != plan || next.anchor != Self.minute(anchor) else { return }
+        next.plan = plan
+        next.anchor = Self.minute(anchor)
+        try await store.setTenantEntitlements(next, in: scope, at: clock.now())
+        await directory.invalidate(scope.tenantID)
+    }
+
     /// Period boundaries fall on whole minutes, as the rollups do.
     static func minute(_ seconds: Int64) -> Int64 { seconds - ((seconds % 60) + 60) % 60 }
 

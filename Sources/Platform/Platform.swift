@@ -1,4 +1,5 @@
 import Actors
+import Billing
 import Core
 import Logging
 import Entitlements
@@ -21,13 +22,20 @@ public struct Platform: Sendable {
     public let webhooks: WebhookService?
     /// Webhooks other systems send Tally; `nil` without a webhook store and a queue.
     public let inboundWebhooks: InboundWebhookService?
+    /// Prices, billing settings and subscriptions; `nil` without a billing store.
+    public let billing: BillingService?
+    /// Invoices, payments and credit notes; `nil` without a billing store.
+    public let invoices: InvoiceService?
+    /// The billing run; `nil` without a billing store.
+    public let billingRun: BillingRun?
     public let store: any PlatformStore
 
     public init(
         store: any PlatformStore, ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock = SystemClock(),
         cache: CredentialCache, usage: KeyUsageRecorder?, directory: TenantDirectory? = nil, entitlements: (any EntitlementStore)? = nil,
         jobs: (any JobQueue)? = nil, webhooks: (any WebhookStore)? = nil, webhookPolicy: WebhookService.Policy = WebhookService.Policy(),
-        inboundWebhookSecrets: [String: String] = [:]
+        inboundWebhookSecrets: [String: String] = [:], billing: (any BillingStore)? = nil,
+        billingConfiguration: BillingContext.Configuration = BillingContext.Configuration(), paymentProvider: any PaymentProvider = ManualPaymentProvider()
     ) {
         self.store = store
         self.jobs = jobs.map { JobService(queue: $0, store: store, clock: clock) }
@@ -38,7 +46,15 @@ public struct Platform: Sendable {
         let directory = directory ?? TenantDirectory(
             loader: Self.loader(store: store, ledger: ledger, entitlements: entitlements), logger: Logger(label: "tally.tenants")
         )
-        self.entitlements = entitlements.map { EntitlementService(store: $0, ledger: ledger, clock: clock, directory: directory) }
+        let entitlementService = entitlements.map { EntitlementService(store: $0, ledger: ledger, clock: clock, directory: directory) }
+        self.entitlements = entitlementService
+        let billingContext = billing.map {
+            BillingContext(store: $0, ledger: ledger, entitlements: entitlementService, webhooks: outbound, provider: paymentProvider, clock: clock,
+                           configuration: billingConfiguration)
+        }
+        self.billing = billingContext.map { BillingService(context: $0) }
+        self.invoices = billingContext.map { InvoiceService(context: $0) }
+        self.billingRun = billingContext.map { BillingRun(context: $0) }
         self.metering = MeteringService(ledger: ledger, appender: appender, clock: clock, directory: directory, notices: entitlements, webhooks: outbound)
         self.tenants = TenantService(store: store, clock: clock, cache: cache, directory: directory)
         self.apiKeys = APIKeyService(store: store, clock: clock, cache: cache, usage: usage)

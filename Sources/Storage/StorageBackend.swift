@@ -29,6 +29,8 @@ public struct StorageBackend: Sendable {
     public let jobs: any JobQueue
     /// Outbound webhook endpoints and deliveries, inbound webhook events.
     public let webhooks: any WebhookStore
+    /// Prices, subscriptions, invoices, credit notes and the billing audit trail.
+    public let billing: any BillingStore
 
     /// Opens the backend, runs `body`, then closes everything, whether `body` returns or throws.
     public static func withBackend<T: Sendable>(
@@ -44,7 +46,7 @@ public struct StorageBackend: Sendable {
                 store: store, ledger: SQLiteLedgerStore(database: file), idempotency: store, migrations: store, redis: nil,
                 dependencies: [DependencyCheck(name: "database") { try await store.ping() }], baseline: SQLiteIngestBaseline(database: file),
                 entitlements: SQLiteEntitlementStore(database: file), jobs: SQLiteJobQueue(database: file),
-                webhooks: SQLiteWebhookStore(database: file)
+                webhooks: SQLiteWebhookStore(database: file), billing: SQLiteBillingStore(database: file)
             )
             do {
                 let result = try await body(backend)
@@ -70,7 +72,7 @@ public struct StorageBackend: Sendable {
                 baseline: PostgresIngestBaseline(client: client, logger: logger),
                 entitlements: PostgresEntitlementStore(client: client, logger: logger),
                 jobs: RedisJobQueue(client: client, redis: redis, logger: logger, prefix: settings.redisKeyPrefix + "jobs:"),
-                webhooks: PostgresWebhookStore(client: client, logger: logger)
+                webhooks: PostgresWebhookStore(client: client, logger: logger), billing: PostgresBillingStore(client: client, logger: logger)
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }

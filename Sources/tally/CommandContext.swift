@@ -43,7 +43,8 @@ enum CommandContext {
             let platform = Platform(
                 store: backend.store, ledger: backend.ledger, cache: CredentialCache(ttl: .zero), usage: nil, entitlements: backend.entitlements,
                 jobs: backend.jobs, webhooks: backend.webhooks, webhookPolicy: JobServices.policy(settings),
-                inboundWebhookSecrets: settings.webhookInboundSecrets
+                inboundWebhookSecrets: settings.webhookInboundSecrets, billing: backend.billing,
+                billingConfiguration: JobServices.billingConfiguration(settings), paymentProvider: JobServices.paymentProvider(settings)
             )
             return try await body(platform, backend)
         }

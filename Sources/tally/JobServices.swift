@@ -1,5 +1,6 @@
 import Actors
 import AsyncHTTPClient
+import Billing
 import Core
 import Logging
 import Platform
@@ -23,11 +24,32 @@ enum JobServices {
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5), read: .seconds(15))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let webhooks = WebhookService(store: backend.webhooks, jobs: backend.jobs, clock: SystemClock(), policy: policy(settings))
+        let directory = TenantDirectory(loader: Platform.loader(store: backend.store, ledger: backend.ledger, entitlements: backend.entitlements), logger: logger)
+        let billing = BillingContext(
+            store: backend.billing, ledger: backend.ledger,
+            entitlements: EntitlementService(store: backend.entitlements, ledger: backend.ledger, clock: SystemClock(), directory: directory),
+            webhooks: webhooks, provider: paymentProvider(settings), configuration: billingConfiguration(settings), logger: logger
+        )
         let registry = JobRegistry([
             WebhookDeliveryJob(store: backend.webhooks, http: http, breakers: BreakerRegistry(), service: webhooks, logger: logger),
             InboundWebhookJob(store: backend.webhooks),
+            BillingRunJob(run: BillingRun(context: billing), logger: logger),
         ])
         return (registry, http)
+    }
+
+    /// The billing settings as the billing services take them.
+    static func billingConfiguration(_ settings: Settings) -> BillingContext.Configuration {
+        BillingContext.Configuration(finalizeGraceSeconds: Int64(settings.billingFinalizeGraceSeconds), netDays: settings.billingNetDays,
+                                     latenessDays: settings.billingLatenessDays)
+    }
+
+    /// The configured payment provider: manual (the default) or the generic HTTP gateway.
+    static func paymentProvider(_ settings: Settings) -> any PaymentProvider {
+        guard settings.paymentProvider == "http", let url = settings.paymentHTTPURL, let secret = settings.paymentHTTPSecret.flatMap(WebhookSignature.Secret.init) else {
+            return ManualPaymentProvider()
+        }
+        return HTTPPaymentProvider(base: url, secret: secret, http: HTTPClient.shared)
     }
 
     /// The periodic jobs of `TALLY_PERIODIC_JOBS_FILE` (none without it); a bad file stops
@@ -45,6 +67,9 @@ enum JobServices {
             } catch {
                 CommandContext.fail("tally: invalid configuration: \(path) is not JSON: \(error)", code: CommandContext.configurationExitCode)
             }
+        }
+        if let billing = BillingRunJob.periodic(everySeconds: settings.billingRunSeconds), !jobs.contains(where: { $0.name == billing.name }) {
+            jobs.append(billing)
         }
         return PeriodicScheduler(queue: backend.jobs, jobs: jobs, logger: logger)
     }

@@ -51,7 +51,8 @@ struct Serve: AsyncParsableCommand {
             let platform = Platform(
                 store: backend.store, ledger: backend.ledger, appender: committer, cache: cache, usage: usage, directory: directory,
                 entitlements: backend.entitlements, jobs: backend.jobs, webhooks: backend.webhooks, webhookPolicy: JobServices.policy(settings),
-                inboundWebhookSecrets: settings.webhookInboundSecrets
+                inboundWebhookSecrets: settings.webhookInboundSecrets, billing: backend.billing,
+                billingConfiguration: JobServices.billingConfiguration(settings), paymentProvider: JobServices.paymentProvider(settings)
             )
 
             if let (issued, path) = try await OperatorBootstrap.run(platform: platform, dataDir: settings.dataDir, now: SystemClock().now()) {

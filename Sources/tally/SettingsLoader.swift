@@ -46,6 +46,13 @@ enum SettingsLoader {
         (Settings.Name.webhookInboundSecrets, "webhooks.inbound_secrets"),
         (Settings.Name.periodicJobsFile, "jobs.periodic_file"),
         (Settings.Name.queueRateLimits, "worker.rate_limits"),
+        (Settings.Name.billingRunSeconds, "billing.run_seconds"),
+        (Settings.Name.billingFinalizeGrace, "billing.finalize_grace_seconds"),
+        (Settings.Name.billingNetDays, "billing.net_days"),
+        (Settings.Name.billingLatenessDays, "billing.lateness_days"),
+        (Settings.Name.paymentProvider, "payments.provider"),
+        (Settings.Name.paymentHTTPURL, "payments.http_url"),
+        (Settings.Name.paymentHTTPSecret, "payments.http_secret"),
     ]
 
     /// The validated settings. `configFile` (or `TALLY_CONFIG_FILE`) names a JSON file that must exist.

@@ -37,14 +37,6 @@ final class StampingJob: JobHandler, Sendable {
     func run(_ job: JobRecord) async throws { fetchedAt.withLock { $0.append(job.updatedAtMillis) } }
 }
 
-/// A clock tests move by hand.
-final class ManualClock: TallyClock, Sendable {
-    let current: Mutex<Date>
-    init(_ start: Date) { current = Mutex(start) }
-    func now() -> Date { current.withLock { $0 } }
-    func advance(_ seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
-
 @Suite struct WorkerPoolTests {
     static var nowMillis: Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
 

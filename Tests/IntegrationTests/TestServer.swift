@@ -22,7 +22,8 @@ struct TestServer: Sendable {
     /// Starts a server on `backend` (extra readiness checks optional) and runs `body` against it.
     static func run(
         _ backend: TestBackend, maxBodyBytes: Int = 1_048_576, maxBatchEvents: Int = 10_000, extraDependencies: [DependencyCheck] = [],
-        ingestLimits: AdmissionLimits = .defaults, configure: @Sendable (inout Settings) -> Void = { _ in },
+        ingestLimits: AdmissionLimits = .defaults, configure: @Sendable (inout Settings) -> Void = { _ in }, clock: any TallyClock = SystemClock(),
+        billing: BillingContext.Configuration = BillingContext.Configuration(),
         _ body: @escaping @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await backend.withBackend { storage, settings in
@@ -37,9 +38,10 @@ struct TestServer: Sendable {
                 logger: TestBackend.logger
             )
             let platform = Platform(
-                store: storage.store, ledger: storage.ledger, appender: committer, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
+                store: storage.store, ledger: storage.ledger, appender: committer, clock: clock, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
                 entitlements: storage.entitlements, jobs: storage.jobs, webhooks: storage.webhooks,
-                webhookPolicy: WebhookService.Policy(allowLoopback: true), inboundWebhookSecrets: TestServer.inboundSecrets
+                webhookPolicy: WebhookService.Policy(allowLoopback: true), inboundWebhookSecrets: TestServer.inboundSecrets, billing: storage.billing,
+                billingConfiguration: billing
             )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(

@@ -1,0 +1,139 @@
+import Billing
+import Core
+import Metering
+
+/// Plans' price versions, tenants' billing settings, subscriptions, invoices, credit notes and
+/// the billing audit trail, behind one driver protocol. Every write that moves a subscription
+/// or an invoice names the revision it read and writes its audit entries in the same
+/// transaction; a write that lost a race returns `false` and changes nothing.
+///
+/// Methods that take `TenantScope?` serve operators with `nil` (every tenant) and tenants with
+/// their own scope, which their SQL filters by.
+public protocol BillingStore: Sendable {
+    // MARK: Prices (platform-wide, versioned)
+
+    /// Stores `plan` as the next version of its key (1 for a new key) and returns it so numbered.
+    func insertPrices(_ plan: PricePlan, at: Int64) async throws -> PricePlan
+    /// Every version of a plan's prices, oldest first.
+    func priceVersions(of key: String) async throws -> [PricePlan]
+    /// One version; the latest when `version` is `nil`.
+    func prices(of key: String, version: Int?) async throws -> PricePlan?
+    /// The latest version of every plan that has prices.
+    func latestPrices() async throws -> [PricePlan]
+
+    // MARK: Accounts
+
+    func account(in scope: TenantScope) async throws -> BillingAccount?
+    func setAccount(_ account: BillingAccount, in scope: TenantScope, at: Int64) async throws
+
+    // MARK: Subscriptions
+
+    /// Throws 409 `subscription_exists` when the tenant already has one that is not over.
+    func insertSubscription(_ subscription: Subscription, audit: [BillingAuditEntry], in scope: TenantScope) async throws
+    func subscription(_ id: SubscriptionID, in scope: TenantScope?) async throws -> Subscription?
+    /// Newest first, after the cursor.
+    func subscriptions(in scope: TenantScope?, limit: Int, before: SubscriptionID?) async throws -> [Subscription]
+    /// Writes `subscription` if it is still at `expectedRevision` (the stored one gets
+    /// `expectedRevision + 1`), with lines for its next invoice and audit entries.
+    func updateSubscription(_ subscription: Subscription, expectedRevision: Int, pendingLines: [InvoiceDraft.Line], audit: [BillingAuditEntry],
+                            in scope: TenantScope) async throws -> Bool
+    /// Subscriptions with a period ended by `now` still to invoice, every tenant, soonest first.
+    func dueSubscriptions(now: Int64, limit: Int) async throws -> [Subscription]
+    /// Proration lines waiting for the subscription's next invoice, with their ids.
+    func pendingLines(of subscription: SubscriptionID, in scope: TenantScope) async throws -> [(id: Int64, line: InvoiceDraft.Line)]
+
+    // MARK: Billing run
+
+    /// One billing-run step, atomically: the period's invoice (if any; a second invoice for the
+    /// same subscription period is refused), the subscription moved on (revision-checked), the
+    /// pending lines the invoice took, and the audit entries. `false` when another run got there
+    /// first; nothing is written then.
+    func recordPeriod(subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], audit: [BillingAuditEntry],
+                      in scope: TenantScope) async throws -> Bool
+
+    // MARK: Invoices
+
+    func invoice(_ id: InvoiceID, in scope: TenantScope?) async throws -> Invoice?
+    /// Newest first, after the cursor; optionally one status or one subscription.
+    func invoices(in scope: TenantScope?, status: Invoice.Status?, subscription: SubscriptionID?, limit: Int, before: InvoiceID?) async throws -> [Invoice]
+    /// Drafts whose grace period ended by `now`, every tenant.
+    func dueDrafts(now: Int64, limit: Int) async throws -> [Invoice]
+    /// Open invoices due by `now`, every tenant (dunning's work list).
+    func overdueInvoices(now: Int64, limit: Int) async throws -> [Invoice]
+    /// Finalizes a draft: takes the next number of `prefix`-`year` (gapless: in the same
+    /// transaction), writes the invoice with it if it is still at `expectedRevision`. `nil` when
+    /// another writer got there first.
+    func finalize(_ invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, audit: [BillingAuditEntry], in scope: TenantScope) async throws -> Invoice?
+    /// Writes an invoice (status changes, dunning progress) if it is still at
+    /// `expectedRevision`, and optionally its subscription (revision-checked too), with audit.
+    func updateInvoice(_ invoice: Invoice, expectedRevision: Int, subscription: (Subscription, expectedRevision: Int)?, audit: [BillingAuditEntry],
+                       in scope: TenantScope) async throws -> Bool
+
+    // MARK: Credit notes
+
+    /// Numbers and stores a credit note (ignoring `note.number`) and writes the invoice's new
+    /// credited total, if the invoice is still at `expectedRevision`; `nil` otherwise.
+    func insertCreditNote(_ note: CreditNote, invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, audit: [BillingAuditEntry],
+                          in scope: TenantScope) async throws -> CreditNote?
+    func creditNotes(of invoice: InvoiceID, in scope: TenantScope?) async throws -> [CreditNote]
+
+    // MARK: Audit
+
+    /// A subscription's or invoice's audit trail, oldest first.
+    func audit(of subjectID: String, in scope: TenantScope?) async throws -> [BillingAuditEntry]
+}
+
+/// Encoding shared by both billing drivers.
+enum StoredBilling {
+    static func text(_ value: JSONValue) -> String { String(decoding: JSONWriter.encode(value), as: UTF8.self) }
+
+    static func value(_ text: String, column: String) throws -> JSONValue {
+        do { return try JSONParser.parse(Array(text.utf8)) } catch { throw StorageDecodingError(column: column) }
+    }
+
+    static func prices(_ text: String) throws -> PricePlan {
+        do { return try PricePlan.parse(try value(text, column: "plan_prices.document")) } catch { throw StorageDecodingError(column: "plan_prices.document") }
+    }
+
+    static func subscription(_ text: String) throws -> Subscription {
+        guard let subscription = Subscription.parse(stored: try value(text, column: "subscriptions.document")) else {
+            throw StorageDecodingError(column: "subscriptions.document")
+        }
+        return subscription
+    }
+
+    static func invoice(_ text: String) throws -> Invoice {
+        guard let invoice = Invoice.parse(stored: try value(text, column: "invoices.document")) else { throw StorageDecodingError(column: "invoices.document") }
+        return invoice
+    }
+
+    static func creditNote(_ text: String) throws -> CreditNote {
+        guard let note = CreditNote.parse(stored: try value(text, column: "credit_notes.document")) else { throw StorageDecodingError(column: "credit_notes.document") }
+        return note
+    }
+
+    static func line(_ text: String, currency: String) throws -> InvoiceDraft.Line {
+        guard let currency = Currency(currency), let line = InvoiceDraft.Line.parse(try value(text, column: "billing_pending_lines.line"), currency: currency) else {
+            throw StorageDecodingError(column: "billing_pending_lines.line")
+        }
+        return line
+    }
+
+    static func audit(_ text: String) throws -> BillingAuditEntry {
+        let value = try value(text, column: "billing_audit.document")
+        guard case .object(let f) = value, case .string(let at)? = f["at"], let seconds = RFC3339.seconds(at),
+              case .string(let tenant)? = f["tenant_id"], let tenantID = TenantID(tenant),
+              case .string(let subject)? = f["subject"], let kind = BillingAuditEntry.Subject(rawValue: subject),
+              case .string(let subjectID)? = f["subject_id"], case .string(let action)? = f["action"], case .string(let actor)? = f["actor"]
+        else { throw StorageDecodingError(column: "billing_audit.document") }
+        func optional(_ key: String) -> String? { if case .string(let v)? = f[key] { return v } else { return nil } }
+        return BillingAuditEntry(at: seconds, tenantID: tenantID, subject: kind, subjectID: subjectID, action: action, from: optional("from"),
+                                 to: optional("to"), actor: actor, detail: optional("detail") ?? "")
+    }
+
+    static let subscriptionExists = TallyError.Code("subscription_exists", status: 409, title: "Subscription exists")
+
+    static func exists(_ tenant: TenantID) -> TallyError {
+        TallyError(subscriptionExists, "tenant \(tenant) already has a subscription that is not canceled or expired; change its plan instead", field: "tenant_id")
+    }
+}

@@ -1,0 +1,89 @@
+-- Billing: plans' price versions, tenants' billing settings, subscriptions, invoices, credit
+-- notes, pending proration lines, gapless number sequences and the billing audit trail.
+-- Subscriptions, invoices and credit notes keep their whole record as a JSON document written
+-- by the Billing module; the columns beside it are what queries filter and constrain on.
+CREATE TABLE plan_prices (
+    plan_key        TEXT COLLATE "C" NOT NULL,
+    version         INTEGER NOT NULL CHECK (version >= 1),
+    document        TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    PRIMARY KEY (plan_key, version)
+);
+
+CREATE TABLE billing_accounts (
+    tenant_id           TEXT COLLATE "C" PRIMARY KEY REFERENCES tenants (id),
+    tax_basis_points    INTEGER NOT NULL CHECK (tax_basis_points BETWEEN 0 AND 10000),
+    time_zone           TEXT NOT NULL,
+    updated_at          BIGINT NOT NULL
+);
+
+CREATE TABLE subscriptions (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    tenant_id       TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+    state           TEXT COLLATE "C" NOT NULL,
+    period_end      BIGINT NOT NULL,
+    closed          BOOLEAN NOT NULL,
+    revision        INTEGER NOT NULL,
+    document        TEXT NOT NULL
+);
+-- One subscription per tenant that is not over yet.
+CREATE UNIQUE INDEX subscriptions_live ON subscriptions (tenant_id) WHERE state NOT IN ('canceled', 'expired');
+CREATE INDEX subscriptions_tenant ON subscriptions (tenant_id, id);
+-- The billing run's work list.
+CREATE INDEX subscriptions_due ON subscriptions (period_end) WHERE NOT closed;
+
+CREATE TABLE invoices (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    tenant_id       TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+    subscription_id TEXT COLLATE "C" NOT NULL REFERENCES subscriptions (id),
+    period_start    BIGINT NOT NULL,
+    status          TEXT COLLATE "C" NOT NULL CHECK (status IN ('draft', 'open', 'paid', 'void')),
+    number          TEXT COLLATE "C" UNIQUE,
+    finalize_at     BIGINT NOT NULL,
+    due_at          BIGINT,
+    revision        INTEGER NOT NULL,
+    document        TEXT NOT NULL,
+    -- A period is invoiced once, however often the billing run runs.
+    UNIQUE (subscription_id, period_start)
+);
+CREATE INDEX invoices_tenant ON invoices (tenant_id, id);
+CREATE INDEX invoices_drafts ON invoices (finalize_at) WHERE status = 'draft';
+CREATE INDEX invoices_open ON invoices (due_at) WHERE status = 'open';
+
+CREATE TABLE credit_notes (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    tenant_id       TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+    invoice_id      TEXT COLLATE "C" NOT NULL REFERENCES invoices (id),
+    number          TEXT COLLATE "C" NOT NULL UNIQUE,
+    document        TEXT NOT NULL
+);
+CREATE INDEX credit_notes_invoice ON credit_notes (invoice_id, id);
+
+-- Proration lines waiting for the subscription's next invoice.
+CREATE TABLE billing_pending_lines (
+    id              BIGSERIAL PRIMARY KEY,
+    tenant_id       TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+    subscription_id TEXT COLLATE "C" NOT NULL REFERENCES subscriptions (id),
+    line            TEXT NOT NULL,
+    currency        TEXT NOT NULL,
+    invoice_id      TEXT COLLATE "C"
+);
+CREATE INDEX billing_pending_lines_open ON billing_pending_lines (subscription_id) WHERE invoice_id IS NULL;
+
+-- Gapless numbers per prefix (INV, CN) and year, taken in the finalizing transaction.
+CREATE TABLE billing_sequences (
+    prefix          TEXT COLLATE "C" NOT NULL,
+    year            INTEGER NOT NULL,
+    last_value      INTEGER NOT NULL,
+    PRIMARY KEY (prefix, year)
+);
+
+CREATE TABLE billing_audit (
+    id              BIGSERIAL PRIMARY KEY,
+    tenant_id       TEXT COLLATE "C" NOT NULL REFERENCES tenants (id),
+    subject         TEXT COLLATE "C" NOT NULL,
+    subject_id      TEXT COLLATE "C" NOT NULL,
+    at              BIGINT NOT NULL,
+    document        TEXT NOT NULL
+);
+CREATE INDEX billing_audit_subject ON billing_audit (tenant_id, subject_id, id);
