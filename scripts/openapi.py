@@ -45,7 +45,23 @@ paging = [{"$ref": "#/components/parameters/limit"}, {"$ref": "#/components/para
 nf = {"404": {"$ref": "#/components/responses/NotFound"}}
 ts = {"type": "string", "format": "date-time"}
 nts = {"type": ["string", "null"], "format": "date-time"}
-scopes_enum = ["operator", "tenant:read", "keys:read", "keys:write", "events:write", "usage:read", "meters:write", "webhooks:read", "webhooks:write"]
+scopes_enum = ["operator", "tenant:read", "keys:read", "keys:write", "events:write", "usage:read", "meters:write", "webhooks:read", "webhooks:write",
+               "billing:read", "billing:write"]
+SUB = [pid("id", "Subscription id (sub_…)")]
+INV = [pid("id", "Invoice id (inv_…)")]
+INVOICE_FILTERS = [
+    {"name": "status", "in": "query", "description": "Only this status", "schema": {"type": "string", "enum": ["draft", "open", "paid", "void"]}},
+    {"name": "subscription_id", "in": "query", "description": "Only this subscription's invoices", "schema": {"type": "string"}},
+    {"name": "tenant_id", "in": "query", "description": "Only this tenant's (operators; tenant keys always see their own)", "schema": {"type": "string"}},
+]
+SUB_FILTERS = [INVOICE_FILTERS[2]]
+conflict = lambda d: {"409": P(d)}
+def INVOICE_GET(opid, summary):
+    o = op(summary, opid, "billing", "200", resp("The invoice", ref("Invoice")), params=INV + [
+        {"name": "format", "in": "query", "description": "json (default) or html: a printable page (also chosen by `Accept: text/html`)", "schema": {"type": "string", "enum": ["json", "html"]}}],
+        extra={**nf, "400": {"$ref": "#/components/responses/BadRequest"}})
+    o["responses"]["200"]["content"]["text/html"] = {"schema": {"type": "string"}}
+    return o
 QUERY = [
     {"name": "from", "in": "query", "required": True, "description": "Range start, RFC 3339 (floored to the window)", "schema": {"type": "string", "format": "date-time"}},
     {"name": "to", "in": "query", "required": True, "description": "Range end, RFC 3339, exclusive (ceiled to the window)", "schema": {"type": "string", "format": "date-time"}},
@@ -100,7 +116,7 @@ doc = {
    "license": {"name": "MIT", "identifier": "MIT"}},
  "servers": [{"url": "http://127.0.0.1:8080"}],
  "security": [{"bearer": []}],
- "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering", "entitlements", "jobs", "webhooks"]],
+ "tags": [{"name": n} for n in ["health", "tenants", "api-keys", "service-identities", "operator", "metering", "entitlements", "jobs", "webhooks", "billing"]],
  "paths": {
   "/health/live": {"get": op("Liveness: the process serves HTTP", "getLive", "health", "200", resp("Alive", ref("Status")), auth=False)},
   "/health/ready": {"get": op("Readiness: every dependency answers within 2 s", "getReady", "health", "200", resp("Ready", ref("Ready")), auth=False,
@@ -211,13 +227,18 @@ doc = {
     "get": op("Read a feature (operator, or a tenant key with tenant:read)", "getFeature", "entitlements", "200", resp("The feature", ref("Feature")),
         params=[pid("key", "Feature key")], extra=nf)},
   "/v1/plans": {
-    "get": op("The plans (operator, or a tenant key with tenant:read)", "listPlans", "entitlements", "200", resp("The plans", ref("PlanList"))),
-    "post": op("Define a plan: entitlement defaults and rate limits (operator)", "createPlan", "entitlements", "201", resp("Created", ref("Plan")), body=ref("Plan"),
+    "get": op("The plans, each with its current prices (operator, or a tenant key with tenant:read)", "listPlans", "entitlements", "200", resp("The plans", ref("PlanList"))),
+    "post": op("Define a plan: entitlement defaults, rate limits and optionally prices (version 1) (operator)", "createPlan", "entitlements", "201", resp("Created", ref("Plan")), body=ref("Plan"),
         extra={"409": P("The key is taken (`conflict`, field `key`)")})},
+  "/v1/plans/{key}/prices": {
+    "get": op("Every version of a plan's prices, oldest first (operator, or a tenant key with tenant:read)", "listPlanPrices", "billing", "200",
+        resp("The versions", {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Prices")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}}),
+        params=[pid("key", "Plan key")], extra=nf)},
   "/v1/plans/{key}": {
     "get": op("Read a plan (operator, or a tenant key with tenant:read)", "getPlan", "entitlements", "200", resp("The plan", ref("Plan")),
         params=[pid("key", "Plan key")], extra=nf),
-    "patch": op("Change a plan's name, entitlements (replaced whole) or rate limits (operator); tenants on it follow within TALLY_QUOTA_REFRESH_SECONDS",
+    "patch": op("Change a plan's name, entitlements (replaced whole) or rate limits (operator); tenants on it follow within TALLY_QUOTA_REFRESH_SECONDS. "
+        "New `prices` make a new price version (prices equal to the current version change nothing); subscriptions keep their version until changed",
         "updatePlan", "entitlements", "200", resp("The plan", ref("Plan")), body=ref("PlanPatch"), params=[pid("key", "Plan key")], extra=nf)},
   "/v1/tenants/{id}/entitlements": {
     "get": op("A tenant's plan, overrides and entitlements with usage (operator)", "getTenantEntitlements", "entitlements", "200",
@@ -275,6 +296,67 @@ doc = {
   "/v1/service-identities/{id}/disable": {
     "post": op("Disable a service identity and revoke its keys (keys:write)", "disableServiceIdentity", "service-identities", "200", resp("The disabled identity", ref("ServiceIdentity")),
         params=[pid("id", "Service identity id")], extra=nf)},
+  "/v1/subscriptions": {
+    "get": op("List subscriptions, newest first (operator: all or one tenant's; a tenant key with billing:read: its own)", "listSubscriptions", "billing", "200",
+        resp("A page", ref("SubscriptionList")), params=paging + SUB_FILTERS),
+    "post": op("Subscribe a tenant to a plan's prices (a tenant key with billing:write subscribes its own tenant; operators name tenant_id)", "createSubscription",
+        "billing", "201", resp("Created", ref("Subscription")), body=ref("NewSubscription"),
+        extra={**conflict("`subscription_exists`: the tenant has a subscription that is not canceled or expired"), **nf,
+               "422": P("`unknown_plan` (field plan or plan_version), `validation_failed`")})},
+  "/api/subscriptions": {
+    "get": op("Alias of GET /v1/subscriptions (the platform brief's name)", "listSubscriptionsAlias", "billing", "200", resp("A page", ref("SubscriptionList")), params=paging + SUB_FILTERS),
+    "post": op("Alias of POST /v1/subscriptions (the platform brief's name)", "createSubscriptionAlias", "billing", "201", resp("Created", ref("Subscription")),
+        body=ref("NewSubscription"), extra={**conflict("`subscription_exists`"), **nf, "422": P("`unknown_plan`, `validation_failed`")})},
+  "/v1/subscriptions/{id}": {
+    "get": op("Read a subscription (operator, or billing:read for the tenant's own)", "getSubscription", "billing", "200", resp("The subscription", ref("Subscription")), params=SUB, extra=nf)},
+  "/api/subscriptions/{id}": {
+    "get": op("Alias of GET /v1/subscriptions/{id}", "getSubscriptionAlias", "billing", "200", resp("The subscription", ref("Subscription")), params=SUB, extra=nf)},
+  "/v1/subscriptions/{id}/change-plan": {
+    "post": op("Change plan (operator, or billing:write): now (flat fees prorated by the second; same currency and interval) or at period end (default)",
+        "changeSubscriptionPlan", "billing", "200", resp("The subscription", ref("Subscription")), body=ref("PlanChange"), params=SUB,
+        extra={**nf, **conflict("The subscription is over, or changed meanwhile (read it again)"), "422": P("`unknown_plan`, `validation_failed`")})},
+  "/v1/subscriptions/{id}/cancel": {
+    "post": op("Cancel (operator, or billing:write): now (the period ends and is invoiced with flat fees prorated) or at period end (default)",
+        "cancelSubscription", "billing", "200", resp("The subscription", ref("Subscription")), params=SUB,
+        extra={**nf, **conflict("Already canceled or expired"), "400": {"$ref": "#/components/responses/BadRequest"}, "422": {"$ref": "#/components/responses/Unprocessable"}})},
+  "/v1/subscriptions/{id}/audit": {
+    "get": op("The subscription's audit trail, oldest first (operator, or billing:read)", "getSubscriptionAudit", "billing", "200", resp("The entries", ref("BillingAuditList")), params=SUB, extra=nf)},
+  "/v1/invoices": {
+    "get": op("List invoices, newest first (operator: all or one tenant's; a tenant key with billing:read: its own)", "listInvoices", "billing", "200",
+        resp("A page", ref("InvoiceList")), params=paging + INVOICE_FILTERS)},
+  "/api/invoices": {
+    "get": op("Alias of GET /v1/invoices (the platform brief's name)", "listInvoicesAlias", "billing", "200", resp("A page", ref("InvoiceList")), params=paging + INVOICE_FILTERS)},
+  "/v1/invoices/{id}": {"get": INVOICE_GET("getInvoice", "Read an invoice as JSON or as a printable HTML page (operator, or billing:read)")},
+  "/api/invoices/{id}": {"get": INVOICE_GET("getInvoiceAlias", "Alias of GET /v1/invoices/{id}")},
+  "/v1/invoices/{id}/mark-paid": {
+    "post": op("Mark an open invoice paid (operator); a subscription in dunning with no other failed invoice is reactivated", "markInvoicePaid", "billing", "200",
+        resp("The invoice", ref("Invoice")), params=INV, extra={**nf, **conflict("The invoice is a draft, paid or void"), "400": {"$ref": "#/components/responses/BadRequest"},
+        "422": {"$ref": "#/components/responses/Unprocessable"}})},
+  "/v1/invoices/{id}/void": {
+    "post": op("Void a draft or open invoice (operator); its number stays used", "voidInvoice", "billing", "200", resp("The invoice", ref("Invoice")), params=INV,
+        extra={**nf, **conflict("The invoice is paid or void"), "400": {"$ref": "#/components/responses/BadRequest"}, "422": {"$ref": "#/components/responses/Unprocessable"}})},
+  "/v1/invoices/{id}/credit-notes": {
+    "get": op("An invoice's credit notes (operator, or billing:read)", "listCreditNotes", "billing", "200", resp("The credit notes", ref("CreditNoteList")), params=INV, extra=nf),
+    "post": op("Credit part or all of a finalized invoice (operator); an open invoice credited in full is settled", "createCreditNote", "billing", "201",
+        resp("The credit note", ref("CreditNote")), body=ref("NewCreditNote"), params=INV, extra={**nf, **conflict("The invoice is a draft or void")})},
+  "/v1/invoices/{id}/audit": {
+    "get": op("The invoice's audit trail, oldest first (operator, or billing:read)", "getInvoiceAudit", "billing", "200", resp("The entries", ref("BillingAuditList")), params=INV, extra=nf)},
+  "/v1/tenants/{id}/billing": {
+    "get": op("A tenant's billing settings (operator)", "getTenantBilling", "billing", "200", resp("The settings", ref("BillingAccount")), params=[pid("id", "Tenant id")], extra=nf),
+    "put": op("Set a tenant's tax rate and/or time zone (operator); members left out stay as they are", "setTenantBilling", "billing", "200",
+        resp("The settings", ref("BillingAccount")), body=ref("BillingAccount"), params=[pid("id", "Tenant id")], extra=nf)},
+  "/v1/billing/account": {
+    "get": op("The caller's tenant's billing settings (billing:read)", "getBillingAccount", "billing", "200", resp("The settings", ref("BillingAccount")))},
+  "/v1/billing/runs": {
+    "post": op("Run billing now (operator): invoice ended periods, finalize due drafts, carry out due dunning steps. Safe to repeat", "runBilling", "billing", "200",
+        resp("What the run did", ref("BillingRunReport")))},
+  "/v1/billing/payments/callback": {
+    "post": {**op("The payment provider's signed callback (TALLY_PAYMENT_PROVIDER=http): a settled or failed payment. Repeats change nothing",
+                  "paymentCallback", "billing", "200", resp("Applied", {"type": "object", "properties": {"status": {"type": "string", "enum": ["accepted"]}}}),
+                  params=[{"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"}},
+                          {"name": "webhook-timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
+                          {"name": "webhook-signature", "in": "header", "required": True, "schema": {"type": "string"}}],
+                  extra={**nf, "401": P("`invalid_signature`"), "422": {"$ref": "#/components/responses/Unprocessable"}}, auth=False)}},
  },
  "components": {
   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key: tly_<26 characters>_<43 characters>"}},
@@ -346,9 +428,63 @@ doc = {
         "key": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,62}$"}, "name": NAME,
         "entitlements": {"type": "object", "additionalProperties": ref("EntitlementSpec"), "description": "feature key to entitlement"},
         "rate_limits": {"type": "object", "properties": {"tenant_per_second": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000},
-            "key_per_second": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000}}, "description": "defaults for the plan's tenants (their settings' rate_limits win)"}}},
+            "key_per_second": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000}}, "description": "defaults for the plan's tenants (their settings' rate_limits win)"},
+        "prices": {"oneOf": [ref("Prices"), {"type": "null"}], "description": "billing: the current price version (null: the plan has no prices)"}}},
     "PlanPatch": {"type": "object", "properties": {"name": NAME, "entitlements": {"type": "object", "additionalProperties": ref("EntitlementSpec")},
-        "rate_limits": {"type": ["object", "null"]}}},
+        "rate_limits": {"type": ["object", "null"]}, "prices": ref("Prices")}},
+    "Prices": {"type": "object", "required": ["interval", "currency", "charges"], "description": "One version of a plan's prices. Amounts are exact decimal strings in major units",
+      "properties": {
+        "version": {"type": "integer", "minimum": 1, "readOnly": True}, "interval": {"type": "string", "enum": ["month", "year"]},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217"}, "trial_days": {"type": "integer", "minimum": 0, "maximum": 365},
+        "minimum_commitment": {"type": ["string", "null"]},
+        "charges": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
+            "key": {"type": "string"}, "description": {"type": "string"},
+            "type": {"type": "string", "enum": ["flat", "per_unit", "graduated", "volume", "package", "percentage"]},
+            "meter": {"type": "string", "description": "the meter rated (all types but flat)"}, "free_units": {"type": "string"},
+            "amount": {"type": "string", "description": "flat"}, "unit_price": {"type": "string", "description": "per_unit"},
+            "tiers": {"type": "array", "items": {"type": "object", "required": ["unit_price"], "properties": {
+                "up_to": {"type": ["string", "null"]}, "unit_price": {"type": "string"}, "flat_fee": {"type": "string"}}}, "description": "graduated, volume"},
+            "package_size": {"type": "string"}, "price": {"type": "string", "description": "package: per started package"},
+            "percent": {"type": "string"}, "minimum": {"type": "string"}, "maximum": {"type": "string", "description": "percentage: per event"}}}}}},
+    "Subscription": {"type": "object", "required": ["id", "tenant_id", "plan", "plan_version", "state", "current_period_start", "current_period_end"], "properties": {
+        "id": {"type": "string"}, "tenant_id": {"type": "string"}, "plan": {"type": "string"}, "plan_version": {"type": "integer"},
+        "state": {"type": "string", "enum": ["trialing", "active", "past_due", "grace", "suspended", "canceled", "expired"]},
+        "anchor": ts, "time_zone": {"type": "string"}, "trial_end": nts, "current_period_start": ts, "current_period_end": ts,
+        "cancel_at_period_end": {"type": "boolean"}, "pending_plan": {"type": ["string", "null"]}, "pending_plan_version": {"type": ["integer", "null"]},
+        "ended_at": nts, "closed": {"type": "boolean", "description": "every period is invoiced"}, "created_at": ts, "updated_at": ts, "revision": {"type": "integer"}}},
+    "SubscriptionList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Subscription")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewSubscription": {"type": "object", "additionalProperties": False, "required": ["plan"], "properties": {
+        "plan": {"type": "string"}, "plan_version": {"type": ["integer", "null"], "minimum": 1, "description": "default: the latest"},
+        "trial_days": {"type": ["integer", "null"], "minimum": 0, "maximum": 365, "description": "default: the plan's"},
+        "time_zone": {"type": ["string", "null"], "description": "IANA zone periods count in; default: the tenant's billing time zone"},
+        "tenant_id": {"type": "string", "description": "operators: the tenant to subscribe"}}},
+    "PlanChange": {"type": "object", "additionalProperties": False, "required": ["plan"], "properties": {
+        "plan": {"type": "string"}, "plan_version": {"type": ["integer", "null"], "minimum": 1}, "at": {"type": "string", "enum": ["now", "period_end"]}}},
+    "InvoiceLine": {"type": "object", "required": ["kind", "description", "amount"], "properties": {
+        "kind": {"type": "string", "enum": ["charge", "proration", "credit", "adjustment", "minimum", "tax"]}, "description": {"type": "string"},
+        "amount": {"type": "string"}, "charge": {"type": "string"}, "quantity": {"type": "string", "description": "the meter total rated"},
+        "period_start": ts, "period_end": ts}},
+    "Invoice": {"type": "object", "required": ["id", "tenant_id", "subscription_id", "status", "currency", "lines", "subtotal", "tax", "total"], "properties": {
+        "id": {"type": "string"}, "tenant_id": {"type": "string"}, "subscription_id": {"type": "string"}, "number": {"type": ["string", "null"], "description": "INV-YYYY-NNNNNN, given at finalization"},
+        "status": {"type": "string", "enum": ["draft", "open", "paid", "void"]}, "plan": {"type": "string"}, "plan_version": {"type": "integer"},
+        "currency": {"type": "string"}, "period_start": ts, "period_end": ts, "full_period_end": ts, "lines": {"type": "array", "items": ref("InvoiceLine")},
+        "subtotal": {"type": "string"}, "tax": {"type": "string"}, "total": {"type": "string"}, "credited": {"type": "string"}, "amount_due": {"type": "string"},
+        "created_at": ts, "finalize_at": ts, "finalized_at": nts, "due_at": nts, "paid_at": nts, "voided_at": nts, "payment_failed_at": nts,
+        "dunning_steps_done": {"type": "integer"}, "payment_reference": {"type": ["string", "null"]}, "revision": {"type": "integer"}}},
+    "InvoiceList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Invoice")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "CreditNote": {"type": "object", "required": ["id", "invoice_id", "number", "amount", "currency", "reason"], "properties": {
+        "id": {"type": "string"}, "tenant_id": {"type": "string"}, "invoice_id": {"type": "string"}, "number": {"type": "string", "description": "CN-YYYY-NNNNNN"},
+        "amount": {"type": "string"}, "currency": {"type": "string"}, "reason": {"type": "string"}, "created_at": ts}},
+    "CreditNoteList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("CreditNote")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewCreditNote": {"type": "object", "additionalProperties": False, "required": ["amount", "reason"], "properties": {
+        "amount": {"type": "string", "description": "positive, at most the total less earlier credit notes"}, "reason": {"type": "string", "minLength": 1, "maxLength": 500}}},
+    "BillingAccount": {"type": "object", "additionalProperties": False, "properties": {
+        "tax_rate": {"type": "string", "description": "percent, 0 to 100 with at most two decimals (\"8.25\")"}, "time_zone": {"type": "string"}}},
+    "BillingAuditEntry": {"type": "object", "required": ["at", "subject", "subject_id", "action", "actor"], "properties": {
+        "at": ts, "tenant_id": {"type": "string"}, "subject": {"type": "string", "enum": ["subscription", "invoice", "account"]}, "subject_id": {"type": "string"},
+        "action": {"type": "string"}, "from": {"type": ["string", "null"]}, "to": {"type": ["string", "null"]}, "actor": {"type": "string"}, "detail": {"type": "string"}}},
+    "BillingAuditList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("BillingAuditEntry")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "BillingRunReport": {"type": "object", "properties": {k: {"type": "integer"} for k in ["invoiced", "trials_ended", "canceled", "finalized", "dunning_steps", "lost_races", "failures"]}},
     "PlanList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Plan")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "EntitlementAssignment": {"type": "object", "properties": {"plan": {"type": ["string", "null"], "description": "a plan key; null removes the plan"},
         "overrides": {"type": "object", "additionalProperties": {"oneOf": [ref("EntitlementSpec"), {"type": "null"}]}, "description": "replaces the overrides: feature key to entitlement, or null to take the plan's away"}}},

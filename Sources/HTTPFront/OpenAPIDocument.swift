@@ -53,6 +53,9 @@ public enum OpenAPIDocument {
   },
   {
    "name": "webhooks"
+  },
+  {
+   "name": "billing"
   }
  ],
  "paths": {
@@ -2622,7 +2625,7 @@ public enum OpenAPIDocument {
   },
   "/v1/plans": {
    "get": {
-    "summary": "The plans (operator, or a tenant key with tenant:read)",
+    "summary": "The plans, each with its current prices (operator, or a tenant key with tenant:read)",
     "operationId": "listPlans",
     "tags": [
      "entitlements"
@@ -2650,7 +2653,7 @@ public enum OpenAPIDocument {
     }
    },
    "post": {
-    "summary": "Define a plan: entitlement defaults and rate limits (operator)",
+    "summary": "Define a plan: entitlement defaults, rate limits and optionally prices (version 1) (operator)",
     "operationId": "createPlan",
     "tags": [
      "entitlements"
@@ -2710,6 +2713,71 @@ public enum OpenAPIDocument {
     }
    }
   },
+  "/v1/plans/{key}/prices": {
+   "get": {
+    "summary": "Every version of a plan's prices, oldest first (operator, or a tenant key with tenant:read)",
+    "operationId": "listPlanPrices",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The versions",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "data",
+          "has_more"
+         ],
+         "properties": {
+          "data": {
+           "type": "array",
+           "items": {
+            "$ref": "#/components/schemas/Prices"
+           }
+          },
+          "has_more": {
+           "type": "boolean"
+          },
+          "next_cursor": {
+           "type": [
+            "string",
+            "null"
+           ]
+          }
+         }
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "key",
+      "in": "path",
+      "required": true,
+      "description": "Plan key",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
   "/v1/plans/{key}": {
    "get": {
     "summary": "Read a plan (operator, or a tenant key with tenant:read)",
@@ -2754,7 +2822,7 @@ public enum OpenAPIDocument {
     ]
    },
    "patch": {
-    "summary": "Change a plan's name, entitlements (replaced whole) or rate limits (operator); tenants on it follow within TALLY_QUOTA_REFRESH_SECONDS",
+    "summary": "Change a plan's name, entitlements (replaced whole) or rate limits (operator); tenants on it follow within TALLY_QUOTA_REFRESH_SECONDS. New `prices` make a new price version (prices equal to the current version change nothing); subscriptions keep their version until changed",
     "operationId": "updatePlan",
     "tags": [
      "entitlements"
@@ -3900,6 +3968,1311 @@ public enum OpenAPIDocument {
      }
     ]
    }
+  },
+  "/v1/subscriptions": {
+   "get": {
+    "summary": "List subscriptions, newest first (operator: all or one tenant's; a tenant key with billing:read: its own)",
+    "operationId": "listSubscriptions",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "A page",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/SubscriptionList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "name": "tenant_id",
+      "in": "query",
+      "description": "Only this tenant's (operators; tenant keys always see their own)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "post": {
+    "summary": "Subscribe a tenant to a plan's prices (a tenant key with billing:write subscribes its own tenant; operators name tenant_id)",
+    "operationId": "createSubscription",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Subscription"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "description": "`unknown_plan` (field plan or plan_version), `validation_failed`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "`subscription_exists`: the tenant has a subscription that is not canceled or expired",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewSubscription"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/api/subscriptions": {
+   "get": {
+    "summary": "Alias of GET /v1/subscriptions (the platform brief's name)",
+    "operationId": "listSubscriptionsAlias",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "A page",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/SubscriptionList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "name": "tenant_id",
+      "in": "query",
+      "description": "Only this tenant's (operators; tenant keys always see their own)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "post": {
+    "summary": "Alias of POST /v1/subscriptions (the platform brief's name)",
+    "operationId": "createSubscriptionAlias",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "201": {
+      "description": "Created",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Subscription"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "description": "`unknown_plan`, `validation_failed`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "`subscription_exists`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewSubscription"
+       }
+      }
+     }
+    }
+   }
+  },
+  "/v1/subscriptions/{id}": {
+   "get": {
+    "summary": "Read a subscription (operator, or billing:read for the tenant's own)",
+    "operationId": "getSubscription",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The subscription",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Subscription"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Subscription id (sub_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/api/subscriptions/{id}": {
+   "get": {
+    "summary": "Alias of GET /v1/subscriptions/{id}",
+    "operationId": "getSubscriptionAlias",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The subscription",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Subscription"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Subscription id (sub_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/subscriptions/{id}/change-plan": {
+   "post": {
+    "summary": "Change plan (operator, or billing:write): now (flat fees prorated by the second; same currency and interval) or at period end (default)",
+    "operationId": "changeSubscriptionPlan",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The subscription",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Subscription"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "description": "`unknown_plan`, `validation_failed`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "description": "The subscription is over, or changed meanwhile (read it again)",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/PlanChange"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Subscription id (sub_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/subscriptions/{id}/cancel": {
+   "post": {
+    "summary": "Cancel (operator, or billing:write): now (the period ends and is invoiced with flat fees prorated) or at period end (default)",
+    "operationId": "cancelSubscription",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The subscription",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Subscription"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "description": "Already canceled or expired",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Subscription id (sub_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/subscriptions/{id}/audit": {
+   "get": {
+    "summary": "The subscription's audit trail, oldest first (operator, or billing:read)",
+    "operationId": "getSubscriptionAudit",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The entries",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/BillingAuditList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Subscription id (sub_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/invoices": {
+   "get": {
+    "summary": "List invoices, newest first (operator: all or one tenant's; a tenant key with billing:read: its own)",
+    "operationId": "listInvoices",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "A page",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/InvoiceList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "name": "status",
+      "in": "query",
+      "description": "Only this status",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "draft",
+        "open",
+        "paid",
+        "void"
+       ]
+      }
+     },
+     {
+      "name": "subscription_id",
+      "in": "query",
+      "description": "Only this subscription's invoices",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "tenant_id",
+      "in": "query",
+      "description": "Only this tenant's (operators; tenant keys always see their own)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/api/invoices": {
+   "get": {
+    "summary": "Alias of GET /v1/invoices (the platform brief's name)",
+    "operationId": "listInvoicesAlias",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "A page",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/InvoiceList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/limit"
+     },
+     {
+      "$ref": "#/components/parameters/after"
+     },
+     {
+      "name": "status",
+      "in": "query",
+      "description": "Only this status",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "draft",
+        "open",
+        "paid",
+        "void"
+       ]
+      }
+     },
+     {
+      "name": "subscription_id",
+      "in": "query",
+      "description": "Only this subscription's invoices",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "tenant_id",
+      "in": "query",
+      "description": "Only this tenant's (operators; tenant keys always see their own)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/invoices/{id}": {
+   "get": {
+    "summary": "Read an invoice as JSON or as a printable HTML page (operator, or billing:read)",
+    "operationId": "getInvoice",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The invoice",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Invoice"
+        }
+       },
+       "text/html": {
+        "schema": {
+         "type": "string"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Invoice id (inv_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "format",
+      "in": "query",
+      "description": "json (default) or html: a printable page (also chosen by `Accept: text/html`)",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "json",
+        "html"
+       ]
+      }
+     }
+    ]
+   }
+  },
+  "/api/invoices/{id}": {
+   "get": {
+    "summary": "Alias of GET /v1/invoices/{id}",
+    "operationId": "getInvoiceAlias",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The invoice",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Invoice"
+        }
+       },
+       "text/html": {
+        "schema": {
+         "type": "string"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Invoice id (inv_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "format",
+      "in": "query",
+      "description": "json (default) or html: a printable page (also chosen by `Accept: text/html`)",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "json",
+        "html"
+       ]
+      }
+     }
+    ]
+   }
+  },
+  "/v1/invoices/{id}/mark-paid": {
+   "post": {
+    "summary": "Mark an open invoice paid (operator); a subscription in dunning with no other failed invoice is reactivated",
+    "operationId": "markInvoicePaid",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The invoice",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Invoice"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "description": "The invoice is a draft, paid or void",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Invoice id (inv_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/invoices/{id}/void": {
+   "post": {
+    "summary": "Void a draft or open invoice (operator); its number stays used",
+    "operationId": "voidInvoice",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The invoice",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Invoice"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "description": "The invoice is paid or void",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Invoice id (inv_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/invoices/{id}/credit-notes": {
+   "get": {
+    "summary": "An invoice's credit notes (operator, or billing:read)",
+    "operationId": "listCreditNotes",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The credit notes",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/CreditNoteList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Invoice id (inv_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "post": {
+    "summary": "Credit part or all of a finalized invoice (operator); an open invoice credited in full is settled",
+    "operationId": "createCreditNote",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "201": {
+      "description": "The credit note",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/CreditNote"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "description": "The invoice is a draft or void",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewCreditNote"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Invoice id (inv_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/invoices/{id}/audit": {
+   "get": {
+    "summary": "The invoice's audit trail, oldest first (operator, or billing:read)",
+    "operationId": "getInvoiceAudit",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The entries",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/BillingAuditList"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Invoice id (inv_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/tenants/{id}/billing": {
+   "get": {
+    "summary": "A tenant's billing settings (operator)",
+    "operationId": "getTenantBilling",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The settings",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/BillingAccount"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Tenant id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   },
+   "put": {
+    "summary": "Set a tenant's tax rate and/or time zone (operator); members left out stay as they are",
+    "operationId": "setTenantBilling",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The settings",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/BillingAccount"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/BillingAccount"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Tenant id",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
+  "/v1/billing/account": {
+   "get": {
+    "summary": "The caller's tenant's billing settings (billing:read)",
+    "operationId": "getBillingAccount",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "The settings",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/BillingAccount"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   }
+  },
+  "/v1/billing/runs": {
+   "post": {
+    "summary": "Run billing now (operator): invoice ended periods, finalize due drafts, carry out due dunning steps. Safe to repeat",
+    "operationId": "runBilling",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "What the run did",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/BillingRunReport"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     }
+    }
+   }
+  },
+  "/v1/billing/payments/callback": {
+   "post": {
+    "summary": "The payment provider's signed callback (TALLY_PAYMENT_PROVIDER=http): a settled or failed payment. Repeats change nothing",
+    "operationId": "paymentCallback",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "200": {
+      "description": "Applied",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "status": {
+           "type": "string",
+           "enum": [
+            "accepted"
+           ]
+          }
+         }
+        }
+       }
+      }
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "401": {
+      "description": "`invalid_signature`",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     }
+    },
+    "security": [],
+    "parameters": [
+     {
+      "name": "webhook-id",
+      "in": "header",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "webhook-timestamp",
+      "in": "header",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "webhook-signature",
+      "in": "header",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
   }
  },
  "components": {
@@ -4262,7 +5635,9 @@ public enum OpenAPIDocument {
         "usage:read",
         "meters:write",
         "webhooks:read",
-        "webhooks:write"
+        "webhooks:write",
+        "billing:read",
+        "billing:write"
        ]
       }
      },
@@ -4362,7 +5737,9 @@ public enum OpenAPIDocument {
         "usage:read",
         "meters:write",
         "webhooks:read",
-        "webhooks:write"
+        "webhooks:write",
+        "billing:read",
+        "billing:write"
        ]
       },
       "description": "default: every tenant scope"
@@ -4666,6 +6043,17 @@ public enum OpenAPIDocument {
        }
       },
       "description": "defaults for the plan's tenants (their settings' rate_limits win)"
+     },
+     "prices": {
+      "oneOf": [
+       {
+        "$ref": "#/components/schemas/Prices"
+       },
+       {
+        "type": "null"
+       }
+      ],
+      "description": "billing: the current price version (null: the plan has no prices)"
      }
     }
    },
@@ -4690,6 +6078,719 @@ public enum OpenAPIDocument {
        "object",
        "null"
       ]
+     },
+     "prices": {
+      "$ref": "#/components/schemas/Prices"
+     }
+    }
+   },
+   "Prices": {
+    "type": "object",
+    "required": [
+     "interval",
+     "currency",
+     "charges"
+    ],
+    "description": "One version of a plan's prices. Amounts are exact decimal strings in major units",
+    "properties": {
+     "version": {
+      "type": "integer",
+      "minimum": 1,
+      "readOnly": true
+     },
+     "interval": {
+      "type": "string",
+      "enum": [
+       "month",
+       "year"
+      ]
+     },
+     "currency": {
+      "type": "string",
+      "pattern": "^[A-Z]{3}$",
+      "description": "ISO 4217"
+     },
+     "trial_days": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 365
+     },
+     "minimum_commitment": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "charges": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "type"
+       ],
+       "properties": {
+        "key": {
+         "type": "string"
+        },
+        "description": {
+         "type": "string"
+        },
+        "type": {
+         "type": "string",
+         "enum": [
+          "flat",
+          "per_unit",
+          "graduated",
+          "volume",
+          "package",
+          "percentage"
+         ]
+        },
+        "meter": {
+         "type": "string",
+         "description": "the meter rated (all types but flat)"
+        },
+        "free_units": {
+         "type": "string"
+        },
+        "amount": {
+         "type": "string",
+         "description": "flat"
+        },
+        "unit_price": {
+         "type": "string",
+         "description": "per_unit"
+        },
+        "tiers": {
+         "type": "array",
+         "items": {
+          "type": "object",
+          "required": [
+           "unit_price"
+          ],
+          "properties": {
+           "up_to": {
+            "type": [
+             "string",
+             "null"
+            ]
+           },
+           "unit_price": {
+            "type": "string"
+           },
+           "flat_fee": {
+            "type": "string"
+           }
+          }
+         },
+         "description": "graduated, volume"
+        },
+        "package_size": {
+         "type": "string"
+        },
+        "price": {
+         "type": "string",
+         "description": "package: per started package"
+        },
+        "percent": {
+         "type": "string"
+        },
+        "minimum": {
+         "type": "string"
+        },
+        "maximum": {
+         "type": "string",
+         "description": "percentage: per event"
+        }
+       }
+      }
+     }
+    }
+   },
+   "Subscription": {
+    "type": "object",
+    "required": [
+     "id",
+     "tenant_id",
+     "plan",
+     "plan_version",
+     "state",
+     "current_period_start",
+     "current_period_end"
+    ],
+    "properties": {
+     "id": {
+      "type": "string"
+     },
+     "tenant_id": {
+      "type": "string"
+     },
+     "plan": {
+      "type": "string"
+     },
+     "plan_version": {
+      "type": "integer"
+     },
+     "state": {
+      "type": "string",
+      "enum": [
+       "trialing",
+       "active",
+       "past_due",
+       "grace",
+       "suspended",
+       "canceled",
+       "expired"
+      ]
+     },
+     "anchor": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "time_zone": {
+      "type": "string"
+     },
+     "trial_end": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "current_period_start": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "current_period_end": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "cancel_at_period_end": {
+      "type": "boolean"
+     },
+     "pending_plan": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "pending_plan_version": {
+      "type": [
+       "integer",
+       "null"
+      ]
+     },
+     "ended_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "closed": {
+      "type": "boolean",
+      "description": "every period is invoiced"
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "updated_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "revision": {
+      "type": "integer"
+     }
+    }
+   },
+   "SubscriptionList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Subscription"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "NewSubscription": {
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+     "plan"
+    ],
+    "properties": {
+     "plan": {
+      "type": "string"
+     },
+     "plan_version": {
+      "type": [
+       "integer",
+       "null"
+      ],
+      "minimum": 1,
+      "description": "default: the latest"
+     },
+     "trial_days": {
+      "type": [
+       "integer",
+       "null"
+      ],
+      "minimum": 0,
+      "maximum": 365,
+      "description": "default: the plan's"
+     },
+     "time_zone": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "IANA zone periods count in; default: the tenant's billing time zone"
+     },
+     "tenant_id": {
+      "type": "string",
+      "description": "operators: the tenant to subscribe"
+     }
+    }
+   },
+   "PlanChange": {
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+     "plan"
+    ],
+    "properties": {
+     "plan": {
+      "type": "string"
+     },
+     "plan_version": {
+      "type": [
+       "integer",
+       "null"
+      ],
+      "minimum": 1
+     },
+     "at": {
+      "type": "string",
+      "enum": [
+       "now",
+       "period_end"
+      ]
+     }
+    }
+   },
+   "InvoiceLine": {
+    "type": "object",
+    "required": [
+     "kind",
+     "description",
+     "amount"
+    ],
+    "properties": {
+     "kind": {
+      "type": "string",
+      "enum": [
+       "charge",
+       "proration",
+       "credit",
+       "adjustment",
+       "minimum",
+       "tax"
+      ]
+     },
+     "description": {
+      "type": "string"
+     },
+     "amount": {
+      "type": "string"
+     },
+     "charge": {
+      "type": "string"
+     },
+     "quantity": {
+      "type": "string",
+      "description": "the meter total rated"
+     },
+     "period_start": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "period_end": {
+      "type": "string",
+      "format": "date-time"
+     }
+    }
+   },
+   "Invoice": {
+    "type": "object",
+    "required": [
+     "id",
+     "tenant_id",
+     "subscription_id",
+     "status",
+     "currency",
+     "lines",
+     "subtotal",
+     "tax",
+     "total"
+    ],
+    "properties": {
+     "id": {
+      "type": "string"
+     },
+     "tenant_id": {
+      "type": "string"
+     },
+     "subscription_id": {
+      "type": "string"
+     },
+     "number": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "description": "INV-YYYY-NNNNNN, given at finalization"
+     },
+     "status": {
+      "type": "string",
+      "enum": [
+       "draft",
+       "open",
+       "paid",
+       "void"
+      ]
+     },
+     "plan": {
+      "type": "string"
+     },
+     "plan_version": {
+      "type": "integer"
+     },
+     "currency": {
+      "type": "string"
+     },
+     "period_start": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "period_end": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "full_period_end": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "lines": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/InvoiceLine"
+      }
+     },
+     "subtotal": {
+      "type": "string"
+     },
+     "tax": {
+      "type": "string"
+     },
+     "total": {
+      "type": "string"
+     },
+     "credited": {
+      "type": "string"
+     },
+     "amount_due": {
+      "type": "string"
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "finalize_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "finalized_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "due_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "paid_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "voided_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "payment_failed_at": {
+      "type": [
+       "string",
+       "null"
+      ],
+      "format": "date-time"
+     },
+     "dunning_steps_done": {
+      "type": "integer"
+     },
+     "payment_reference": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "revision": {
+      "type": "integer"
+     }
+    }
+   },
+   "InvoiceList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/Invoice"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "CreditNote": {
+    "type": "object",
+    "required": [
+     "id",
+     "invoice_id",
+     "number",
+     "amount",
+     "currency",
+     "reason"
+    ],
+    "properties": {
+     "id": {
+      "type": "string"
+     },
+     "tenant_id": {
+      "type": "string"
+     },
+     "invoice_id": {
+      "type": "string"
+     },
+     "number": {
+      "type": "string",
+      "description": "CN-YYYY-NNNNNN"
+     },
+     "amount": {
+      "type": "string"
+     },
+     "currency": {
+      "type": "string"
+     },
+     "reason": {
+      "type": "string"
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     }
+    }
+   },
+   "CreditNoteList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/CreditNote"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "NewCreditNote": {
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+     "amount",
+     "reason"
+    ],
+    "properties": {
+     "amount": {
+      "type": "string",
+      "description": "positive, at most the total less earlier credit notes"
+     },
+     "reason": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 500
+     }
+    }
+   },
+   "BillingAccount": {
+    "type": "object",
+    "additionalProperties": false,
+    "properties": {
+     "tax_rate": {
+      "type": "string",
+      "description": "percent, 0 to 100 with at most two decimals (\"8.25\")"
+     },
+     "time_zone": {
+      "type": "string"
+     }
+    }
+   },
+   "BillingAuditEntry": {
+    "type": "object",
+    "required": [
+     "at",
+     "subject",
+     "subject_id",
+     "action",
+     "actor"
+    ],
+    "properties": {
+     "at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "tenant_id": {
+      "type": "string"
+     },
+     "subject": {
+      "type": "string",
+      "enum": [
+       "subscription",
+       "invoice",
+       "account"
+      ]
+     },
+     "subject_id": {
+      "type": "string"
+     },
+     "action": {
+      "type": "string"
+     },
+     "from": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "to": {
+      "type": [
+       "string",
+       "null"
+      ]
+     },
+     "actor": {
+      "type": "string"
+     },
+     "detail": {
+      "type": "string"
+     }
+    }
+   },
+   "BillingAuditList": {
+    "type": "object",
+    "required": [
+     "data",
+     "has_more"
+    ],
+    "properties": {
+     "data": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/BillingAuditEntry"
+      }
+     },
+     "has_more": {
+      "type": "boolean"
+     },
+     "next_cursor": {
+      "type": [
+       "string",
+       "null"
+      ]
+     }
+    }
+   },
+   "BillingRunReport": {
+    "type": "object",
+    "properties": {
+     "invoiced": {
+      "type": "integer"
+     },
+     "trials_ended": {
+      "type": "integer"
+     },
+     "canceled": {
+      "type": "integer"
+     },
+     "finalized": {
+      "type": "integer"
+     },
+     "dunning_steps": {
+      "type": "integer"
+     },
+     "lost_races": {
+      "type": "integer"
+     },
+     "failures": {
+      "type": "integer"
      }
     }
    },

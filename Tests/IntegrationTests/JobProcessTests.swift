@@ -21,6 +21,8 @@ import Testing
             var env = ProcessTests.envFor(settings)
             env["TALLY_WORKER_QUEUES"] = "default=8"
             env["TALLY_JOB_VISIBILITY_SECONDS"] = "5"
+            // Only the test's jobs: no built-in billing run.
+            env["TALLY_BILLING_RUN_SECONDS"] = "0"
             // 320 jobs of 80 ms at 8 at a time is 3.2 s of work: more than the four workers' 2.4 s
             // between kills, so every kill finds jobs held.
             let total = 320
@@ -65,7 +67,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let env = [
             "TALLY_DATABASE_URL": servers.databaseURL, "TALLY_REDIS_URL": servers.redisURL, "TALLY_DATA_DIR": dataDir,
-            "TALLY_WORKER_QUEUES": "default=4", "TALLY_JOB_RECONCILE_SECONDS": "1",
+            "TALLY_WORKER_QUEUES": "default=4", "TALLY_JOB_RECONCILE_SECONDS": "1", "TALLY_BILLING_RUN_SECONDS": "0",
         ]
         var settings = Settings.defaults
         settings.backend = .production(database: try PostgresURL.parse(servers.databaseURL, setting: "db"), redis: try RedisURL.parse(servers.redisURL, setting: "redis"))

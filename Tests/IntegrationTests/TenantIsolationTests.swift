@@ -1,3 +1,4 @@
+import Billing
 import Core
 import Foundation
 import HTTPFront
@@ -18,6 +19,8 @@ import Testing
         let operatorKeyID: String
         let bWebhook: String
         let bDelivery: String
+        let bSubscription: String
+        let bInvoice: String
     }
 
     typealias Probe = @Sendable (World) async throws -> Void
@@ -308,11 +311,97 @@ import Testing
         "POST /api/usage": { w async throws in
             try await TenantIsolationTests.postDoesNotReachB(w, path: "/api/usage", eventID: "b-evt-2")
         },
+        "GET /v1/plans/{key}/prices": { w async throws in
+            // Prices are the platform's catalog, readable by every tenant; nothing of B's is in them.
+            let reply = try await w.server.call(.get, "/v1/plans/b-plan/prices", token: w.a.token)
+            #expect(reply.status == 200 && !reply.text.contains(w.b.tenantID))
+        },
+        "GET /v1/subscriptions": { w async throws in try await TenantIsolationTests.listHidesB(w, "/v1/subscriptions", w.bSubscription) },
+        "GET /api/subscriptions": { w async throws in try await TenantIsolationTests.listHidesB(w, "/api/subscriptions", w.bSubscription) },
+        "POST /v1/subscriptions": { w async throws in try await TenantIsolationTests.cannotSubscribeB(w, "/v1/subscriptions") },
+        "POST /api/subscriptions": { w async throws in try await TenantIsolationTests.cannotSubscribeB(w, "/api/subscriptions") },
+        "GET /v1/subscriptions/{id}": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/subscriptions/\(w.bSubscription)", token: w.a.token).status == 404)
+        },
+        "GET /api/subscriptions/{id}": { w async throws in
+            #expect(try await w.server.call(.get, "/api/subscriptions/\(w.bSubscription)", token: w.a.token).status == 404)
+        },
+        "GET /v1/subscriptions/{id}/audit": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/subscriptions/\(w.bSubscription)/audit", token: w.a.token).status == 404)
+        },
+        "POST /v1/subscriptions/{id}/change-plan": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/subscriptions/\(w.bSubscription)/change-plan", token: w.a.token, json: ["plan": "b-plan", "at": "now"]).status == 404)
+            #expect(try await w.server.call(.get, "/v1/subscriptions/\(w.bSubscription)", token: w.b.token).object["revision"] as? Int == 2)
+        },
+        "POST /v1/subscriptions/{id}/cancel": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/subscriptions/\(w.bSubscription)/cancel", token: w.a.token, json: ["at": "now"]).status == 404)
+            #expect(try await w.server.call(.get, "/v1/subscriptions/\(w.bSubscription)", token: w.b.token).object["state"] as? String == "active")
+        },
+        "GET /v1/invoices": { w async throws in try await TenantIsolationTests.listHidesB(w, "/v1/invoices", w.bInvoice) },
+        "GET /api/invoices": { w async throws in try await TenantIsolationTests.listHidesB(w, "/api/invoices", w.bInvoice) },
+        "GET /v1/invoices/{id}": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)", token: w.a.token).status == 404)
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)?format=html", token: w.a.token).status == 404)
+        },
+        "GET /api/invoices/{id}": { w async throws in
+            #expect(try await w.server.call(.get, "/api/invoices/\(w.bInvoice)", token: w.a.token).status == 404)
+        },
+        "GET /v1/invoices/{id}/audit": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)/audit", token: w.a.token).status == 404)
+        },
+        "GET /v1/invoices/{id}/credit-notes": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)/credit-notes", token: w.a.token).status == 404)
+        },
+        "POST /v1/invoices/{id}/credit-notes": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/invoices/\(w.bInvoice)/credit-notes", token: w.a.token, json: ["amount": "1.00", "reason": "x"]).status == 403)
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)", token: w.b.token).object["credited"] as? String == "0.00")
+        },
+        "POST /v1/invoices/{id}/mark-paid": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/invoices/\(w.bInvoice)/mark-paid", token: w.a.token).status == 403)
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)", token: w.b.token).object["status"] as? String == "open")
+        },
+        "POST /v1/invoices/{id}/void": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/invoices/\(w.bInvoice)/void", token: w.a.token).status == 403)
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)", token: w.b.token).object["status"] as? String == "open")
+        },
+        "GET /v1/tenants/{id}/billing": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/tenants/\(w.b.tenantID)/billing", token: w.a.token).status == 403)
+        },
+        "PUT /v1/tenants/{id}/billing": { w async throws in
+            #expect(try await w.server.call(.put, "/v1/tenants/\(w.b.tenantID)/billing", token: w.a.token, json: ["tax_rate": "0"]).status == 403)
+            #expect(try await w.server.call(.get, "/v1/billing/account", token: w.b.token).object["tax_rate"] as? String == "7.00")
+        },
+        "GET /v1/billing/account": { w async throws in
+            #expect(try await w.server.call(.get, "/v1/billing/account", token: w.a.token).object["tax_rate"] as? String == "0.00")
+        },
+        "POST /v1/billing/runs": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/billing/runs", token: w.a.token).status == 403)
+        },
+        "POST /v1/billing/payments/callback": { w async throws in
+            // No API key: the provider's signature is the credential; the manual provider takes none.
+            let reply = try await w.server.call(.post, "/v1/billing/payments/callback", token: w.a.token, json: ["invoice_id": w.bInvoice, "status": "succeeded"])
+            #expect(reply.status == 404)
+            #expect(try await w.server.call(.get, "/v1/invoices/\(w.bInvoice)", token: w.b.token).object["status"] as? String == "open")
+        },
     ]
 
     static var range: String {
         let now = Int64(Date().timeIntervalSince1970) * 1_000_000
         return "from=\(RFC3339.format(microseconds: now - 3_600_000_000))&to=\(RFC3339.format(microseconds: now + 3_600_000_000))"
+    }
+
+    static func listHidesB(_ w: World, _ path: String, _ bID: String) async throws {
+        let reply = try await w.server.call(.get, path, token: w.a.token)
+        #expect(reply.status == 200)
+        #expect(!reply.text.contains(bID) && !reply.text.contains(w.b.tenantID))
+        let filtered = try await w.server.call(.get, path + "?tenant_id=\(w.b.tenantID)", token: w.a.token)
+        #expect(!filtered.text.contains(bID))
+    }
+
+    static func cannotSubscribeB(_ w: World, _ path: String) async throws {
+        let reply = try await w.server.call(.post, path, token: w.a.token, json: ["plan": "b-plan", "tenant_id": w.b.tenantID])
+        #expect(reply.status == 422 && reply.object["field"] as? String == "tenant_id")
+        #expect(try await w.server.call(.get, "/v1/subscriptions", token: w.b.token).items.count == 1)
     }
 
     /// A's event of B's type, with B's event id, lands in A's ledger and leaves B's meter as it was.
@@ -324,6 +413,24 @@ import Testing
         #expect(posted.status == 200)
         #expect((posted.object["results"] as? [[String: Any]])?.first?["status"] as? String == "accepted")
         #expect(try await w.server.call(.get, "/v1/usage?\(range)", token: w.b.token).text == before)
+    }
+
+    /// Writes an open invoice for the subscription's current period through the store (no
+    /// waiting for the period to end).
+    static func issueInvoice(_ server: TestServer, tenant: String, subscription: String) async throws -> String {
+        let tenantID = try #require(TenantID(tenant))
+        let subscriptionID = try #require(SubscriptionID(subscription))
+        let scope = TenantScope(operatorActingOn: tenantID)
+        let store = server.backend.billing
+        let current = try #require(try await store.subscription(subscriptionID, in: scope))
+        let usd = try #require(Currency("USD"))
+        let draft = try InvoiceDraft(currency: usd, lines: [.init(kind: .charge, description: "Fee", amount: Money(minorUnits: 900, currency: usd))])
+        var invoice = Invoice(id: .generate(), tenantID: scope.tenantID, subscriptionID: current.id, status: .draft, plan: current.plan,
+                              periodStart: current.periodStart, periodEnd: current.periodEnd, draft: draft, createdAt: current.periodStart, finalizeAt: current.periodEnd)
+        #expect(try await store.recordPeriod(subscription: current, expectedRevision: current.revision, invoice: invoice, consumedLines: [], audit: [], in: scope))
+        invoice.status = .open
+        _ = try #require(try await store.finalize(invoice, expectedRevision: 1, prefix: "INV", year: 2026, audit: [], in: scope))
+        return invoice.id.rawValue
     }
 
     @Test(arguments: TestBackend.available)
@@ -354,10 +461,17 @@ import Testing
             let bWebhook = try #require(hook.object["id"] as? String, "\(hook.text)")
             let sent = try await server.call(.post, "/v1/webhooks/\(bWebhook)/test", token: b.token)
             let bDelivery = try #require(sent.object["id"] as? String, "\(sent.text)")
+            // B's billing: a subscription with one issued invoice, and a tax rate.
+            let prices: [String: Any] = ["interval": "month", "currency": "USD", "charges": [["type": "flat", "amount": "9.00"]]]
+            #expect(try await server.call(.patch, "/v1/plans/b-plan", token: op, json: ["prices": prices]).status == 200)
+            #expect(try await server.call(.put, "/v1/tenants/\(b.tenantID)/billing", token: op, json: ["tax_rate": "7"]).status == 200)
+            let subscribed = try await server.call(.post, "/v1/subscriptions", token: b.token, json: ["plan": "b-plan"])
+            let bSubscription = try #require(subscribed.object["id"] as? String, "\(subscribed.text)")
+            let bInvoice = try await Self.issueInvoice(server, tenant: b.tenantID, subscription: bSubscription)
             let me = try await server.call(.get, "/v1/me", token: server.operatorToken)
             let world = World(
                 server: server, a: a, b: b, bIdentity: bIdentity, operatorKeyID: try #require(me.object["api_key_id"] as? String),
-                bWebhook: bWebhook, bDelivery: bDelivery
+                bWebhook: bWebhook, bDelivery: bDelivery, bSubscription: bSubscription, bInvoice: bInvoice
             )
 
             let routes = Set(server.routes.filter { $0.contains(" /v1/") || $0.contains(" /api/") })
