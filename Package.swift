@@ -129,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Bench", "Scheduler",
+                "Core", "Storage", "Platform", "HTTPFront", "Actors", "Bench", "Scheduler", "Billing", "Metering",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

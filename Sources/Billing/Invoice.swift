@@ -92,6 +92,18 @@ public struct Invoice: Sendable, Equatable {
         total = draft.total
     }
 
+    /// When dunning starts looking at the invoice: the earlier of its due date and its first
+    /// failed payment, while it is open; `nil` otherwise.
+    public var dunningAt: Int64? {
+        guard status == .open else { return nil }
+        switch (dueAt, paymentFailedAt) {
+        case (let due?, let failed?): return min(due, failed)
+        case (let due?, nil): return due
+        case (nil, let failed?): return failed
+        case (nil, nil): return nil
+        }
+    }
+
     /// What is still owed: the total less credit notes, never below zero; zero unless open.
     public var amountDue: Money {
         guard status == .open else { return .zero(currency) }

@@ -157,6 +157,19 @@ public struct PricePlan: Sendable, Equatable {
                          minimumCommitment: minimum, trialDays: trialDays)
     }
 
+    /// Reads `{"plans": [plan, …]}` (the brief's `config/plans.json`); errors name the entry.
+    public static func parseList(_ value: JSONValue) throws -> [PricePlan] {
+        guard case .object(let fields) = value, case .array(let items)? = fields["plans"] else {
+            throw TallyError.validation("plans", "plans.json holds {\"plans\": [ … ]}")
+        }
+        var keys = Set<String>()
+        return try items.enumerated().map { index, item in
+            let plan = try parse(item, field: "plans[\(index)]")
+            guard keys.insert(plan.key).inserted else { throw TallyError.validation("plans[\(index)].key", "plan keys are unique") }
+            return plan
+        }
+    }
+
     /// The plan as `parse` reads it (amounts as decimal strings), with its version.
     public var json: JSONValue {
         var plan: [String: JSONValue] = [

@@ -3,6 +3,7 @@ import Core
 import Entitlements
 import Logging
 import Metering
+import Scheduler
 import Storage
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -39,20 +40,24 @@ public struct BillingContext: Sendable {
     let entitlements: EntitlementService?
     let webhooks: WebhookService?
     let provider: any PaymentProvider
+    /// Where charges go as `billing.collect` jobs (retried with backoff, never blocking a run);
+    /// without a queue they are made inline.
+    let jobs: (any JobQueue)?
     let clock: any TallyClock
     let configuration: Configuration
     let logger: Logger
 
     public init(
         store: any BillingStore, ledger: any LedgerStore, entitlements: EntitlementService?, webhooks: WebhookService?,
-        provider: any PaymentProvider = ManualPaymentProvider(), clock: any TallyClock = SystemClock(), configuration: Configuration = Configuration(),
-        logger: Logger = Logger(label: "tally.billing")
+        provider: any PaymentProvider = ManualPaymentProvider(), jobs: (any JobQueue)? = nil, clock: any TallyClock = SystemClock(),
+        configuration: Configuration = Configuration(), logger: Logger = Logger(label: "tally.billing")
     ) {
         self.store = store
         self.ledger = ledger
         self.entitlements = entitlements
         self.webhooks = webhooks
         self.provider = provider
+        self.jobs = jobs
         self.clock = clock
         self.configuration = configuration
         self.logger = logger

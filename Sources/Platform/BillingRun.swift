@@ -217,7 +217,7 @@ public struct BillingRun: Sendable {
     // MARK: Dunning
 
     func dun(_ report: inout Report) async throws {
-        for invoice in try await context.store.overdueInvoices(now: context.now, limit: 1_000) where invoice.amountDue.minorUnits > 0 {
+        for invoice in try await context.store.invoicesInDunning(now: context.now, limit: 1_000) where invoice.amountDue.minorUnits > 0 {
             do {
                 report.dunningSteps += try await dun(invoice)
             } catch {

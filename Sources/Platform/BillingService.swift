@@ -43,6 +43,24 @@ public struct BillingService: Sendable {
         return (try await context.store.insertPrices(plan, at: context.now), true)
     }
 
+    /// Loads price plans (`config/plans.json`): a plan key with no plan yet gets one (no
+    /// entitlements), and prices that differ from the key's latest version make a new version.
+    public func seed(_ plans: [PricePlan]) async throws -> (created: [String], unchanged: [String]) {
+        var created: [String] = [], unchanged: [String] = []
+        for plan in plans {
+            if let entitlements = context.entitlements {
+                do {
+                    _ = try await entitlements.plan(plan.key)
+                } catch let error as TallyError where error.code == .notFound {
+                    _ = try await entitlements.createPlan(.object(["key": .string(plan.key), "name": .string(plan.name)]))
+                }
+            }
+            let (stored, isNew) = try await addPrices(plan)
+            if isNew { created.append("\(stored.key)@\(stored.version)") } else { unchanged.append("\(stored.key)@\(stored.version)") }
+        }
+        return (created, unchanged)
+    }
+
     public func prices(of key: String, version: Int? = nil) async throws -> PricePlan? { try await context.store.prices(of: key, version: version) }
     public func priceVersions(of key: String) async throws -> [PricePlan] { try await context.store.priceVersions(of: key) }
     public func latestPrices() async throws -> [PricePlan] { try await context.store.latestPrices() }

@@ -1,6 +1,7 @@
 import Billing
 import Core
 import Metering
+import Scheduler
 import Storage
 
 /// Invoices after the billing run wrote them: reading (JSON and a printable page), marking
@@ -136,20 +137,36 @@ public struct InvoiceService: Sendable {
         }
     }
 
-    /// Asks the provider for an open invoice's amount; `attempt` keys the request so a repeat
-    /// never charges twice.
+    /// Asks the provider for an open invoice's amount: as a `billing.collect` job when there is a
+    /// queue (a slow or failing gateway is retried with backoff and never holds up a billing
+    /// run), inline otherwise. The manual provider charges nothing, so nothing is asked.
     func collect(_ invoice: Invoice, attempt: Int, actor: String) async {
-        guard invoice.status == .open, invoice.amountDue.minorUnits > 0 else { return }
-        let request = PaymentRequest(invoiceID: invoice.id.rawValue, invoiceNumber: invoice.number ?? invoice.id.rawValue, tenant: invoice.tenantID,
-                                     amount: invoice.amountDue, idempotencyKey: "\(invoice.id.rawValue)-charge-\(attempt)")
+        guard invoice.status == .open, invoice.amountDue.minorUnits > 0, context.provider.name != ManualPaymentProvider().name else { return }
         do {
-            switch try await context.provider.charge(request) {
-            case .succeeded(let reference): _ = try await markPaid(invoice.id, reference: reference, in: nil, actor: actor)
-            case .failed(let reason): try await paymentFailed(invoice.id, reason: reason, actor: actor)
-            case .pending: break
+            if let jobs = context.jobs {
+                let args = JSONValue.object(["invoice_id": .string(invoice.id.rawValue), "attempt": .number(Double(attempt))])
+                let spec = JobSpec(kind: BillingCollectJob.jobKind, tenant: invoice.tenantID, args: String(decoding: JSONWriter.encode(args), as: UTF8.self),
+                                   uniqueKey: "\(BillingCollectJob.jobKind):\(invoice.id.rawValue):\(attempt)")
+                _ = try await jobs.enqueue([spec], nowMillis: context.clock.nowMillis)
+            } else {
+                try await charge(invoice.id, attempt: attempt, actor: actor)
             }
         } catch {
             context.logger.error("charging an invoice failed", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Charges an open invoice's amount due through the provider and applies the answer; the
+    /// request is keyed by invoice and attempt, so a repeat never charges twice.
+    public func charge(_ id: InvoiceID, attempt: Int, actor: String) async throws {
+        let invoice = try await invoice(id, in: nil)
+        guard invoice.status == .open, invoice.amountDue.minorUnits > 0 else { return }
+        let request = PaymentRequest(invoiceID: invoice.id.rawValue, invoiceNumber: invoice.number ?? invoice.id.rawValue, tenant: invoice.tenantID,
+                                     amount: invoice.amountDue, idempotencyKey: "\(invoice.id.rawValue)-charge-\(attempt)")
+        switch try await context.provider.charge(request) {
+        case .succeeded(let reference): _ = try await markPaid(invoice.id, reference: reference, in: nil, actor: actor)
+        case .failed(let reason): try await paymentFailed(invoice.id, reason: reason, actor: actor)
+        case .pending: break
         }
     }
 

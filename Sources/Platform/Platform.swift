@@ -49,7 +49,7 @@ public struct Platform: Sendable {
         let entitlementService = entitlements.map { EntitlementService(store: $0, ledger: ledger, clock: clock, directory: directory) }
         self.entitlements = entitlementService
         let billingContext = billing.map {
-            BillingContext(store: $0, ledger: ledger, entitlements: entitlementService, webhooks: outbound, provider: paymentProvider, clock: clock,
+            BillingContext(store: $0, ledger: ledger, entitlements: entitlementService, webhooks: outbound, provider: paymentProvider, jobs: jobs, clock: clock,
                            configuration: billingConfiguration)
         }
         self.billing = billingContext.map { BillingService(context: $0) }

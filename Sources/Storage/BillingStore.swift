@@ -58,8 +58,8 @@ public protocol BillingStore: Sendable {
     func invoices(in scope: TenantScope?, status: Invoice.Status?, subscription: SubscriptionID?, limit: Int, before: InvoiceID?) async throws -> [Invoice]
     /// Drafts whose grace period ended by `now`, every tenant.
     func dueDrafts(now: Int64, limit: Int) async throws -> [Invoice]
-    /// Open invoices due by `now`, every tenant (dunning's work list).
-    func overdueInvoices(now: Int64, limit: Int) async throws -> [Invoice]
+    /// Open invoices past due or with a failed payment by `now`, every tenant (dunning's work list).
+    func invoicesInDunning(now: Int64, limit: Int) async throws -> [Invoice]
     /// Finalizes a draft: takes the next number of `prefix`-`year` (gapless: in the same
     /// transaction), writes the invoice with it if it is still at `expectedRevision`. `nil` when
     /// another writer got there first.

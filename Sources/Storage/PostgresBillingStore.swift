@@ -171,9 +171,9 @@ public struct PostgresBillingStore: BillingStore {
                 if let invoice {
                     try await tx.query(
                         """
-                        INSERT INTO invoices (id, tenant_id, subscription_id, period_start, status, number, finalize_at, due_at, revision, document)
+                        INSERT INTO invoices (id, tenant_id, subscription_id, period_start, status, number, finalize_at, dunning_at, revision, document)
                         VALUES (\(invoice.id.rawValue), \(scope.tenantID.rawValue), \(invoice.subscriptionID.rawValue), \(invoice.periodStart),
-                                \(invoice.status.rawValue), \(invoice.number), \(invoice.finalizeAt), \(invoice.dueAt), \(Int32(invoice.revision)),
+                                \(invoice.status.rawValue), \(invoice.number), \(invoice.finalizeAt), \(invoice.dunningAt), \(Int32(invoice.revision)),
                                 \(StoredBilling.text(invoice.json)))
                         """,
                         logger: logger
@@ -230,8 +230,8 @@ public struct PostgresBillingStore: BillingStore {
             .map(StoredBilling.invoice)
     }
 
-    public func overdueInvoices(now: Int64, limit: Int) async throws -> [Invoice] {
-        try await documents("SELECT document FROM invoices WHERE status = 'open' AND due_at <= \(now) ORDER BY due_at, id LIMIT \(limit)")
+    public func invoicesInDunning(now: Int64, limit: Int) async throws -> [Invoice] {
+        try await documents("SELECT document FROM invoices WHERE status = 'open' AND dunning_at <= \(now) ORDER BY dunning_at, id LIMIT \(limit)")
             .map(StoredBilling.invoice)
     }
 
@@ -333,7 +333,7 @@ public struct PostgresBillingStore: BillingStore {
         stored.revision = expectedRevision + 1
         return try await tx.query(
             """
-            UPDATE invoices SET status = \(stored.status.rawValue), number = \(stored.number), finalize_at = \(stored.finalizeAt), due_at = \(stored.dueAt),
+            UPDATE invoices SET status = \(stored.status.rawValue), number = \(stored.number), finalize_at = \(stored.finalizeAt), dunning_at = \(stored.dunningAt),
                 revision = \(Int32(stored.revision)), document = \(StoredBilling.text(stored.json))
             WHERE id = \(stored.id.rawValue) AND tenant_id = \(scope.tenantID.rawValue) AND revision = \(Int32(expectedRevision)) RETURNING id
             """,

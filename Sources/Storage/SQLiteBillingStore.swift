@@ -153,12 +153,12 @@ public struct SQLiteBillingStore: BillingStore {
                 if let invoice {
                     _ = try await db.query(
                         """
-                        INSERT INTO invoices (id, tenant_id, subscription_id, period_start, status, number, finalize_at, due_at, revision, document)
+                        INSERT INTO invoices (id, tenant_id, subscription_id, period_start, status, number, finalize_at, dunning_at, revision, document)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                         [.text(invoice.id.rawValue), .text(scope.tenantID.rawValue), .text(invoice.subscriptionID.rawValue), .integer(Int(invoice.periodStart)),
                          .text(invoice.status.rawValue), invoice.number.map { .text($0) } ?? .null, .integer(Int(invoice.finalizeAt)),
-                         invoice.dueAt.map { .integer(Int($0)) } ?? .null, .integer(invoice.revision), .text(StoredBilling.text(invoice.json))]
+                         invoice.dunningAt.map { .integer(Int($0)) } ?? .null, .integer(invoice.revision), .text(StoredBilling.text(invoice.json))]
                     )
                     for id in consumedLines {
                         let taken = try await db.query(
@@ -216,9 +216,9 @@ public struct SQLiteBillingStore: BillingStore {
         ).map { try StoredBilling.invoice(try $0.text("document")) }
     }
 
-    public func overdueInvoices(now: Int64, limit: Int) async throws -> [Invoice] {
+    public func invoicesInDunning(now: Int64, limit: Int) async throws -> [Invoice] {
         try await database.read(
-            "SELECT document FROM invoices WHERE status = 'open' AND due_at <= ? ORDER BY due_at, id LIMIT ?", [.integer(Int(now)), .integer(limit)]
+            "SELECT document FROM invoices WHERE status = 'open' AND dunning_at <= ? ORDER BY dunning_at, id LIMIT ?", [.integer(Int(now)), .integer(limit)]
         ).map { try StoredBilling.invoice(try $0.text("document")) }
     }
 
@@ -308,11 +308,11 @@ public struct SQLiteBillingStore: BillingStore {
         stored.revision = expectedRevision + 1
         return !(try await db.query(
             """
-            UPDATE invoices SET status = ?, number = ?, finalize_at = ?, due_at = ?, revision = ?, document = ?
+            UPDATE invoices SET status = ?, number = ?, finalize_at = ?, dunning_at = ?, revision = ?, document = ?
             WHERE id = ? AND tenant_id = ? AND revision = ? RETURNING id
             """,
             [.text(stored.status.rawValue), stored.number.map { .text($0) } ?? .null, .integer(Int(stored.finalizeAt)),
-             stored.dueAt.map { .integer(Int($0)) } ?? .null, .integer(stored.revision), .text(StoredBilling.text(stored.json)),
+             stored.dunningAt.map { .integer(Int($0)) } ?? .null, .integer(stored.revision), .text(StoredBilling.text(stored.json)),
              .text(stored.id.rawValue), .text(scope.tenantID.rawValue), .integer(expectedRevision)]
         )).isEmpty
     }

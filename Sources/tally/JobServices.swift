@@ -28,12 +28,13 @@ enum JobServices {
         let billing = BillingContext(
             store: backend.billing, ledger: backend.ledger,
             entitlements: EntitlementService(store: backend.entitlements, ledger: backend.ledger, clock: SystemClock(), directory: directory),
-            webhooks: webhooks, provider: paymentProvider(settings), configuration: billingConfiguration(settings), logger: logger
+            webhooks: webhooks, provider: paymentProvider(settings), jobs: backend.jobs, configuration: billingConfiguration(settings), logger: logger
         )
         let registry = JobRegistry([
             WebhookDeliveryJob(store: backend.webhooks, http: http, breakers: BreakerRegistry(), service: webhooks, logger: logger),
             InboundWebhookJob(store: backend.webhooks),
             BillingRunJob(run: BillingRun(context: billing), logger: logger),
+            BillingCollectJob(invoices: InvoiceService(context: billing)),
         ])
         return (registry, http)
     }

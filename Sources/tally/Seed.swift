@@ -1,4 +1,5 @@
 import ArgumentParser
+import Billing
 import Core
 import Entitlements
 import Platform
@@ -9,13 +10,16 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `tally seed`: loads `entitlements.json` and `quotas.json` (the feature catalog and plans).
+/// `tally seed`: loads `entitlements.json` and `quotas.json` (the feature catalog and plans)
+/// and `plans.json` (plans' prices).
 struct Seed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load the feature catalog and plans from entitlements.json and quotas.json.",
+        abstract: "Load the feature catalog, plans and prices from entitlements.json, quotas.json and plans.json.",
         discussion: """
             Creates the features and plans that do not exist yet; existing plans are left as they are \
-            unless --update is given. Either file may be missing, not both. See docs/ENTITLEMENTS.md.
+            unless --update is given. Prices in plans.json that differ from a plan's latest price version \
+            make a new version (subscriptions keep theirs). Any of the files may be missing, not all. \
+            See docs/ENTITLEMENTS.md and docs/BILLING.md.
             """
     )
     @OptionGroup var options: GlobalOptions
@@ -23,24 +27,34 @@ struct Seed: AsyncParsableCommand {
     @Flag(help: "Replace plans that already exist with the files' version.") var update = false
 
     func run() async throws {
-        let data: SeedData
+        var data: SeedData?
+        var prices: [PricePlan] = []
         do {
             let entitlements = try Self.read(dir + "/entitlements.json")
             let quotas = try Self.read(dir + "/quotas.json")
-            guard entitlements != nil || quotas != nil else {
-                CommandContext.fail("tally: neither \(dir)/entitlements.json nor \(dir)/quotas.json exists")
+            let plans = try Self.read(dir + "/plans.json")
+            guard entitlements != nil || quotas != nil || plans != nil else {
+                CommandContext.fail("tally: none of \(dir)/entitlements.json, \(dir)/quotas.json and \(dir)/plans.json exists")
             }
-            data = try SeedData.parse(entitlements: entitlements, quotas: quotas)
+            if entitlements != nil || quotas != nil { data = try SeedData.parse(entitlements: entitlements, quotas: quotas) }
+            if let plans { prices = try PricePlan.parseList(plans) }
         } catch let error as TallyError {
             CommandContext.fail("tally: \(error.detail)\(error.field.map { " (\($0))" } ?? "") [\(error.code.rawValue)]")
         }
         try await CLIRunner.run(options) { platform, _ in
             guard let entitlements = platform.entitlements else { CommandContext.fail("tally: this backend has no entitlement store") }
-            let report = try await entitlements.seed(data, update: update)
-            print("features created: \(report.createdFeatures.joined(separator: " "))")
-            print("plans created: \(report.createdPlans.joined(separator: " "))")
-            print("plans updated: \(report.updatedPlans.joined(separator: " "))")
-            print("unchanged: \(report.unchanged.joined(separator: " "))")
+            if let data {
+                let report = try await entitlements.seed(data, update: update)
+                print("features created: \(report.createdFeatures.joined(separator: " "))")
+                print("plans created: \(report.createdPlans.joined(separator: " "))")
+                print("plans updated: \(report.updatedPlans.joined(separator: " "))")
+                print("unchanged: \(report.unchanged.joined(separator: " "))")
+            }
+            if !prices.isEmpty, let billing = platform.billing {
+                let report = try await billing.seed(prices)
+                print("prices created: \(report.created.joined(separator: " "))")
+                print("prices unchanged: \(report.unchanged.joined(separator: " "))")
+            }
         }
     }
 

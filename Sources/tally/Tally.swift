@@ -15,7 +15,10 @@ struct Tally: AsyncParsableCommand {
             (--config or TALLY_CONFIG_FILE). With no database URL, Tally runs embedded on one SQLite file.
             """,
         version: version,
-        subcommands: [Serve.self, Worker.self, Jobs.self, DLQ.self, Migrate.self, Tenants.self, APIKeys.self, Seed.self, BenchCommand.self, OpenAPI.self, Version.self]
+        subcommands: [
+            Serve.self, Worker.self, Jobs.self, DLQ.self, Migrate.self, Tenants.self, APIKeys.self, Seed.self, BillingCommand.self, Subscriptions.self,
+            Invoices.self, BenchCommand.self, OpenAPI.self, Version.self,
+        ]
     )
 }
 

@@ -189,8 +189,8 @@ import Testing
             open.status = .open
             open.dueAt = 5_000_000_000
             let finalized = try #require(try await store.finalize(open, expectedRevision: 1, prefix: "INV", year: 2027, audit: [], in: a))
-            #expect(try await store.overdueInvoices(now: 4_999_999_999, limit: 10).isEmpty)
-            #expect(try await store.overdueInvoices(now: 5_000_000_000, limit: 10).map(\.id) == [invoice.id])
+            #expect(try await store.invoicesInDunning(now: 4_999_999_999, limit: 10).isEmpty)
+            #expect(try await store.invoicesInDunning(now: 5_000_000_000, limit: 10).map(\.id) == [invoice.id])
             var paid = finalized
             paid.status = .paid
             var pastDue = try #require(try await store.subscription(subscription.id, in: a))
@@ -198,7 +198,7 @@ import Testing
             #expect(try await store.updateInvoice(paid, expectedRevision: finalized.revision, subscription: (pastDue, 99), audit: [], in: a) == false)
             #expect(try await store.invoice(invoice.id, in: a)?.status == .open)
             #expect(try await store.updateInvoice(paid, expectedRevision: finalized.revision, subscription: (pastDue, pastDue.revision), audit: [], in: a))
-            #expect(try await store.overdueInvoices(now: 5_000_000_000, limit: 10).isEmpty)
+            #expect(try await store.invoicesInDunning(now: 5_000_000_000, limit: 10).isEmpty)
         }
     }
 }

@@ -1,6 +1,12 @@
 import Billing
 import Core
 import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Scheduler
+import Synchronization
 import Platform
 import TallyTestSupport
 import Testing
@@ -319,6 +325,104 @@ import Testing
             #expect(try await server.call(.get, "/v1/subscriptions/\(id)", token: other.token).status == 404)
             #expect(try await server.call(.post, "/v1/subscriptions/\(id)/cancel", token: other.token).status == 404)
             #expect(try await server.call(.get, "/v1/subscriptions", token: other.token).items.isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func signedProviderCallbacksFailAndSettleInvoices(backend: TestBackend) async throws {
+        let clock = ManualClock(Self.start)
+        let secret = WebhookSignature.Secret.generate()
+        // A gateway nobody answers at; the charge is a billing.collect job no worker runs here, so the
+        // invoice waits for the provider's callback.
+        let provider = HTTPPaymentProvider(base: "http://127.0.0.1:9", secret: secret, http: .shared, clock: clock)
+        try await TestServer.run(backend, clock: clock, billing: BillingContext.Configuration(finalizeGraceSeconds: 0), paymentProvider: provider) { server in
+            let tenant = try await Self.setUp(server)
+            let op = server.operatorToken
+            let created = try await server.call(.post, "/v1/subscriptions", token: tenant.token, json: ["plan": "metered"])
+            let subscriptionID = try #require(created.object["id"] as? String)
+            clock.set(Date(timeIntervalSince1970: Self.periodEnd + 60))
+            #expect(try await server.call(.post, "/v1/billing/runs", token: op).object["finalized"] as? Int == 1)
+            let invoiceID = try #require(try await server.call(.get, "/v1/invoices", token: op).items.first?["id"] as? String)
+            #expect(try await server.call(.get, "/v1/invoices/\(invoiceID)", token: op).object["status"] as? String == "open")
+            let collect = try await server.call(.get, "/v1/jobs?kind=billing.collect", token: op)
+            #expect(collect.items.count == 1 && (collect.items.first?["args"] as? [String: Any])?["invoice_id"] as? String == invoiceID, "\(collect)")
+
+            func callback(_ fields: [String: Any], id: String, secret: WebhookSignature.Secret) async throws -> Reply {
+                let body = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+                let at = Int64(clock.now().timeIntervalSince1970)
+                let signature = WebhookSignature.sign(id: id, timestamp: at, body: Array(body), secret: secret)
+                return try await server.call(.post, "/v1/billing/payments/callback", rawBody: String(decoding: body, as: UTF8.self), headers: [
+                    .contentType: "application/json", HTTPField.Name("webhook-id")!: id, HTTPField.Name("webhook-timestamp")!: String(at),
+                    HTTPField.Name("webhook-signature")!: signature,
+                ])
+            }
+            let forged = try await callback(["invoice_id": invoiceID, "status": "succeeded", "reference": "ch_1"], id: "evt_0", secret: .generate())
+            #expect(forged.status == 401 && forged.code == "invalid_signature", "\(forged)")
+            #expect(try await server.call(.get, "/v1/invoices/\(invoiceID)", token: op).object["status"] as? String == "open")
+
+            let failed = try await callback(["invoice_id": invoiceID, "status": "failed", "reason": "card declined"], id: "evt_1", secret: secret)
+            #expect(failed.status == 200, "\(failed)")
+            #expect(try await server.call(.get, "/v1/subscriptions/\(subscriptionID)", token: op).object["state"] as? String == "past_due")
+            let settled = try await callback(["invoice_id": invoiceID, "status": "succeeded", "reference": "ch_2"], id: "evt_2", secret: secret)
+            #expect(settled.status == 200, "\(settled)")
+            let invoice = try await server.call(.get, "/v1/invoices/\(invoiceID)", token: op)
+            #expect(invoice.object["status"] as? String == "paid" && invoice.object["payment_reference"] as? String == "ch_2")
+            #expect(try await server.call(.get, "/v1/subscriptions/\(subscriptionID)", token: op).object["state"] as? String == "active")
+            // A repeated callback changes nothing.
+            #expect(try await callback(["invoice_id": invoiceID, "status": "succeeded", "reference": "ch_3"], id: "evt_2", secret: secret).status == 200)
+            #expect(try await server.call(.get, "/v1/invoices/\(invoiceID)", token: op).object["payment_reference"] as? String == "ch_2")
+            let trail = try await server.call(.get, "/v1/invoices/\(invoiceID)/audit", token: op).items.compactMap { $0["actor"] as? String }
+            #expect(trail.suffix(2) == ["provider:http", "provider:http"], "\(trail)")
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
+    func collectJobsChargeThroughTheGatewayAndApplyItsAnswer(backend: TestBackend) async throws {
+        let answers = Mutex<[String]>([#"{"status": "failed", "reason": "insufficient funds"}"#, #"{"status": "succeeded", "reference": "ch_42"}"#])
+        let keys = Mutex<[String]>([])
+        let gateway = Router()
+        gateway.post("pay/charges") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 65_536)
+            if let fields = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: String], let key = fields["idempotency_key"] {
+                keys.withLock { $0.append(key) }
+            }
+            let text = answers.withLock { $0.isEmpty ? "{}" : $0.removeFirst() }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let app = Application(router: gateway, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let clock = ManualClock(Self.start)
+            let provider = HTTPPaymentProvider(base: "http://127.0.0.1:\(client.port!)/pay", secret: .generate(), http: .shared, clock: clock)
+            try await TestServer.run(backend, clock: clock, billing: BillingContext.Configuration(finalizeGraceSeconds: 0), paymentProvider: provider) { server in
+                let tenant = try await Self.setUp(server)
+                let op = server.operatorToken
+                _ = try await server.call(.post, "/v1/subscriptions", token: tenant.token, json: ["plan": "metered"])
+                clock.set(Date(timeIntervalSince1970: Self.periodEnd + 60))
+                _ = try await server.call(.post, "/v1/billing/runs", token: op)
+                let invoiceID = try #require(try await server.call(.get, "/v1/invoices", token: op).items.first?["id"] as? String)
+                let jobs = try #require(server.platform.jobs)
+                let handler = BillingCollectJob(invoices: try #require(server.platform.invoices))
+                func runCollectJob() async throws {
+                    let listed = try await server.call(.get, "/v1/jobs?kind=billing.collect&state=available", token: op)
+                    let id = try #require(listed.items.first?["id"] as? String, "\(listed)")
+                    try await handler.run(try await jobs.get(try #require(JobID(id)), tenant: nil))
+                    _ = try await server.call(.post, "/v1/jobs/\(id)/cancel", token: op)
+                }
+                // The first charge is declined: the invoice's payment failed, the subscription is past due.
+                try await runCollectJob()
+                var invoice = try await server.call(.get, "/v1/invoices/\(invoiceID)", token: op)
+                #expect(invoice.object["status"] as? String == "open" && invoice.object["payment_failed_at"] as? String != nil, "\(invoice)")
+                #expect(try await server.call(.get, "/v1/subscriptions?tenant_id=\(tenant.tenantID)", token: op).items.first?["state"] as? String == "past_due")
+                // Dunning counts from the failure, not the due date: its first retry (a day later)
+                // charges again under a new key, and it goes through.
+                clock.advance(86_400 + 1)
+                _ = try await server.call(.post, "/v1/billing/runs", token: op)
+                try await runCollectJob()
+                invoice = try await server.call(.get, "/v1/invoices/\(invoiceID)", token: op)
+                #expect(invoice.object["status"] as? String == "paid" && invoice.object["payment_reference"] as? String == "ch_42", "\(invoice)")
+                #expect(keys.withLock { $0 } == ["\(invoiceID)-charge-0", "\(invoiceID)-charge-1"])
+                #expect(try await server.call(.get, "/v1/subscriptions?tenant_id=\(tenant.tenantID)", token: op).items.first?["state"] as? String == "active")
+            }
         }
     }
 }

@@ -6,7 +6,8 @@ import Storage
 import TallyTestSupport
 import Testing
 
-/// `tally seed` loads the repository's config/entitlements.json and config/quotas.json.
+/// `tally seed` loads the repository's config/entitlements.json, config/quotas.json and
+/// config/plans.json.
 @Suite struct SeedCommandTests {
     static var configDir: String { FileManager.default.currentDirectoryPath + "/config" }
 
@@ -19,13 +20,17 @@ import Testing
             let first = try await TallyProcess.run(["seed", "--dir", Self.configDir], env: env)
             #expect(first.status == 0, "\(first.err)")
             #expect(first.out.contains("plans created: enterprise free pro"))
+            #expect(first.out.contains("prices created: starter@1 growth@1 payments@1"), "\(first.out)")
             let again = try await TallyProcess.run(["seed", "--dir", Self.configDir], env: env)
             #expect(again.out.contains("plans created: \n"), "\(again.out)")
             #expect(again.out.contains("unchanged: api-calls"))
+            #expect(again.out.contains("prices created: \n") && again.out.contains("prices unchanged: starter@1 growth@1 payments@1"), "\(again.out)")
 
             try await StorageBackend.withBackend(settings, logger: TestBackend.logger) { storage in
                 let plans = try await storage.entitlements.plans()
-                #expect(plans.map(\.key) == ["enterprise", "free", "pro"])
+                // The price plans of plans.json are plans too (without entitlements).
+                #expect(plans.map(\.key) == ["enterprise", "free", "growth", "payments", "pro", "starter"])
+                #expect(try await storage.billing.latestPrices().map(\.key) == ["growth", "payments", "starter"])
                 let free = try #require(plans.first { $0.key == "free" })
                 #expect(free.entitlements["api-calls"] == .metered(MeteredSpec(limit: Quantity(10_000))))
                 #expect(free.entitlements["seats"] == .value(3))
@@ -52,7 +57,7 @@ import Testing
             try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
             let missing = try await TallyProcess.run(["seed", "--dir", empty], env: env)
             #expect(missing.status == 1)
-            #expect(missing.err.contains("neither"))
+            #expect(missing.err.contains("none of"))
             try #"{"plans": {"x1": {"nope": {"limit": 5}}}}"#.write(toFile: empty + "/quotas.json", atomically: true, encoding: .utf8)
             let bad = try await TallyProcess.run(["seed", "--dir", empty], env: env)
             #expect(bad.status == 1)

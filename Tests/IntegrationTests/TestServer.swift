@@ -1,4 +1,5 @@
 import Actors
+import Billing
 import Core
 import Foundation
 import HTTPFront
@@ -23,7 +24,7 @@ struct TestServer: Sendable {
     static func run(
         _ backend: TestBackend, maxBodyBytes: Int = 1_048_576, maxBatchEvents: Int = 10_000, extraDependencies: [DependencyCheck] = [],
         ingestLimits: AdmissionLimits = .defaults, configure: @Sendable (inout Settings) -> Void = { _ in }, clock: any TallyClock = SystemClock(),
-        billing: BillingContext.Configuration = BillingContext.Configuration(),
+        billing: BillingContext.Configuration = BillingContext.Configuration(), paymentProvider: any PaymentProvider = ManualPaymentProvider(),
         _ body: @escaping @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await backend.withBackend { storage, settings in
@@ -41,7 +42,7 @@ struct TestServer: Sendable {
                 store: storage.store, ledger: storage.ledger, appender: committer, clock: clock, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
                 entitlements: storage.entitlements, jobs: storage.jobs, webhooks: storage.webhooks,
                 webhookPolicy: WebhookService.Policy(allowLoopback: true), inboundWebhookSecrets: TestServer.inboundSecrets, billing: storage.billing,
-                billingConfiguration: billing
+                billingConfiguration: billing, paymentProvider: paymentProvider
             )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(

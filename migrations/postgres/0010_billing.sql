@@ -40,7 +40,7 @@ CREATE TABLE invoices (
     status          TEXT COLLATE "C" NOT NULL CHECK (status IN ('draft', 'open', 'paid', 'void')),
     number          TEXT COLLATE "C" UNIQUE,
     finalize_at     BIGINT NOT NULL,
-    due_at          BIGINT,
+    dunning_at      BIGINT,                      -- open: the earlier of the due date and the first failed payment
     revision        INTEGER NOT NULL,
     document        TEXT NOT NULL,
     -- A period is invoiced once, however often the billing run runs.
@@ -48,7 +48,8 @@ CREATE TABLE invoices (
 );
 CREATE INDEX invoices_tenant ON invoices (tenant_id, id);
 CREATE INDEX invoices_drafts ON invoices (finalize_at) WHERE status = 'draft';
-CREATE INDEX invoices_open ON invoices (due_at) WHERE status = 'open';
+-- Dunning's work list.
+CREATE INDEX invoices_dunning ON invoices (dunning_at) WHERE status = 'open';
 
 CREATE TABLE credit_notes (
     id              TEXT COLLATE "C" PRIMARY KEY,
