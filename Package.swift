@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "Core", "Storage", "Metering", "Entitlements", "Actors",
+                "Core", "Storage", "Metering", "Entitlements", "Actors", "Platform", "Billing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -23,15 +23,18 @@ public struct BillingContext: Sendable {
         public var dunning: DunningPolicy
         public var invoicePrefix: String
         public var creditNotePrefix: String
+        /// How many subscriptions one billing run bills at once.
+        public var runConcurrency: Int
 
         public init(finalizeGraceSeconds: Int64 = 3_600, netDays: Int = 30, latenessDays: Int = 35, dunning: DunningPolicy = .standard,
-                    invoicePrefix: String = "INV", creditNotePrefix: String = "CN") {
+                    invoicePrefix: String = "INV", creditNotePrefix: String = "CN", runConcurrency: Int = 8) {
             self.finalizeGraceSeconds = finalizeGraceSeconds
             self.netDays = netDays
             self.latenessDays = latenessDays
             self.dunning = dunning
             self.invoicePrefix = invoicePrefix
             self.creditNotePrefix = creditNotePrefix
+            self.runConcurrency = runConcurrency
         }
     }
 
@@ -69,6 +72,11 @@ public struct BillingContext: Sendable {
     /// `seconds` rounded down to its minute: subscriptions start on whole minutes, as the
     /// rollups that rate them do, so no minute falls in two periods.
     static func minute(_ seconds: Int64) -> Int64 { seconds - ((seconds % 60) + 60) % 60 }
+
+    /// The minute windows `[from, to)` of a period, as `EntitlementService.usage` reads them.
+    static func windows(from start: Int64, to end: Int64) -> (from: Int64, to: Int64) {
+        (minute(start), minute(end - 1) + 60)
+    }
 
     /// `seconds` rounded up to a minute.
     static func minuteCeiling(_ seconds: Int64) -> Int64 {

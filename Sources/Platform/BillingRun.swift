@@ -23,6 +23,16 @@ public struct BillingRun: Sendable {
 
         public init() {}
 
+        mutating func merge(_ other: Report) {
+            invoiced += other.invoiced
+            trialsEnded += other.trialsEnded
+            canceled += other.canceled
+            finalized += other.finalized
+            dunningSteps += other.dunningSteps
+            lostRaces += other.lostRaces
+            failures += other.failures
+        }
+
         public var json: JSONValue {
             .object([
                 "invoiced": .number(Double(invoiced)), "trials_ended": .number(Double(trialsEnded)), "canceled": .number(Double(canceled)),
@@ -33,10 +43,12 @@ public struct BillingRun: Sendable {
     }
 
     static let actor = "billing-run"
-    static let pageSize = 200
+    static let pageSize = 1_000
 
     let context: BillingContext
     let invoices: InvoiceService
+    /// Price versions never change once stored, so a run reads each once.
+    let prices = PriceCache()
 
     public init(context: BillingContext) {
         self.context = context
@@ -53,28 +65,132 @@ public struct BillingRun: Sendable {
 
     // MARK: Periods
 
+    /// One period's step, computed and not yet written.
+    struct Step: Sendable {
+        let before: Subscription
+        var next: Subscription
+        var invoice: Invoice?
+        var consumed: [Int64]
+        var audit: [BillingAuditEntry]
+        var event: String?
+    }
+
+    /// What a page of subscriptions needs, read in a few queries instead of a few per
+    /// subscription: the tenants' billing settings and meters, and the COUNT/SUM totals per
+    /// period.
+    struct Prefetch: Sendable {
+        var accounts: [TenantID: BillingAccount] = [:]
+        var meters: [TenantID: [MeterDefinition]] = [:]
+        /// period start and end → tenant → meter → totals.
+        var totals: [PeriodKey: [TenantID: [String: (count: Int64, sum: Quantity)]]] = [:]
+    }
+
+    struct PeriodKey: Hashable, Sendable {
+        let start: Int64
+        let end: Int64
+    }
+
     func billPeriods(_ report: inout Report) async throws {
         var seen = Set<String>()
         while true {
             let now = context.now
             let fresh = try await context.store.dueSubscriptions(now: now, limit: Self.pageSize).filter { !seen.contains("\($0.id)@\($0.periodStart)") }
             if fresh.isEmpty { return }
+            for subscription in fresh { seen.insert("\(subscription.id)@\(subscription.periodStart)") }
+            let prefetch = try await prefetch(fresh)
+            var steps: [Step] = []
             for subscription in fresh {
-                seen.insert("\(subscription.id)@\(subscription.periodStart)")
                 do {
-                    try await bill(subscription, now: now, report: &report)
+                    steps.append(try await prepare(subscription, now: now, prefetch: prefetch))
                 } catch {
                     report.failures += 1
                     context.logger.error("billing a subscription period failed", metadata: ["subscription": "\(subscription.id)", "error": "\(error)"])
                 }
             }
+            // Steps without pending lines are written together, in one transaction; if any of
+            // them lost a race, or takes pending lines, it is written on its own.
+            let batchable = steps.filter(\.consumed.isEmpty)
+            var written: [Step] = []
+            var single = steps.filter { !$0.consumed.isEmpty }
+            let records = batchable.map {
+                BillingPeriodRecord(subscription: $0.next, expectedRevision: $0.before.revision, invoice: $0.invoice, audit: $0.audit,
+                                    scope: TenantScope(operatorActingOn: $0.before.tenantID))
+            }
+            if !records.isEmpty, try await context.store.recordPeriods(records) {
+                written += batchable
+            } else {
+                single += batchable
+            }
+            for step in single {
+                do {
+                    if try await context.store.recordPeriod(subscription: step.next, expectedRevision: step.before.revision, invoice: step.invoice,
+                                                            consumedLines: step.consumed, audit: step.audit, in: TenantScope(operatorActingOn: step.before.tenantID)) {
+                        written.append(step)
+                    } else {
+                        report.lostRaces += 1
+                    }
+                } catch {
+                    report.failures += 1
+                    context.logger.error("billing a subscription period failed", metadata: ["subscription": "\(step.before.id)", "error": "\(error)"])
+                }
+            }
+            for step in written {
+                if step.invoice != nil { report.invoiced += 1 }
+                if step.before.inTrial && step.next.state == .active { report.trialsEnded += 1 }
+                if step.next.state == .canceled && step.before.state != .canceled { report.canceled += 1 }
+            }
+            await announce(written)
         }
     }
 
-    /// Invoices one ended period (none for a trial) and moves the subscription on.
-    func bill(_ subscription: Subscription, now: Int64, report: inout Report) async throws {
+    func prefetch(_ page: [Subscription]) async throws -> Prefetch {
+        var prefetch = Prefetch()
+        let scopes = page.map { TenantScope(operatorActingOn: $0.tenantID) }
+        prefetch.accounts = try await context.store.accounts(of: scopes)
+        prefetch.meters = try await context.ledger.meters(of: scopes)
+        var byPeriod: [PeriodKey: [Subscription]] = [:]
+        for subscription in page where !subscription.inTrial { byPeriod[PeriodKey(start: subscription.periodStart, end: subscription.periodEnd), default: []].append(subscription) }
+        for (period, subscriptions) in byPeriod {
+            var slugs = Set<String>()
+            for subscription in subscriptions {
+                for charge in try await prices.plan(subscription.plan, context: context).charges { if let meter = charge.meter { slugs.insert(meter) } }
+            }
+            let window = BillingContext.windows(from: period.start, to: period.end)
+            prefetch.totals[period] = try await context.ledger.meterTotals(
+                of: subscriptions.map { TenantScope(operatorActingOn: $0.tenantID) }, meters: slugs.sorted(), fromWindow: window.from, toWindow: window.to
+            )
+        }
+        return prefetch
+    }
+
+    /// The meters' totals for a period from the prefetch, when every charge reads a COUNT or
+    /// SUM meter's total; `nil` sends the caller to the store (percentages, other aggregations).
+    func prefetchedUsage(_ plan: PricePlan, _ subscription: Subscription, _ prefetch: Prefetch) -> [String: Quantity]? {
+        let meters = Dictionary((prefetch.meters[subscription.tenantID] ?? []).map { ($0.slug, $0) }, uniquingKeysWith: { first, _ in first })
+        guard let totals = prefetch.totals[PeriodKey(start: subscription.periodStart, end: subscription.periodEnd)] else { return nil }
+        var usage: [String: Quantity] = [:]
+        for charge in plan.charges {
+            guard let slug = charge.meter else { continue }
+            if case .percentage = charge.model { return nil }
+            guard let meter = meters[slug] else {
+                usage[slug] = .zero
+                continue
+            }
+            let total = totals[subscription.tenantID]?[slug] ?? (0, .zero)
+            switch meter.aggregation {
+            case .sum: usage[slug] = total.sum
+            case .count: usage[slug] = Quantity(Int(total.count))
+            default: return nil
+            }
+        }
+        return usage
+    }
+
+    /// Computes one ended period's step: its invoice (none for a trial), the subscription moved
+    /// on, the audit entries.
+    func prepare(_ subscription: Subscription, now: Int64, prefetch: Prefetch) async throws -> Step {
         let scope = TenantScope(operatorActingOn: subscription.tenantID)
-        let plan = try await context.prices(subscription.plan)
+        let plan = try await prices.plan(subscription.plan, context: context)
         var next = subscription
         next.updatedAt = now
         var audit: [BillingAuditEntry] = []
@@ -83,10 +199,16 @@ public struct BillingRun: Sendable {
         if !subscription.inTrial {
             let fullEnd = subscription.state.isFinal
                 ? BillingContext.nominalEnd(of: subscription, interval: plan.interval, from: subscription.periodStart) : subscription.periodEnd
-            let usage = try await context.usage(for: plan, from: subscription.periodStart, to: subscription.periodEnd, in: scope)
-            let pending = try await context.store.pendingLines(of: subscription.id, in: scope)
-            let late = try await lateUsage(of: subscription, plan: plan, now: now, in: scope)
-            let account = try await context.store.account(in: scope) ?? BillingAccount()
+            var usage: (totals: [String: Quantity], values: [String: [Quantity]])
+            if let totals = prefetchedUsage(plan, subscription, prefetch) {
+                usage = (totals, [:])
+            } else {
+                usage = try await context.usage(for: plan, from: subscription.periodStart, to: subscription.periodEnd, in: scope)
+            }
+            let pending = subscription.hasPendingLines ? try await context.store.pendingLines(of: subscription.id, in: scope) : []
+            // A first invoiced period has no earlier one that usage could arrive late for.
+            let late = subscription.invoicedPeriods > 0 ? try await lateUsage(of: subscription, plan: plan, now: now, in: scope) : []
+            let account = prefetch.accounts[subscription.tenantID] ?? BillingAccount()
             let draft = try PeriodRating.draft(
                 plan: plan, periodStart: subscription.periodStart, periodEnd: subscription.periodEnd, nominalEnd: fullEnd, usage: usage.totals,
                 eventValues: usage.values, extraLines: late + pending.map(\.line).filter { $0.amount.currency == plan.currency },
@@ -97,6 +219,8 @@ public struct BillingRun: Sendable {
                               periodStart: subscription.periodStart, periodEnd: subscription.periodEnd, fullPeriodEnd: fullEnd, draft: draft,
                               createdAt: now, finalizeAt: now + context.configuration.finalizeGraceSeconds)
             consumed = pending.filter { $0.line.amount.currency == plan.currency }.map(\.id)
+            next.hasPendingLines = consumed.count < pending.count
+            next.invoicedPeriods += 1
             audit.append(context.audit(subscription.tenantID, .invoice, id.rawValue, "drafted", from: nil, to: Invoice.Status.draft.rawValue, actor: Self.actor,
                                        detail: "subscription \(subscription.id), total \(draft.total)"))
         }
@@ -116,7 +240,7 @@ public struct BillingRun: Sendable {
             }
             var interval = plan.interval
             if let pending = subscription.pendingPlan {
-                let target = try await context.prices(pending)
+                let target = try await prices.plan(pending, context: context)
                 if target.interval != plan.interval { next.anchor = subscription.periodEnd }
                 interval = target.interval
                 next.plan = pending
@@ -131,18 +255,27 @@ public struct BillingRun: Sendable {
                                        from: subscription.state.rawValue, to: next.state.rawValue, actor: Self.actor,
                                        detail: next.plan != subscription.plan ? "\(subscription.plan.key) v\(subscription.plan.version) → \(next.plan.key) v\(next.plan.version)" : ""))
         }
-        guard try await context.store.recordPeriod(subscription: next, expectedRevision: subscription.revision, invoice: invoice, consumedLines: consumed,
-                                                   audit: audit, in: scope) else {
-            report.lostRaces += 1
-            return
-        }
         next.revision = subscription.revision + 1
-        if invoice != nil { report.invoiced += 1 }
-        if subscription.inTrial && next.state == .active { report.trialsEnded += 1 }
-        if next.state == .canceled && subscription.state != .canceled { report.canceled += 1 }
-        if let invoice { await context.notify("invoice.created", invoice.json, tenant: subscription.tenantID) }
-        if next.state != subscription.state || next.plan != subscription.plan { await context.link(next) }
-        if let event { await context.notify(event, next.json, tenant: subscription.tenantID) }
+        return Step(before: subscription, next: next, invoice: invoice, consumed: consumed, audit: audit, event: event)
+    }
+
+    /// After the steps committed: webhooks and entitlement links, `runConcurrency` at once.
+    func announce(_ steps: [Step]) async {
+        let needed = steps.filter { context.webhooks != nil || $0.next.state != $0.before.state || $0.next.plan != $0.before.plan }
+        guard !needed.isEmpty else { return }
+        let width = max(1, context.configuration.runConcurrency)
+        await withTaskGroup(of: Void.self) { group in
+            var pending = needed.makeIterator()
+            func add(_ step: Step) {
+                group.addTask {
+                    if let invoice = step.invoice { await context.notify("invoice.created", invoice.json, tenant: step.before.tenantID) }
+                    if step.next.state != step.before.state || step.next.plan != step.before.plan { await context.link(step.next) }
+                    if let event = step.event { await context.notify(event, step.next.json, tenant: step.before.tenantID) }
+                }
+            }
+            for _ in 0..<width { if let step = pending.next() { add(step) } }
+            for await _ in group { if let step = pending.next() { add(step) } }
+        }
     }
 
     /// Adjustment lines for usage booked after earlier periods of this subscription were
@@ -153,7 +286,7 @@ public struct BillingRun: Sendable {
         let lines = earlier.flatMap(\.lines)
         var adjustments: [InvoiceDraft.Line] = []
         for invoice in earlier where (invoice.status == .open || invoice.status == .paid) && invoice.periodEnd > horizon {
-            let billedPlan = try await context.prices(invoice.plan)
+            let billedPlan = try await prices.plan(invoice.plan, context: context)
             guard billedPlan.currency == plan.currency else { continue }
             let usage = try await context.usage(for: billedPlan, from: invoice.periodStart, to: invoice.periodEnd, in: scope)
             adjustments += PeriodRating.lateUsage(plan: billedPlan, periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, usage: usage.totals,
@@ -189,7 +322,7 @@ public struct BillingRun: Sendable {
     /// Re-rates a draft's usage, numbers it and issues it. `nil` when another run got there first.
     func finalize(_ draft: Invoice) async throws -> Invoice? {
         let scope = TenantScope(operatorActingOn: draft.tenantID)
-        let plan = try await context.prices(draft.plan)
+        let plan = try await prices.plan(draft.plan, context: context)
         let usage = try await context.usage(for: plan, from: draft.periodStart, to: draft.periodEnd, in: scope)
         let kept = draft.lines.filter { $0.kind == .adjustment || $0.kind == .credit || ($0.kind == .proration && $0.charge == nil) }
         let account = try await context.store.account(in: scope) ?? BillingAccount()

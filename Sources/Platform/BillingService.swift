@@ -224,6 +224,7 @@ public struct BillingService: Sendable {
             }
             next.plan = ref
             next.pendingPlan = nil
+            if !pending.isEmpty { next.hasPendingLines = true }
             action = "plan_changed"
         }
         let entry = context.audit(current.tenantID, .subscription, id.rawValue, action, from: current.state.rawValue, to: next.state.rawValue, actor: actor, detail: detail)

@@ -24,6 +24,8 @@ public protocol BillingStore: Sendable {
     // MARK: Accounts
 
     func account(in scope: TenantScope) async throws -> BillingAccount?
+    /// Several tenants' settings in one query (absent: the defaults).
+    func accounts(of scopes: [TenantScope]) async throws -> [TenantID: BillingAccount]
     func setAccount(_ account: BillingAccount, in scope: TenantScope, at: Int64) async throws
 
     // MARK: Subscriptions
@@ -50,6 +52,12 @@ public protocol BillingStore: Sendable {
     /// first; nothing is written then.
     func recordPeriod(subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], audit: [BillingAuditEntry],
                       in scope: TenantScope) async throws -> Bool
+
+    /// Many billing-run steps in one transaction, all or nothing: `false` (nothing written) when
+    /// any of them lost its race or its period was invoiced already; the run then writes them
+    /// one by one with `recordPeriod`. Only steps without pending lines, whose invoices are
+    /// drafts, are batched.
+    func recordPeriods(_ records: [BillingPeriodRecord]) async throws -> Bool
 
     // MARK: Invoices
 
@@ -81,6 +89,24 @@ public protocol BillingStore: Sendable {
 
     /// A subscription's or invoice's audit trail, oldest first.
     func audit(of subjectID: String, in scope: TenantScope?) async throws -> [BillingAuditEntry]
+}
+
+/// One billing-run step for `recordPeriods`: the subscription moved on (written if still at
+/// `expectedRevision`), its period's draft invoice (if any), and the audit entries.
+public struct BillingPeriodRecord: Sendable {
+    public var subscription: Subscription
+    public var expectedRevision: Int
+    public var invoice: Invoice?
+    public var audit: [BillingAuditEntry]
+    public var scope: TenantScope
+
+    public init(subscription: Subscription, expectedRevision: Int, invoice: Invoice?, audit: [BillingAuditEntry], scope: TenantScope) {
+        self.subscription = subscription
+        self.expectedRevision = expectedRevision
+        self.invoice = invoice
+        self.audit = audit
+        self.scope = scope
+    }
 }
 
 /// Encoding shared by both billing drivers.

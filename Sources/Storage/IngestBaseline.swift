@@ -10,6 +10,10 @@ public protocol IngestBaseline: Sendable {
     /// What the measurement is called in reports (`postgres COPY + INSERT ON CONFLICT`).
     var method: String { get }
     func run(events: Int, batchSize: Int) async throws -> IngestBaselineResult
+    /// The plain SQL aggregate a billing run is measured against: every booked event of `type`
+    /// with `from <= event_time < to` (microseconds), counted and summed per tenant from
+    /// `data.<field>`, straight from the ledger (no rollups). Answers tenant id → (count, sum).
+    func aggregate(type: String, field: String, from: Int64, to: Int64) async throws -> [String: (count: Int64, sum: String)]
 }
 
 /// One baseline measurement.

@@ -50,6 +50,12 @@ public protocol LedgerStore: LedgerAppender {
     /// The event count and value sum of one meter's rollups with `fromWindow <= window_start <
     /// toWindow`, all groups together: what COUNT and SUM meters total (entitlement usage).
     func meterTotals(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> (count: Int64, sum: Quantity)
+    /// Several tenants' meters in one query (the billing run reads a page of subscriptions'
+    /// at once); each tenant's own rows only, as `meterCatalog` reads them.
+    func meters(of scopes: [TenantScope]) async throws -> [TenantID: [MeterDefinition]]
+    /// Several tenants' COUNT and SUM totals of the named meters over the same windows, in one
+    /// query: tenant → meter → totals (absent: no rollups).
+    func meterTotals(of scopes: [TenantScope], meters: [String], fromWindow: Int64, toWindow: Int64) async throws -> [TenantID: [String: (count: Int64, sum: Quantity)]]
     /// Distinct values of a UNIQUE_COUNT meter in the same range.
     func distinctValues(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [DistinctValue]
     /// How many events from `source` the tenant's ledger holds (voided ones included: they stay booked).

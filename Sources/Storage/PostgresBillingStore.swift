@@ -69,6 +69,20 @@ public struct PostgresBillingStore: BillingStore {
         }
     }
 
+    public func accounts(of scopes: [TenantScope]) async throws -> [TenantID: BillingAccount] {
+        guard !scopes.isEmpty else { return [:] }
+        let rows = try await client.query(
+            "SELECT tenant_id, tax_basis_points, time_zone FROM billing_accounts WHERE tenant_id = ANY(\(scopes.map(\.tenantID.rawValue)))", logger: logger
+        ).collect()
+        var out: [TenantID: BillingAccount] = [:]
+        for row in rows {
+            let (tenant, points, zone) = try row.decode((String, Int32, String).self)
+            guard let id = TenantID(tenant) else { throw StorageDecodingError(column: "tenant_id") }
+            out[id] = BillingAccount(taxBasisPoints: Int(points), timeZone: zone)
+        }
+        return out
+    }
+
     public func setAccount(_ account: BillingAccount, in scope: TenantScope, at: Int64) async throws {
         try await client.query(
             """
@@ -196,6 +210,70 @@ public struct PostgresBillingStore: BillingStore {
             return false
         } catch let error as PSQLError where PostgresEntitlementStore.isUniqueViolation(error) {
             // The period was invoiced by another run: nothing of this one is kept.
+            return false
+        }
+    }
+
+    /// Set-based: one `UPDATE … FROM unnest(…)` for the subscriptions (revision-checked), one
+    /// `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING` for the invoices, one for the
+    /// audit entries; a count short of the batch (a lost race, a period already invoiced)
+    /// rolls the whole transaction back.
+    public func recordPeriods(_ records: [BillingPeriodRecord]) async throws -> Bool {
+        guard !records.isEmpty else { return true }
+        let invoices = records.compactMap(\.invoice)
+        // Drafts only: they have no number and no dunning date, which unnest carries as NULL.
+        guard invoices.allSatisfy({ $0.number == nil && $0.dunningAt == nil }), records.allSatisfy({ $0.scope.tenantID == $0.subscription.tenantID }) else {
+            return false
+        }
+        let stored = records.map { record -> Subscription in
+            var next = record.subscription
+            next.revision = record.expectedRevision + 1
+            return next
+        }
+        let audit = records.flatMap(\.audit)
+        do {
+            return try await client.transaction(logger: logger) { tx in
+                let updated = try await tx.query(
+                    """
+                    UPDATE subscriptions s SET state = u.state, period_end = u.period_end, closed = u.closed, revision = u.expected + 1, document = u.document
+                    FROM unnest(\(stored.map(\.id.rawValue))::text[], \(stored.map(\.tenantID.rawValue))::text[], \(records.map { Int32($0.expectedRevision) })::int4[],
+                                \(stored.map(\.state.rawValue))::text[], \(stored.map(\.periodEnd))::int8[], \(stored.map(\.closed))::bool[],
+                                \(stored.map { StoredBilling.text($0.json) })::text[])
+                         AS u(id, tenant_id, expected, state, period_end, closed, document)
+                    WHERE s.id = u.id AND s.tenant_id = u.tenant_id AND s.revision = u.expected
+                    RETURNING s.id
+                    """,
+                    logger: logger
+                ).collect()
+                guard updated.count == records.count else { throw LostRace() }
+                if !invoices.isEmpty {
+                    let inserted = try await tx.query(
+                        """
+                        INSERT INTO invoices (id, tenant_id, subscription_id, period_start, status, number, finalize_at, dunning_at, revision, document)
+                        SELECT id, tenant_id, subscription_id, period_start, status, NULL, finalize_at, NULL, revision, document
+                        FROM unnest(\(invoices.map(\.id.rawValue))::text[], \(invoices.map(\.tenantID.rawValue))::text[], \(invoices.map(\.subscriptionID.rawValue))::text[],
+                                    \(invoices.map(\.periodStart))::int8[], \(invoices.map(\.status.rawValue))::text[], \(invoices.map(\.finalizeAt))::int8[],
+                                    \(invoices.map { Int32($0.revision) })::int4[], \(invoices.map { StoredBilling.text($0.json) })::text[])
+                             AS v(id, tenant_id, subscription_id, period_start, status, finalize_at, revision, document)
+                        ON CONFLICT DO NOTHING RETURNING id
+                        """,
+                        logger: logger
+                    ).collect()
+                    guard inserted.count == invoices.count else { throw LostRace() }
+                }
+                if !audit.isEmpty {
+                    try await tx.query(
+                        """
+                        INSERT INTO billing_audit (tenant_id, subject, subject_id, at, document)
+                        SELECT * FROM unnest(\(audit.map(\.tenantID.rawValue))::text[], \(audit.map(\.subject.rawValue))::text[], \(audit.map(\.subjectID))::text[],
+                                             \(audit.map(\.at))::int8[], \(audit.map { StoredBilling.text($0.json) })::text[])
+                        """,
+                        logger: logger
+                    )
+                }
+                return true
+            }
+        } catch is LostRace {
             return false
         }
     }

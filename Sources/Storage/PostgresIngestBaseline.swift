@@ -19,6 +19,22 @@ public struct PostgresIngestBaseline: IngestBaseline {
 
     static let columns = ["tenant_id", "source", "event_id", "type", "subject", "event_time", "received_at", "data"]
 
+    public func aggregate(type: String, field: String, from: Int64, to: Int64) async throws -> [String: (count: Int64, sum: String)] {
+        let rows = try await client.query(
+            """
+            SELECT tenant_id, count(*)::int8, COALESCE(sum((data ->> \(field))::numeric), 0)::text FROM usage_events
+            WHERE type = \(type) AND event_time >= \(from) AND event_time < \(to) GROUP BY tenant_id
+            """,
+            logger: logger
+        ).collect()
+        var out: [String: (count: Int64, sum: String)] = [:]
+        for row in rows {
+            let (tenant, count, sum) = try row.decode((String, Int64, String).self)
+            out[tenant] = (count, sum)
+        }
+        return out
+    }
+
     public func run(events: Int, batchSize: Int) async throws -> IngestBaselineResult {
         let logger = self.logger
         try await client.query("DROP TABLE IF EXISTS bench_raw_events", logger: logger)

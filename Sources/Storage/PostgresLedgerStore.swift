@@ -205,6 +205,45 @@ public final class PostgresLedgerStore: LedgerStore {
         return (count, total)
     }
 
+    public func meters(of scopes: [TenantScope]) async throws -> [TenantID: [MeterDefinition]] {
+        guard !scopes.isEmpty else { return [:] }
+        let rows = try await client.query(
+            """
+            SELECT tenant_id, slug, event_type, aggregation, value_path, group_by::text FROM meters
+            WHERE tenant_id = ANY(\(scopes.map(\.tenantID.rawValue))) ORDER BY tenant_id, slug
+            """,
+            logger: logger
+        ).collect()
+        var out: [TenantID: [MeterDefinition]] = [:]
+        for row in rows {
+            let (tenant, slug, eventType, aggregationText, valuePath, groupBy) = try row.decode((String, String, String, String, String?, String).self)
+            guard let id = TenantID(tenant), let aggregation = Aggregation(rawValue: aggregationText) else { throw StorageDecodingError(column: "meters") }
+            out[id, default: []].append(MeterDefinition(slug: slug, eventType: eventType, aggregation: aggregation, valuePath: valuePath,
+                                                        groupBy: try StoredGroupBy.decode(groupBy)))
+        }
+        return out
+    }
+
+    public func meterTotals(of scopes: [TenantScope], meters: [String], fromWindow: Int64, toWindow: Int64) async throws -> [TenantID: [String: (count: Int64, sum: Quantity)]] {
+        guard !scopes.isEmpty, !meters.isEmpty else { return [:] }
+        let rows = try await client.query(
+            """
+            SELECT tenant_id, meter, sum(count)::bigint, sum(sum)::text FROM meter_rollups
+            WHERE tenant_id = ANY(\(scopes.map(\.tenantID.rawValue))) AND meter = ANY(\(meters))
+              AND window_start >= \(fromWindow) AND window_start < \(toWindow)
+            GROUP BY tenant_id, meter
+            """,
+            logger: logger
+        ).collect()
+        var out: [TenantID: [String: (count: Int64, sum: Quantity)]] = [:]
+        for row in rows {
+            let (tenant, meter, count, sum) = try row.decode((String, String, Int64, String).self)
+            guard let id = TenantID(tenant), let total = Quantity(stored: sum) else { throw StorageDecodingError(column: "meter_rollups") }
+            out[id, default: [:]][meter] = (count, total)
+        }
+        return out
+    }
+
     public func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow] {
         let rows = try await client.query(
             """

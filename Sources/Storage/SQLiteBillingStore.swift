@@ -62,6 +62,20 @@ public struct SQLiteBillingStore: BillingStore {
         }
     }
 
+    public func accounts(of scopes: [TenantScope]) async throws -> [TenantID: BillingAccount] {
+        var out: [TenantID: BillingAccount] = [:]
+        for chunk in SQLiteLedgerStore.chunks(scopes) {
+            for row in try await database.read(
+                "SELECT tenant_id, tax_basis_points, time_zone FROM billing_accounts WHERE tenant_id IN (\(SQLiteLedgerStore.placeholders(chunk.count)))",
+                chunk.map { .text($0.tenantID.rawValue) }
+            ) {
+                guard let id = TenantID(try row.text("tenant_id")) else { throw StorageDecodingError(column: "tenant_id") }
+                out[id] = BillingAccount(taxBasisPoints: try row.int("tax_basis_points"), timeZone: try row.text("time_zone"))
+            }
+        }
+        return out
+    }
+
     public func setAccount(_ account: BillingAccount, in scope: TenantScope, at: Int64) async throws {
         try await database.transaction { db in
             _ = try await db.query(
@@ -175,6 +189,35 @@ public struct SQLiteBillingStore: BillingStore {
             return false
         } catch let error as SQLiteError where SQLiteEntitlementStore.isUniqueViolation(error) {
             // The period was invoiced by another run: nothing of this one is kept.
+            return false
+        }
+    }
+
+    public func recordPeriods(_ records: [BillingPeriodRecord]) async throws -> Bool {
+        guard !records.isEmpty else { return true }
+        do {
+            return try await database.transaction { db in
+                for record in records {
+                    guard record.scope.tenantID == record.subscription.tenantID,
+                          try await Self.write(record.subscription, expectedRevision: record.expectedRevision, scope: record.scope, on: db) else { throw LostRace() }
+                    if let invoice = record.invoice {
+                        _ = try await db.query(
+                            """
+                            INSERT INTO invoices (id, tenant_id, subscription_id, period_start, status, number, finalize_at, dunning_at, revision, document)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                            [.text(invoice.id.rawValue), .text(record.scope.tenantID.rawValue), .text(invoice.subscriptionID.rawValue), .integer(Int(invoice.periodStart)),
+                             .text(invoice.status.rawValue), invoice.number.map { .text($0) } ?? .null, .integer(Int(invoice.finalizeAt)),
+                             invoice.dunningAt.map { .integer(Int($0)) } ?? .null, .integer(invoice.revision), .text(StoredBilling.text(invoice.json))]
+                        )
+                    }
+                    try await Self.write(record.audit, on: db)
+                }
+                return true
+            }
+        } catch is LostRace {
+            return false
+        } catch let error as SQLiteError where SQLiteEntitlementStore.isUniqueViolation(error) {
             return false
         }
     }

@@ -13,6 +13,19 @@ public struct SQLiteIngestBaseline: IngestBaseline {
 
     public var method: String { "sqlite: multi-row INSERT … ON CONFLICT DO NOTHING, one transaction per batch" }
 
+    public func aggregate(type: String, field: String, from: Int64, to: Int64) async throws -> [String: (count: Int64, sum: String)] {
+        let rows = try await database.read(
+            """
+            SELECT tenant_id, count(*) AS n, CAST(total(json_extract(data, '$.' || ?)) AS TEXT) AS s FROM usage_events
+            WHERE type = ? AND event_time >= ? AND event_time < ? GROUP BY tenant_id
+            """,
+            [.text(field), .text(type), .integer(Int(from)), .integer(Int(to))]
+        )
+        var out: [String: (count: Int64, sum: String)] = [:]
+        for row in rows { out[try row.text("tenant_id")] = (Int64(try row.int("n")), try row.text("s")) }
+        return out
+    }
+
     public func run(events: Int, batchSize: Int) async throws -> IngestBaselineResult {
         try await database.transaction { db in
             _ = try await db.query("DROP TABLE IF EXISTS bench_raw_events")

@@ -153,6 +153,50 @@ public final class SQLiteLedgerStore: LedgerStore {
         return (count, sum)
     }
 
+    public func meters(of scopes: [TenantScope]) async throws -> [TenantID: [MeterDefinition]] {
+        var out: [TenantID: [MeterDefinition]] = [:]
+        for chunk in Self.chunks(scopes) {
+            let rows = try await database.read(
+                "SELECT tenant_id, slug, event_type, aggregation, value_path, group_by FROM meters WHERE tenant_id IN (\(Self.placeholders(chunk.count))) ORDER BY tenant_id, slug",
+                chunk.map { .text($0.tenantID.rawValue) }
+            )
+            for row in rows {
+                guard let id = TenantID(try row.text("tenant_id")) else { throw StorageDecodingError(column: "tenant_id") }
+                out[id, default: []].append(try Self.meter(row))
+            }
+        }
+        return out
+    }
+
+    public func meterTotals(of scopes: [TenantScope], meters: [String], fromWindow: Int64, toWindow: Int64) async throws -> [TenantID: [String: (count: Int64, sum: Quantity)]] {
+        var out: [TenantID: [String: (count: Int64, sum: Quantity)]] = [:]
+        guard !meters.isEmpty else { return out }
+        // Sums are exact decimal text: SQLite's sum() would add them as doubles, so they add here.
+        for chunk in Self.chunks(scopes) {
+            let rows = try await database.read(
+                """
+                SELECT tenant_id, meter, count, sum FROM meter_rollups
+                WHERE tenant_id IN (\(Self.placeholders(chunk.count))) AND meter IN (\(Self.placeholders(meters.count))) AND window_start >= ? AND window_start < ?
+                """,
+                chunk.map { .text($0.tenantID.rawValue) } + meters.map { .text($0) } + [.integer(Int(fromWindow)), .integer(Int(toWindow))]
+            )
+            for row in rows {
+                guard let id = TenantID(try row.text("tenant_id")), let value = Quantity(stored: try row.text("sum")) else { throw StorageDecodingError(column: "meter_rollups") }
+                let meter = try row.text("meter")
+                let current = out[id]?[meter] ?? (0, .zero)
+                out[id, default: [:]][meter] = (current.count + Int64(try row.int("count")), current.sum + value)
+            }
+        }
+        return out
+    }
+
+    /// Lists of at most 400 (SQLite's bound-parameter limit is well above).
+    static func chunks(_ scopes: [TenantScope]) -> [ArraySlice<TenantScope>] {
+        stride(from: 0, to: scopes.count, by: 400).map { scopes[$0..<min(scopes.count, $0 + 400)] }
+    }
+
+    static func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
     public func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow] {
         try await database.read(
             """

@@ -12,7 +12,7 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks against a running Tally server.",
-        subcommands: [BenchIngest.self, BenchCheck.self, BenchFairness.self, BenchJobs.self]
+        subcommands: [BenchIngest.self, BenchCheck.self, BenchFairness.self, BenchJobs.self, BenchBilling.self]
     )
 }
 
@@ -259,5 +259,57 @@ struct BenchJobs: AsyncParsableCommand {
         }
         print(json ? String(decoding: JSONWriter.encode(report.json), as: UTF8.self) : report.text)
         if report.completed < report.jobs { throw ExitCode(1) }
+    }
+}
+
+struct BenchBilling: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "billing",
+        abstract: "Book a month of usage for many subscriptions, run billing once, and time it against a plain SQL aggregate of the same events.",
+        discussion: """
+            Runs against the configured storage (use a scratch database: the tenants, events and invoices stay). Events are booked \
+            through the ledger's own append path, rollups included; the aggregate (sum per tenant straight from usage_events) is \
+            timed --aggregate-repeats times in the same run, then one billing run drafts every invoice; each invoice is checked \
+            against the aggregate. Exit status 1 if any invoice is missing or wrong.
+            """
+    )
+
+    @OptionGroup var options: GlobalOptions
+    @Option(help: "Subscriptions (one tenant each).") var subscriptions = 5_000
+    @Option(help: "Events in the period, spread evenly over the subscriptions.") var events = 10_000_000
+    @Option(help: "Events per tenant per minute in which it has any (bursts: how much the minute rollups fold).") var eventsPerMinute = 10
+    @Option(help: "Events per ledger append.") var batch = 5_000
+    @Option(help: "Concurrent loaders.") var loaders = 4
+    @Option(help: "How many times the aggregate is timed (the median is reported).") var aggregateRepeats = 3
+    @Option(help: "Subscriptions the billing run bills at once.") var runConcurrency = 8
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard (1...1_000_000).contains(subscriptions) else { throw ValidationError("--subscriptions must be 1...1000000") }
+        guard events >= subscriptions, events <= 1_000_000_000 else { throw ValidationError("--events must be at least --subscriptions and at most 1e9") }
+        guard (1...10_000).contains(eventsPerMinute) else { throw ValidationError("--events-per-minute must be 1...10000") }
+        guard (1...50_000).contains(batch) else { throw ValidationError("--batch must be 1...50000") }
+        guard (1...64).contains(loaders), (1...64).contains(runConcurrency) else { throw ValidationError("--loaders and --run-concurrency must be 1...64") }
+        guard (1...20).contains(aggregateRepeats) else { throw ValidationError("--aggregate-repeats must be 1...20") }
+    }
+
+    func run() async throws {
+        let settings = await CommandContext.settings(options)
+        var logger = CommandContext.bootstrapLogging(settings)
+        logger.logLevel = max(logger.logLevel, .warning)
+        var configuration = BillingBenchmark.Configuration()
+        configuration.subscriptions = subscriptions
+        configuration.events = events
+        configuration.eventsPerMinute = eventsPerMinute
+        configuration.batch = batch
+        configuration.loaders = loaders
+        configuration.aggregateRepeats = aggregateRepeats
+        configuration.runConcurrency = runConcurrency
+        let report = try await StorageBackend.withBackend(settings, logger: logger) { backend in
+            try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
+            return try await BillingBenchmark(configuration, logger: logger).run(storage: backend, backendName: backend.store.backendName)
+        }
+        print(json ? String(decoding: JSONWriter.encode(report.json), as: UTF8.self) : report.text)
+        if !report.verified { throw ExitCode(1) }
     }
 }

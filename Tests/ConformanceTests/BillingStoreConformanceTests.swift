@@ -201,4 +201,50 @@ import Testing
             #expect(try await store.invoicesInDunning(now: 5_000_000_000, limit: 10).isEmpty)
         }
     }
+
+    @Test(arguments: TestBackend.available)
+    func batchedStepsAreAllOrNothingAndBatchedReadsSeeOnlyTheNamedTenants(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let store = storage.billing
+            var scopes: [TenantScope] = []
+            var subscriptions: [Subscription] = []
+            for index in 0..<3 {
+                let scope = try await tenant(storage.store, "batch-\(index)")
+                let subscription = Self.subscription(scope)
+                try await store.insertSubscription(subscription, audit: [], in: scope)
+                scopes.append(scope)
+                subscriptions.append(subscription)
+            }
+            try await store.setAccount(BillingAccount(taxBasisPoints: 700), in: scopes[1], at: 1)
+            let accounts = try await store.accounts(of: [scopes[0], scopes[1]])
+            #expect(accounts.count == 1 && accounts[scopes[1].tenantID]?.taxBasisPoints == 700)
+
+            func record(_ index: Int, revision: Int = 1) throws -> BillingPeriodRecord {
+                var moved = subscriptions[index]
+                moved.periodStart = moved.periodEnd
+                moved.periodEnd += 2_592_000
+                let entry = BillingAuditEntry(at: 7, tenantID: scopes[index].tenantID, subject: .subscription, subjectID: moved.id.rawValue, action: "billed",
+                                              from: nil, to: nil, actor: "test")
+                return BillingPeriodRecord(subscription: moved, expectedRevision: revision, invoice: try Self.invoice(for: subscriptions[index]), audit: [entry],
+                                           scope: scopes[index])
+            }
+            // One stale step spoils the batch: nothing of it is written.
+            #expect(try await store.recordPeriods([try record(0), try record(1, revision: 5)]) == false)
+            #expect(try await store.invoices(in: nil, status: nil, subscription: nil, limit: 10, before: nil).isEmpty)
+            #expect(try await store.subscription(subscriptions[0].id, in: scopes[0])?.revision == 1)
+            // A step naming another tenant's scope is refused too.
+            var foreign = try record(2)
+            foreign.scope = scopes[0]
+            #expect(try await store.recordPeriods([foreign]) == false)
+            // A good batch is written whole, audit included.
+            #expect(try await store.recordPeriods([try record(0), try record(1)]))
+            #expect(try await store.invoices(in: nil, status: .draft, subscription: nil, limit: 10, before: nil).count == 2)
+            #expect(try await store.subscription(subscriptions[1].id, in: scopes[1])?.revision == 2)
+            #expect(try await store.audit(of: subscriptions[0].id.rawValue, in: scopes[0]).map(\.action) == ["billed"])
+            // The same periods again (a second run that read the old revisions) write nothing.
+            #expect(try await store.recordPeriods([try record(0, revision: 2), try record(2)]) == false)
+            #expect(try await store.invoices(in: nil, status: nil, subscription: nil, limit: 10, before: nil).count == 2)
+            #expect(try await store.subscription(subscriptions[2].id, in: scopes[2])?.revision == 1)
+        }
+    }
 }

@@ -63,6 +63,35 @@ import Testing
     }
 
     @Test(arguments: TestBackend.available)
+    func batchedReadsAgreeWithPerTenantReadsAndSeeOnlyTheNamedTenants(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let a = try await tenant(storage.store, "batch-a"), b = try await tenant(storage.store, "batch-b"), c = try await tenant(storage.store, "batch-c")
+            var generator = SystemRandomNumberGenerator()
+            for scope in [a, b, c] {
+                let v = try await defineMeters(Self.meters, in: scope, storage.ledger)
+                let entries = (0..<40).map { index in
+                    entry(scope, id: "e\(index)", time: Self.base + Int64(index) * 17_000_000, tokens: "\(Int.random(in: 1...500, using: &generator)).25",
+                          model: index % 2 == 0 ? "s" : "l", user: "u\(index % 3)", subject: "c\(index % 4)", version: v)
+                }
+                _ = try await storage.ledger.append(entries)
+            }
+            let from = Self.base / 1_000_000 - 60, to = Self.base / 1_000_000 + 300
+            let totals = try await storage.ledger.meterTotals(of: [a, b], meters: ["tokens", "calls"], fromWindow: from, toWindow: to)
+            #expect(Set(totals.keys) == [a.tenantID, b.tenantID])
+            for scope in [a, b] {
+                for meter in ["tokens", "calls"] {
+                    let one = try await storage.ledger.meterTotals(in: scope, meter: meter, fromWindow: from, toWindow: to)
+                    #expect(totals[scope.tenantID]?[meter]?.count == one.count && totals[scope.tenantID]?[meter]?.sum == one.sum)
+                }
+            }
+            let meters = try await storage.ledger.meters(of: [b, c])
+            #expect(Set(meters.keys) == [b.tenantID, c.tenantID])
+            #expect(meters[c.tenantID]?.map(\.slug) == Self.meters.map(\.slug).sorted())
+            #expect(try await storage.ledger.meters(of: []).isEmpty)
+        }
+    }
+
+    @Test(arguments: TestBackend.available)
     func meterSlugsAreUniquePerTenant(backend: TestBackend) async throws {
         try await backend.withBackend { storage, _ in
             let a = try await tenant(storage.store, "a-co"), b = try await tenant(storage.store, "b-co")
