@@ -98,15 +98,34 @@ public struct BillingRun: Sendable {
             if fresh.isEmpty { return }
             for subscription in fresh { seen.insert("\(subscription.id)@\(subscription.periodStart)") }
             let prefetch = try await prefetch(fresh)
-            var steps: [Step] = []
-            for subscription in fresh {
-                do {
-                    steps.append(try await prepare(subscription, now: now, prefetch: prefetch))
-                } catch {
-                    report.failures += 1
-                    context.logger.error("billing a subscription period failed", metadata: ["subscription": "\(subscription.id)", "error": "\(error)"])
+            // Steps that still read the store (late usage, pending lines, other aggregations)
+            // are prepared `runConcurrency` at a time.
+            let prepared = await withTaskGroup(of: Result<Step, any Error>.self) { group in
+                var pending = fresh.makeIterator()
+                var out: [Step] = []
+                var failures = 0
+                func add(_ subscription: Subscription) {
+                    group.addTask {
+                        do {
+                            return .success(try await prepare(subscription, now: now, prefetch: prefetch))
+                        } catch {
+                            context.logger.error("billing a subscription period failed", metadata: ["subscription": "\(subscription.id)", "error": "\(error)"])
+                            return .failure(error)
+                        }
+                    }
                 }
+                for _ in 0..<max(1, context.configuration.runConcurrency) { if let subscription = pending.next() { add(subscription) } }
+                for await result in group {
+                    switch result {
+                    case .success(let step): out.append(step)
+                    case .failure: failures += 1
+                    }
+                    if let subscription = pending.next() { add(subscription) }
+                }
+                return (out, failures)
             }
+            let steps = prepared.0
+            report.failures += prepared.1
             // Steps without pending lines are written together, in one transaction; if any of
             // them lost a race, or takes pending lines, it is written on its own.
             let batchable = steps.filter(\.consumed.isEmpty)
