@@ -149,10 +149,7 @@ struct BillingRoutes {
     private func listSubscriptions(_ request: Request, _ context: TallyRequestContext) async throws -> Response {
         let scope = try Self.listScope(request, context)
         let page = try request.pageRequest()
-        let before = try page.after.map { text in
-            guard let id = SubscriptionID(text) else { throw TallyError(.invalidParameter, "after must be a cursor from next_cursor", field: "after") }
-            return id
-        }
+        let before = try Self.cursor(page, as: SubscriptionKind.self)
         let found = try await billing.subscriptions(in: scope, limit: page.limit + 1, before: before)
         return Self.page(found.prefix(page.limit).map(\.json), more: found.count > page.limit, last: found.prefix(page.limit).last?.id.rawValue)
     }
@@ -166,10 +163,7 @@ struct BillingRoutes {
     private func listInvoices(_ request: Request, _ context: TallyRequestContext) async throws -> Response {
         let scope = try Self.listScope(request, context)
         let page = try request.pageRequest()
-        let before = try page.after.map { text in
-            guard let id = InvoiceID(text) else { throw TallyError(.invalidParameter, "after must be a cursor from next_cursor", field: "after") }
-            return id
-        }
+        let before = try Self.cursor(page, as: InvoiceKind.self)
         var status: Invoice.Status?
         if let text = request.uri.queryParameters["status"].map(String.init) {
             guard let parsed = Invoice.Status(rawValue: text) else {
@@ -267,6 +261,14 @@ struct BillingRoutes {
         case nil, .null?: return nil
         case .string(let text)? where !text.isEmpty && text.count <= 500: return text
         default: throw TallyError.validation(key, "\(key) is a string of 1 to 500 characters")
+        }
+    }
+
+    /// The page's `after` cursor as an id of the listed kind (`400` for anything else).
+    static func cursor<Kind: IdentifierKind>(_ page: PageRequest, as _: Kind.Type) throws -> Identifier<Kind>? {
+        try page.after.map { text in
+            guard let id = Identifier<Kind>(text) else { throw TallyError(.invalidParameter, "after must be a cursor from next_cursor", field: "after") }
+            return id
         }
     }
 

@@ -106,13 +106,9 @@ public struct InvoiceService: Sendable {
         var audit = [context.audit(current.tenantID, .invoice, id.rawValue, "payment_failed", from: current.status.rawValue, to: next.status.rawValue, actor: actor, detail: reason)]
         var subscriptionWrite: (Subscription, expectedRevision: Int)?
         if let subscription = try await context.store.subscription(current.subscriptionID, in: scope),
-           let state = SubscriptionStateMachine.next(from: subscription.state, on: .paymentFails), state != subscription.state {
-            var moved = subscription
-            moved.state = state
-            moved.updatedAt = context.now
-            subscriptionWrite = (moved, subscription.revision)
-            audit.append(context.audit(current.tenantID, .subscription, subscription.id.rawValue, "payment_failed", from: subscription.state.rawValue,
-                                       to: state.rawValue, actor: actor, detail: "invoice \(current.number ?? id.rawValue)"))
+           let (write, entry) = move(subscription, on: .paymentFails, action: "payment_failed", actor: actor, detail: "invoice \(current.number ?? id.rawValue)") {
+            subscriptionWrite = write
+            audit.append(entry)
         }
         guard try await context.store.updateInvoice(next, expectedRevision: current.revision, subscription: subscriptionWrite, audit: audit, in: scope) else {
             throw TallyError(.conflict, "invoice \(id) changed meanwhile")
@@ -170,6 +166,19 @@ public struct InvoiceService: Sendable {
         }
     }
 
+    /// A subscription moved by `event` (stamped now) with its audit entry; `nil` when the state
+    /// machine refuses the event or it changes nothing.
+    private func move(_ subscription: Subscription, on event: SubscriptionStateMachine.Event, action: String, actor: String, detail: String)
+        -> ((Subscription, expectedRevision: Int), BillingAuditEntry)? {
+        guard let state = SubscriptionStateMachine.next(from: subscription.state, on: event), state != subscription.state else { return nil }
+        var moved = subscription
+        moved.state = state
+        moved.updatedAt = context.now
+        let entry = context.audit(subscription.tenantID, .subscription, subscription.id.rawValue, action, from: subscription.state.rawValue,
+                                  to: state.rawValue, actor: actor, detail: detail)
+        return ((moved, subscription.revision), entry)
+    }
+
     /// Writes a settled invoice (paid or void) and, when it was the last failed invoice of a
     /// subscription in dunning, reactivates the subscription in the same transaction.
     private func settle(_ current: Invoice, as next: Invoice, action: String, actor: String, event: String, detail: String = "") async throws -> Invoice {
@@ -177,15 +186,13 @@ public struct InvoiceService: Sendable {
         var audit = [context.audit(current.tenantID, .invoice, current.id.rawValue, action, from: current.status.rawValue, to: next.status.rawValue, actor: actor, detail: detail)]
         var subscriptionWrite: (Subscription, expectedRevision: Int)?
         if let subscription = try await context.store.subscription(current.subscriptionID, in: scope),
-           let state = SubscriptionStateMachine.next(from: subscription.state, on: .paymentSucceeds) {
+           SubscriptionStateMachine.next(from: subscription.state, on: .paymentSucceeds) != nil {
             let others = try await context.store.invoices(in: scope, status: .open, subscription: subscription.id, limit: 1_000, before: nil)
-            if !others.contains(where: { $0.id != current.id && $0.paymentFailedAt != nil && $0.amountDue.minorUnits > 0 }) {
-                var moved = subscription
-                moved.state = state
-                moved.updatedAt = context.now
-                subscriptionWrite = (moved, subscription.revision)
-                audit.append(context.audit(current.tenantID, .subscription, subscription.id.rawValue, "reactivated", from: subscription.state.rawValue,
-                                           to: state.rawValue, actor: actor, detail: "invoice \(current.number ?? current.id.rawValue) \(action)"))
+            if !others.contains(where: { $0.id != current.id && $0.paymentFailedAt != nil && $0.amountDue.minorUnits > 0 }),
+               let (write, entry) = move(subscription, on: .paymentSucceeds, action: "reactivated", actor: actor,
+                                         detail: "invoice \(current.number ?? current.id.rawValue) \(action)") {
+                subscriptionWrite = write
+                audit.append(entry)
             }
         }
         guard try await context.store.updateInvoice(next, expectedRevision: current.revision, subscription: subscriptionWrite, audit: audit, in: scope) else {
