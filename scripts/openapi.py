@@ -319,6 +319,10 @@ doc = {
     "post": op("Cancel (operator, or billing:write): now (the period ends and is invoiced with flat fees prorated) or at period end (default)",
         "cancelSubscription", "billing", "200", resp("The subscription", ref("Subscription")), params=SUB,
         extra={**nf, **conflict("Already canceled or expired"), "400": {"$ref": "#/components/responses/BadRequest"}, "422": {"$ref": "#/components/responses/Unprocessable"}})},
+  "/v1/subscriptions/{id}/credits": {
+    "post": op("Grant a credit (operator): a credit line on the subscription's next invoices, applied after tax, never below zero, the rest carried forward",
+        "createSubscriptionCredit", "billing", "201", resp("The credit", ref("Credit")), body=ref("NewCredit"), params=SUB,
+        extra={**nf, **conflict("The subscription is over, or changed meanwhile")})},
   "/v1/subscriptions/{id}/audit": {
     "get": op("The subscription's audit trail, oldest first (operator, or billing:read)", "getSubscriptionAudit", "billing", "200", resp("The entries", ref("BillingAuditList")), params=SUB, extra=nf)},
   "/v1/invoices": {
@@ -476,6 +480,10 @@ doc = {
         "id": {"type": "string"}, "tenant_id": {"type": "string"}, "invoice_id": {"type": "string"}, "number": {"type": "string", "description": "CN-YYYY-NNNNNN"},
         "amount": {"type": "string"}, "currency": {"type": "string"}, "reason": {"type": "string"}, "created_at": ts}},
     "CreditNoteList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("CreditNote")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
+    "NewCredit": {"type": "object", "additionalProperties": False, "required": ["amount", "reason"], "properties": {
+        "amount": {"type": "string", "description": "positive, in the plan's currency"}, "reason": {"type": "string", "minLength": 1, "maxLength": 500}}},
+    "Credit": {"type": "object", "required": ["subscription_id", "amount", "currency", "reason"], "properties": {
+        "subscription_id": {"type": "string"}, "amount": {"type": "string"}, "currency": {"type": "string"}, "reason": {"type": "string"}}},
     "NewCreditNote": {"type": "object", "additionalProperties": False, "required": ["amount", "reason"], "properties": {
         "amount": {"type": "string", "description": "positive, at most the total less earlier credit notes"}, "reason": {"type": "string", "minLength": 1, "maxLength": 500}}},
     "BillingAccount": {"type": "object", "additionalProperties": False, "properties": {

@@ -55,19 +55,25 @@ public struct InvoiceDraft: Sendable, Equatable {
 
     public let currency: Currency
     public let lines: [Line]
-    /// Everything before tax.
+    /// Everything before tax and credits.
     public let subtotal: Money
     public let tax: Money
+    /// The credits applied (zero or negative): at most what the invoice charges after tax.
+    public let credits: Money
+    /// Credit left over once the invoice is down to zero, for the next invoice.
+    public let carriedCredit: Money
     public let total: Money
 
     /// Builds the invoice. `taxBasisPoints` is the tenant's tax rate (1 % = 100); lines in another
-    /// currency are refused; a negative subtotal (credits exceeding charges) is taxed as zero.
+    /// currency are refused; a negative subtotal (proration exceeding charges) is taxed as zero.
+    /// `credit` lines (negative amounts granted to the tenant) apply last, to the total after
+    /// tax and never below zero; what they cannot use is `carriedCredit`.
     public init(currency: Currency, lines: [Line], minimumCommitment: Money? = nil, taxBasisPoints: Int = 0) throws {
         guard lines.allSatisfy({ $0.amount.currency == currency }), minimumCommitment.map({ $0.currency == currency }) ?? true else {
             throw TallyError.validation("currency", "every line of an invoice is in its currency")
         }
         guard (0...10_000).contains(taxBasisPoints) else { throw TallyError.validation("tax_rate", "the tax rate is 0 to 100 %") }
-        var all = lines.filter { $0.kind != .tax && $0.kind != .minimum }
+        var all = lines.filter { $0.kind != .tax && $0.kind != .minimum && $0.kind != .credit }
         guard var subtotal = Money.sum(all.map(\.amount), currency: currency) else { throw TallyError.validation("lines", "the invoice total overflows") }
         if let minimumCommitment, subtotal.minorUnits < minimumCommitment.minorUnits {
             let topUp = Money(minorUnits: minimumCommitment.minorUnits - subtotal.minorUnits, currency: currency)
@@ -82,10 +88,26 @@ public struct InvoiceDraft: Sendable, Equatable {
             let hundredths = taxBasisPoints % 100
             all.append(Line(kind: .tax, description: "Tax \(taxBasisPoints / 100).\(hundredths < 10 ? "0" : "")\(hundredths) %", amount: tax))
         }
+        var room = max(0, subtotal.minorUnits + tax.minorUnits)
+        var applied: Int64 = 0, carried: Int64 = 0
+        for credit in lines where credit.kind == .credit {
+            let amount = max(0, -credit.amount.minorUnits)
+            let used = min(amount, room)
+            room -= used
+            applied += used
+            carried += amount - used
+            if used > 0 {
+                var line = credit
+                line.amount = Money(minorUnits: -used, currency: currency)
+                all.append(line)
+            }
+        }
         self.currency = currency
         self.lines = all
         self.subtotal = subtotal
         self.tax = tax
+        self.credits = Money(minorUnits: -applied, currency: currency)
+        self.carriedCredit = Money(minorUnits: carried, currency: currency)
         guard let total = Money.sum(all.map(\.amount), currency: currency) else { throw TallyError.validation("lines", "the invoice total overflows") }
         self.total = total
     }
@@ -96,6 +118,8 @@ public struct InvoiceDraft: Sendable, Equatable {
         self.lines = lines
         self.subtotal = subtotal
         self.tax = tax
+        self.credits = Money(minorUnits: lines.filter { $0.kind == .credit }.reduce(0) { $0 + $1.amount.minorUnits }, currency: currency)
+        self.carriedCredit = .zero(currency)
         self.total = total
     }
 }

@@ -38,8 +38,6 @@ public struct Subscription: Sendable, Equatable {
     public var closed: Bool
     /// How many periods were invoiced so far (the first has no earlier period to adjust).
     public var invoicedPeriods: Int
-    /// Proration lines wait for the next invoice (the billing run reads them only then).
-    public var hasPendingLines: Bool
     public var createdAt: Int64
     public var updatedAt: Int64
     /// Bumped by every write; writes name the revision they read (optimistic concurrency).
@@ -48,7 +46,7 @@ public struct Subscription: Sendable, Equatable {
     public init(
         id: SubscriptionID, tenantID: TenantID, plan: PlanRef, state: SubscriptionState, anchor: Int64, timeZone: String, trialEnd: Int64?,
         periodStart: Int64, periodEnd: Int64, cancelAtPeriodEnd: Bool = false, pendingPlan: PlanRef? = nil, endedAt: Int64? = nil,
-        closed: Bool = false, invoicedPeriods: Int = 0, hasPendingLines: Bool = false, createdAt: Int64, updatedAt: Int64, revision: Int = 1
+        closed: Bool = false, invoicedPeriods: Int = 0, createdAt: Int64, updatedAt: Int64, revision: Int = 1
     ) {
         self.id = id
         self.tenantID = tenantID
@@ -64,7 +62,6 @@ public struct Subscription: Sendable, Equatable {
         self.endedAt = endedAt
         self.closed = closed
         self.invoicedPeriods = invoicedPeriods
-        self.hasPendingLines = hasPendingLines
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.revision = revision
@@ -82,7 +79,6 @@ public struct Subscription: Sendable, Equatable {
             "pending_plan": pendingPlan.map { .string($0.key) } ?? .null,
             "pending_plan_version": pendingPlan.map { .number(Double($0.version)) } ?? .null,
             "ended_at": RFC3339.json(seconds: endedAt), "closed": .bool(closed), "invoiced_periods": .number(Double(invoicedPeriods)),
-            "has_pending_lines": .bool(hasPendingLines),
             "created_at": RFC3339.json(seconds: createdAt), "updated_at": RFC3339.json(seconds: updatedAt), "revision": .number(Double(revision)),
         ])
     }
@@ -99,8 +95,7 @@ public struct Subscription: Sendable, Equatable {
         return Subscription(
             id: id, tenantID: tenant, plan: PlanRef(key: planKey, version: planVersion), state: state, anchor: anchor, timeZone: zone,
             trialEnd: f.seconds("trial_end"), periodStart: start, periodEnd: end, cancelAtPeriodEnd: f.bool("cancel_at_period_end") ?? false,
-            pendingPlan: pending, endedAt: f.seconds("ended_at"), closed: f.bool("closed") ?? false, invoicedPeriods: f.int("invoiced_periods") ?? 0,
-            hasPendingLines: f.bool("has_pending_lines") ?? true, createdAt: created, updatedAt: updated, revision: revision
+            pendingPlan: pending, endedAt: f.seconds("ended_at"), closed: f.bool("closed") ?? false, invoicedPeriods: f.int("invoiced_periods") ?? 0, createdAt: created, updatedAt: updated, revision: revision
         )
     }
 }

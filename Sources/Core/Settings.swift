@@ -54,6 +54,7 @@ public struct Settings: Sendable, Equatable {
         public static let billingFinalizeGrace = "TALLY_BILLING_FINALIZE_GRACE_SECONDS"
         public static let billingNetDays = "TALLY_BILLING_NET_DAYS"
         public static let billingLatenessDays = "TALLY_BILLING_LATENESS_DAYS"
+        public static let billingDunningFile = "TALLY_BILLING_DUNNING_FILE"
         public static let paymentProvider = "TALLY_PAYMENT_PROVIDER"
         public static let paymentHTTPURL = "TALLY_PAYMENT_HTTP_URL"
         public static let paymentHTTPSecret = "TALLY_PAYMENT_HTTP_SECRET"
@@ -65,7 +66,7 @@ public struct Settings: Sendable, Equatable {
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
             redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
             webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets, periodicJobsFile, queueRateLimits,
-            billingRunSeconds, billingFinalizeGrace, billingNetDays, billingLatenessDays, paymentProvider, paymentHTTPURL, paymentHTTPSecret,
+            billingRunSeconds, billingFinalizeGrace, billingNetDays, billingLatenessDays, billingDunningFile, paymentProvider, paymentHTTPURL, paymentHTTPSecret,
         ]
     }
 
@@ -137,6 +138,9 @@ public struct Settings: Sendable, Equatable {
     /// How far back the billing run looks for usage booked after a period was invoiced (the
     /// metering lateness horizon, 35 days by default).
     public var billingLatenessDays = 35
+    /// A JSON file with the dunning schedule (`[{"after_days": 1, "action": "retry"}, …]`);
+    /// none: the standard schedule.
+    public var billingDunningFile: String?
     /// `manual` (the default: invoices await collection) or `http` (a payment gateway).
     public var paymentProvider = "manual"
     /// The HTTP provider's base URL (`<url>/charges`, `<url>/refunds`).
@@ -246,6 +250,7 @@ public struct Settings: Sendable, Equatable {
             }
             settings.paymentProvider = provider
         }
+        settings.billingDunningFile = value(Name.billingDunningFile)
         settings.paymentHTTPURL = value(Name.paymentHTTPURL)
         settings.paymentHTTPSecret = value(Name.paymentHTTPSecret)
         if settings.paymentProvider == "http" {

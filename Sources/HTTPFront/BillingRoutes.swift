@@ -36,6 +36,12 @@ struct BillingRoutes {
             let body = try await Self.optionalBody(request, limit: bodyLimit)
             return JSONBody.response(json: try await billing.cancel(id, body, in: scope, actor: actor).json)
         }
+        group.post("subscriptions/:id/credits") { request, context in
+            let actor = try Self.operatorActor(context)
+            let id = try context.identifier("id", as: SubscriptionKind.self, what: "subscription")
+            let body = try await JSONBody.value(from: request, limit: bodyLimit)
+            return JSONBody.response(json: try await billing.addCredit(id, body, in: nil, actor: actor), status: .created)
+        }
         group.get("subscriptions/:id/audit") { _, context in
             let scope = try Self.reader(context)
             let id = try context.identifier("id", as: SubscriptionKind.self, what: "subscription")

@@ -4438,6 +4438,82 @@ public enum OpenAPIDocument {
     ]
    }
   },
+  "/v1/subscriptions/{id}/credits": {
+   "post": {
+    "summary": "Grant a credit (operator): a credit line on the subscription's next invoices, applied after tax, never below zero, the rest carried forward",
+    "operationId": "createSubscriptionCredit",
+    "tags": [
+     "billing"
+    ],
+    "responses": {
+     "201": {
+      "description": "The credit",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Credit"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/Unauthorized"
+     },
+     "403": {
+      "$ref": "#/components/responses/Forbidden"
+     },
+     "429": {
+      "$ref": "#/components/responses/TooManyRequests"
+     },
+     "400": {
+      "$ref": "#/components/responses/BadRequest"
+     },
+     "413": {
+      "$ref": "#/components/responses/TooLarge"
+     },
+     "415": {
+      "$ref": "#/components/responses/UnsupportedMediaType"
+     },
+     "422": {
+      "$ref": "#/components/responses/Unprocessable"
+     },
+     "404": {
+      "$ref": "#/components/responses/NotFound"
+     },
+     "409": {
+      "description": "The subscription is over, or changed meanwhile",
+      "content": {
+       "application/problem+json": {
+        "schema": {
+         "$ref": "#/components/schemas/Problem"
+        }
+       }
+      }
+     }
+    },
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/NewCredit"
+       }
+      }
+     }
+    },
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "description": "Subscription id (sub_\u2026)",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ]
+   }
+  },
   "/v1/subscriptions/{id}/audit": {
    "get": {
     "summary": "The subscription's audit trail, oldest first (operator, or billing:read)",
@@ -6658,6 +6734,48 @@ public enum OpenAPIDocument {
        "string",
        "null"
       ]
+     }
+    }
+   },
+   "NewCredit": {
+    "type": "object",
+    "additionalProperties": false,
+    "required": [
+     "amount",
+     "reason"
+    ],
+    "properties": {
+     "amount": {
+      "type": "string",
+      "description": "positive, in the plan's currency"
+     },
+     "reason": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 500
+     }
+    }
+   },
+   "Credit": {
+    "type": "object",
+    "required": [
+     "subscription_id",
+     "amount",
+     "currency",
+     "reason"
+    ],
+    "properties": {
+     "subscription_id": {
+      "type": "string"
+     },
+     "amount": {
+      "type": "string"
+     },
+     "currency": {
+      "type": "string"
+     },
+     "reason": {
+      "type": "string"
      }
     }
    },

@@ -73,6 +73,8 @@ public struct BillingRun: Sendable {
         var consumed: [Int64]
         var audit: [BillingAuditEntry]
         var event: String?
+        /// Credit the invoice could not use, left for the next one.
+        var carry: [InvoiceDraft.Line] = []
     }
 
     /// What a page of subscriptions needs, read in a few queries instead of a few per
@@ -81,6 +83,7 @@ public struct BillingRun: Sendable {
     struct Prefetch: Sendable {
         var accounts: [TenantID: BillingAccount] = [:]
         var meters: [TenantID: [MeterDefinition]] = [:]
+        var pending: [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]] = [:]
         /// period start and end → tenant → meter → totals.
         var totals: [PeriodKey: [TenantID: [String: (count: Int64, sum: Quantity)]]] = [:]
     }
@@ -128,9 +131,9 @@ public struct BillingRun: Sendable {
             report.failures += prepared.1
             // Steps without pending lines are written together, in one transaction; if any of
             // them lost a race, or takes pending lines, it is written on its own.
-            let batchable = steps.filter(\.consumed.isEmpty)
+            let batchable = steps.filter { $0.consumed.isEmpty && $0.carry.isEmpty }
             var written: [Step] = []
-            var single = steps.filter { !$0.consumed.isEmpty }
+            var single = steps.filter { !$0.consumed.isEmpty || !$0.carry.isEmpty }
             let records = batchable.map {
                 BillingPeriodRecord(subscription: $0.next, expectedRevision: $0.before.revision, invoice: $0.invoice, audit: $0.audit,
                                     scope: TenantScope(operatorActingOn: $0.before.tenantID))
@@ -143,7 +146,8 @@ public struct BillingRun: Sendable {
             for step in single {
                 do {
                     if try await context.store.recordPeriod(subscription: step.next, expectedRevision: step.before.revision, invoice: step.invoice,
-                                                            consumedLines: step.consumed, audit: step.audit, in: TenantScope(operatorActingOn: step.before.tenantID)) {
+                                                            consumedLines: step.consumed, newPendingLines: step.carry, audit: step.audit,
+                                                            in: TenantScope(operatorActingOn: step.before.tenantID)) {
                         written.append(step)
                     } else {
                         report.lostRaces += 1
@@ -167,6 +171,7 @@ public struct BillingRun: Sendable {
         let scopes = page.map { TenantScope(operatorActingOn: $0.tenantID) }
         prefetch.accounts = try await context.store.accounts(of: scopes)
         prefetch.meters = try await context.ledger.meters(of: scopes)
+        prefetch.pending = try await context.store.pendingLines(of: page)
         var byPeriod: [PeriodKey: [Subscription]] = [:]
         for subscription in page where !subscription.inTrial { byPeriod[PeriodKey(start: subscription.periodStart, end: subscription.periodEnd), default: []].append(subscription) }
         for (period, subscriptions) in byPeriod {
@@ -215,6 +220,7 @@ public struct BillingRun: Sendable {
         var audit: [BillingAuditEntry] = []
         var invoice: Invoice?
         var consumed: [Int64] = []
+        var carry: [InvoiceDraft.Line] = []
         if !subscription.inTrial {
             let fullEnd = subscription.state.isFinal
                 ? BillingContext.nominalEnd(of: subscription, interval: plan.interval, from: subscription.periodStart) : subscription.periodEnd
@@ -224,7 +230,7 @@ public struct BillingRun: Sendable {
             } else {
                 usage = try await context.usage(for: plan, from: subscription.periodStart, to: subscription.periodEnd, in: scope)
             }
-            let pending = subscription.hasPendingLines ? try await context.store.pendingLines(of: subscription.id, in: scope) : []
+            let pending = prefetch.pending[subscription.id] ?? []
             // A first invoiced period has no earlier one that usage could arrive late for.
             let late = subscription.invoicedPeriods > 0 ? try await lateUsage(of: subscription, plan: plan, now: now, in: scope) : []
             let account = prefetch.accounts[subscription.tenantID] ?? BillingAccount()
@@ -238,8 +244,8 @@ public struct BillingRun: Sendable {
                               periodStart: subscription.periodStart, periodEnd: subscription.periodEnd, fullPeriodEnd: fullEnd, draft: draft,
                               createdAt: now, finalizeAt: now + context.configuration.finalizeGraceSeconds)
             consumed = pending.filter { $0.line.amount.currency == plan.currency }.map(\.id)
-            next.hasPendingLines = consumed.count < pending.count
             next.invoicedPeriods += 1
+            if draft.carriedCredit.minorUnits > 0 { carry = [Self.carried(draft.carriedCredit)] }
             audit.append(context.audit(subscription.tenantID, .invoice, id.rawValue, "drafted", from: nil, to: Invoice.Status.draft.rawValue, actor: Self.actor,
                                        detail: "subscription \(subscription.id), total \(draft.total)"))
         }
@@ -275,7 +281,12 @@ public struct BillingRun: Sendable {
                                        detail: next.plan != subscription.plan ? "\(subscription.plan.key) v\(subscription.plan.version) → \(next.plan.key) v\(next.plan.version)" : ""))
         }
         next.revision = subscription.revision + 1
-        return Step(before: subscription, next: next, invoice: invoice, consumed: consumed, audit: audit, event: event)
+        return Step(before: subscription, next: next, invoice: invoice, consumed: consumed, audit: audit, event: event, carry: carry)
+    }
+
+    /// The line that carries unused credit to the next invoice.
+    static func carried(_ credit: Money) -> InvoiceDraft.Line {
+        InvoiceDraft.Line(kind: .credit, description: "Credit carried forward", amount: credit.negated)
     }
 
     /// After the steps committed: webhooks and entitlement links, `runConcurrency` at once.
@@ -360,8 +371,9 @@ public struct BillingRun: Sendable {
         }
         let entry = context.audit(draft.tenantID, .invoice, draft.id.rawValue, "finalized", from: draft.status.rawValue, to: invoice.status.rawValue,
                                   actor: Self.actor, detail: "total \(invoice.total)")
+        let carry = rated.carriedCredit.minorUnits > 0 ? [Self.carried(rated.carriedCredit)] : []
         guard let stored = try await context.store.finalize(invoice, expectedRevision: draft.revision, prefix: context.configuration.invoicePrefix,
-                                                            year: BillingContext.year(now), audit: [entry], in: scope) else { return nil }
+                                                            year: BillingContext.year(now), carry: carry, audit: [entry], in: scope) else { return nil }
         await context.notify("invoice.finalized", stored.json, tenant: draft.tenantID)
         return stored
     }

@@ -224,7 +224,6 @@ public struct BillingService: Sendable {
             }
             next.plan = ref
             next.pendingPlan = nil
-            if !pending.isEmpty { next.hasPendingLines = true }
             action = "plan_changed"
         }
         let entry = context.audit(current.tenantID, .subscription, id.rawValue, action, from: current.state.rawValue, to: next.state.rawValue, actor: actor, detail: detail)
@@ -235,6 +234,36 @@ public struct BillingService: Sendable {
         if timing == .now { await context.link(next) }
         await context.notify("subscription.updated", next.json, tenant: current.tenantID)
         return next
+    }
+
+    /// Grants the subscription a credit (`{"amount": "50.00", "reason": "…"}`, in its plan's
+    /// currency): a `credit` line on its next invoice, applied after tax and never below zero;
+    /// what one invoice cannot use carries to the next.
+    public func addCredit(_ id: SubscriptionID, _ json: JSONValue, in scope: TenantScope?, actor: String) async throws -> JSONValue {
+        guard case .object(let fields) = json else { throw TallyError.validation("", "the body must be a JSON object") }
+        if let unknown = fields.keys.sorted().first(where: { $0 != "amount" && $0 != "reason" }) {
+            throw TallyError.validation(unknown, "unknown member; a credit takes amount and reason")
+        }
+        let current = try await subscription(id, in: scope)
+        guard !current.closed else { throw TallyError(.conflict, "subscription \(id) is over; it has no next invoice to credit") }
+        let plan = try await context.prices(current.plan)
+        guard case .string(let text)? = fields["amount"], let amount = Money(decimal: text, currency: plan.currency), amount.minorUnits > 0 else {
+            throw TallyError.validation("amount", "amount is a positive decimal string in the plan's currency (\(plan.currency.code))")
+        }
+        guard case .string(let reason)? = fields["reason"], !reason.trimmingWhitespace().isEmpty, reason.count <= 500 else {
+            throw TallyError.validation("reason", "reason is 1 to 500 characters")
+        }
+        var next = current
+        next.updatedAt = context.now
+        let line = InvoiceDraft.Line(kind: .credit, description: "Credit: \(reason)", amount: amount.negated)
+        let entry = context.audit(current.tenantID, .subscription, id.rawValue, "credit_granted", from: current.state.rawValue, to: current.state.rawValue,
+                                  actor: actor, detail: "\(amount) (\(reason))")
+        guard try await context.store.updateSubscription(next, expectedRevision: current.revision, pendingLines: [line], audit: [entry],
+                                                         in: TenantScope(operatorActingOn: current.tenantID)) else {
+            throw TallyError(.conflict, "subscription \(id) changed meanwhile; read it again and retry")
+        }
+        return .object(["subscription_id": .string(id.rawValue), "amount": .string(amount.decimalString), "currency": .string(plan.currency.code),
+                        "reason": .string(reason)])
     }
 
     /// `{"at": "now" | "period_end"}` (default `period_end`). Now: the subscription is canceled,

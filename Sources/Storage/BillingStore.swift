@@ -41,17 +41,19 @@ public protocol BillingStore: Sendable {
                             in scope: TenantScope) async throws -> Bool
     /// Subscriptions with a period ended by `now` still to invoice, every tenant, soonest first.
     func dueSubscriptions(now: Int64, limit: Int) async throws -> [Subscription]
-    /// Proration lines waiting for the subscription's next invoice, with their ids.
+    /// Lines (proration, credits) waiting for the subscription's next invoice, with their ids.
     func pendingLines(of subscription: SubscriptionID, in scope: TenantScope) async throws -> [(id: Int64, line: InvoiceDraft.Line)]
+    /// The same for several subscriptions in one query (each read within its own tenant).
+    func pendingLines(of subscriptions: [Subscription]) async throws -> [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]]
 
     // MARK: Billing run
 
     /// One billing-run step, atomically: the period's invoice (if any; a second invoice for the
     /// same subscription period is refused), the subscription moved on (revision-checked), the
-    /// pending lines the invoice took, and the audit entries. `false` when another run got there
-    /// first; nothing is written then.
-    func recordPeriod(subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], audit: [BillingAuditEntry],
-                      in scope: TenantScope) async throws -> Bool
+    /// pending lines the invoice took, lines left for the next invoice (credit carried over),
+    /// and the audit entries. `false` when another run got there first; nothing is written then.
+    func recordPeriod(subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], newPendingLines: [InvoiceDraft.Line],
+                      audit: [BillingAuditEntry], in scope: TenantScope) async throws -> Bool
 
     /// Many billing-run steps in one transaction, all or nothing: `false` (nothing written) when
     /// any of them lost its race or its period was invoiced already; the run then writes them
@@ -69,9 +71,11 @@ public protocol BillingStore: Sendable {
     /// Open invoices past due or with a failed payment by `now`, every tenant (dunning's work list).
     func invoicesInDunning(now: Int64, limit: Int) async throws -> [Invoice]
     /// Finalizes a draft: takes the next number of `prefix`-`year` (gapless: in the same
-    /// transaction), writes the invoice with it if it is still at `expectedRevision`. `nil` when
-    /// another writer got there first.
-    func finalize(_ invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, audit: [BillingAuditEntry], in scope: TenantScope) async throws -> Invoice?
+    /// transaction), writes the invoice with it if it is still at `expectedRevision`, and leaves
+    /// `carry` (credit the re-rated invoice could not use) for the subscription's next invoice.
+    /// `nil` when another writer got there first.
+    func finalize(_ invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, carry: [InvoiceDraft.Line], audit: [BillingAuditEntry],
+                  in scope: TenantScope) async throws -> Invoice?
     /// Writes an invoice (status changes, dunning progress) if it is still at
     /// `expectedRevision`, and optionally its subscription (revision-checked too), with audit.
     func updateInvoice(_ invoice: Invoice, expectedRevision: Int, subscription: (Subscription, expectedRevision: Int)?, audit: [BillingAuditEntry],

@@ -138,15 +138,7 @@ public struct PostgresBillingStore: BillingStore {
         do {
             return try await client.transaction(logger: logger) { tx in
                 guard try await Self.write(subscription, expectedRevision: expectedRevision, scope: scope, on: tx, logger: logger) else { return false }
-                for line in pendingLines {
-                    try await tx.query(
-                        """
-                        INSERT INTO billing_pending_lines (tenant_id, subscription_id, line, currency)
-                        VALUES (\(scope.tenantID.rawValue), \(subscription.id.rawValue), \(StoredBilling.text(line.json)), \(line.amount.currency.code))
-                        """,
-                        logger: logger
-                    )
-                }
+                try await Self.insert(pendingLines, for: subscription.id, scope: scope, on: tx, logger: logger)
                 try await Self.write(audit, on: tx, logger: logger)
                 return true
             }
@@ -158,6 +150,26 @@ public struct PostgresBillingStore: BillingStore {
     public func dueSubscriptions(now: Int64, limit: Int) async throws -> [Subscription] {
         try await documents("SELECT document FROM subscriptions WHERE NOT closed AND period_end <= \(now) ORDER BY period_end, id LIMIT \(limit)")
             .map(StoredBilling.subscription)
+    }
+
+    public func pendingLines(of subscriptions: [Subscription]) async throws -> [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]] {
+        guard !subscriptions.isEmpty else { return [:] }
+        let rows = try await client.query(
+            """
+            SELECT p.id, p.subscription_id, p.line, p.currency FROM billing_pending_lines p
+            JOIN unnest(\(subscriptions.map(\.id.rawValue))::text[], \(subscriptions.map(\.tenantID.rawValue))::text[]) AS s(id, tenant_id)
+              ON p.subscription_id = s.id AND p.tenant_id = s.tenant_id
+            WHERE p.invoice_id IS NULL ORDER BY p.id
+            """,
+            logger: logger
+        ).collect()
+        var out: [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]] = [:]
+        for row in rows {
+            let (id, subscription, line, currency) = try row.decode((Int64, String, String, String).self)
+            guard let subscriptionID = SubscriptionID(subscription) else { throw StorageDecodingError(column: "subscription_id") }
+            out[subscriptionID, default: []].append((id, try StoredBilling.line(line, currency: currency)))
+        }
+        return out
     }
 
     public func pendingLines(of subscription: SubscriptionID, in scope: TenantScope) async throws -> [(id: Int64, line: InvoiceDraft.Line)] {
@@ -177,7 +189,8 @@ public struct PostgresBillingStore: BillingStore {
     // MARK: Billing run
 
     public func recordPeriod(
-        subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], audit: [BillingAuditEntry], in scope: TenantScope
+        subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], newPendingLines: [InvoiceDraft.Line],
+        audit: [BillingAuditEntry], in scope: TenantScope
     ) async throws -> Bool {
         do {
             return try await client.transaction(logger: logger) { tx in
@@ -203,6 +216,7 @@ public struct PostgresBillingStore: BillingStore {
                         guard taken.count == consumedLines.count else { throw LostRace() }
                     }
                 }
+                try await Self.insert(newPendingLines, for: subscription.id, scope: scope, on: tx, logger: logger)
                 try await Self.write(audit, on: tx, logger: logger)
                 return true
             }
@@ -313,12 +327,15 @@ public struct PostgresBillingStore: BillingStore {
             .map(StoredBilling.invoice)
     }
 
-    public func finalize(_ invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, audit: [BillingAuditEntry], in scope: TenantScope) async throws -> Invoice? {
+    public func finalize(
+        _ invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, carry: [InvoiceDraft.Line], audit: [BillingAuditEntry], in scope: TenantScope
+    ) async throws -> Invoice? {
         do {
             return try await client.transaction(logger: logger) { tx in
                 var numbered = invoice
                 numbered.number = InvoiceNumber(prefix: prefix, year: year, sequence: try await Self.next(prefix, year, on: tx, logger: logger)).description
                 guard try await Self.write(numbered, expectedRevision: expectedRevision, scope: scope, on: tx, logger: logger) else { throw LostRace() }
+                try await Self.insert(carry, for: invoice.subscriptionID, scope: scope, on: tx, logger: logger)
                 try await Self.write(audit, on: tx, logger: logger)
                 numbered.revision = expectedRevision + 1
                 return numbered
@@ -417,6 +434,18 @@ public struct PostgresBillingStore: BillingStore {
             """,
             logger: logger
         ).collect().count == 1
+    }
+
+    static func insert(_ lines: [InvoiceDraft.Line], for subscription: SubscriptionID, scope: TenantScope, on tx: PostgresConnection, logger: Logger) async throws {
+        for line in lines {
+            try await tx.query(
+                """
+                INSERT INTO billing_pending_lines (tenant_id, subscription_id, line, currency)
+                VALUES (\(scope.tenantID.rawValue), \(subscription.rawValue), \(StoredBilling.text(line.json)), \(line.amount.currency.code))
+                """,
+                logger: logger
+            )
+        }
     }
 
     static func write(_ audit: [BillingAuditEntry], on tx: PostgresConnection, logger: Logger) async throws {

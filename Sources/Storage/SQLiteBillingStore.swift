@@ -129,12 +129,7 @@ public struct SQLiteBillingStore: BillingStore {
         do {
             return try await database.transaction { db in
                 guard try await Self.write(subscription, expectedRevision: expectedRevision, scope: scope, on: db) else { return false }
-                for line in pendingLines {
-                    _ = try await db.query(
-                        "INSERT INTO billing_pending_lines (tenant_id, subscription_id, line, currency) VALUES (?, ?, ?, ?)",
-                        [.text(scope.tenantID.rawValue), .text(subscription.id.rawValue), .text(StoredBilling.text(line.json)), .text(line.amount.currency.code)]
-                    )
-                }
+                try await Self.insert(pendingLines, for: subscription.id, scope: scope, on: db)
                 try await Self.write(audit, on: db)
                 return true
             }
@@ -149,6 +144,22 @@ public struct SQLiteBillingStore: BillingStore {
         ).map { try StoredBilling.subscription(try $0.text("document")) }
     }
 
+    public func pendingLines(of subscriptions: [Subscription]) async throws -> [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]] {
+        var out: [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]] = [:]
+        for start in stride(from: 0, to: subscriptions.count, by: 200) {
+            let chunk = subscriptions[start..<min(subscriptions.count, start + 200)]
+            let pairs = chunk.map { _ in "(subscription_id = ? AND tenant_id = ?)" }.joined(separator: " OR ")
+            for row in try await database.read(
+                "SELECT id, subscription_id, line, currency FROM billing_pending_lines WHERE invoice_id IS NULL AND (\(pairs)) ORDER BY id",
+                chunk.flatMap { [SQLiteData.text($0.id.rawValue), .text($0.tenantID.rawValue)] }
+            ) {
+                guard let id = SubscriptionID(try row.text("subscription_id")) else { throw StorageDecodingError(column: "subscription_id") }
+                out[id, default: []].append((Int64(try row.int("id")), try StoredBilling.line(try row.text("line"), currency: try row.text("currency"))))
+            }
+        }
+        return out
+    }
+
     public func pendingLines(of subscription: SubscriptionID, in scope: TenantScope) async throws -> [(id: Int64, line: InvoiceDraft.Line)] {
         try await database.read(
             "SELECT id, line, currency FROM billing_pending_lines WHERE subscription_id = ? AND tenant_id = ? AND invoice_id IS NULL ORDER BY id",
@@ -159,7 +170,8 @@ public struct SQLiteBillingStore: BillingStore {
     // MARK: Billing run
 
     public func recordPeriod(
-        subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], audit: [BillingAuditEntry], in scope: TenantScope
+        subscription: Subscription, expectedRevision: Int, invoice: Invoice?, consumedLines: [Int64], newPendingLines: [InvoiceDraft.Line],
+        audit: [BillingAuditEntry], in scope: TenantScope
     ) async throws -> Bool {
         do {
             return try await database.transaction { db in
@@ -182,6 +194,7 @@ public struct SQLiteBillingStore: BillingStore {
                         guard !taken.isEmpty else { throw LostRace() }
                     }
                 }
+                try await Self.insert(newPendingLines, for: subscription.id, scope: scope, on: db)
                 try await Self.write(audit, on: db)
                 return true
             }
@@ -265,12 +278,15 @@ public struct SQLiteBillingStore: BillingStore {
         ).map { try StoredBilling.invoice(try $0.text("document")) }
     }
 
-    public func finalize(_ invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, audit: [BillingAuditEntry], in scope: TenantScope) async throws -> Invoice? {
+    public func finalize(
+        _ invoice: Invoice, expectedRevision: Int, prefix: String, year: Int, carry: [InvoiceDraft.Line], audit: [BillingAuditEntry], in scope: TenantScope
+    ) async throws -> Invoice? {
         do {
             return try await database.transaction { db in
                 var numbered = invoice
                 numbered.number = InvoiceNumber(prefix: prefix, year: year, sequence: try await Self.next(prefix, year, on: db)).description
                 guard try await Self.write(numbered, expectedRevision: expectedRevision, scope: scope, on: db) else { throw LostRace() }
+                try await Self.insert(carry, for: invoice.subscriptionID, scope: scope, on: db)
                 try await Self.write(audit, on: db)
                 numbered.revision = expectedRevision + 1
                 return numbered
@@ -358,6 +374,15 @@ public struct SQLiteBillingStore: BillingStore {
              stored.dunningAt.map { .integer(Int($0)) } ?? .null, .integer(stored.revision), .text(StoredBilling.text(stored.json)),
              .text(stored.id.rawValue), .text(scope.tenantID.rawValue), .integer(expectedRevision)]
         )).isEmpty
+    }
+
+    static func insert(_ lines: [InvoiceDraft.Line], for subscription: SubscriptionID, scope: TenantScope, on db: SQLiteConnection) async throws {
+        for line in lines {
+            _ = try await db.query(
+                "INSERT INTO billing_pending_lines (tenant_id, subscription_id, line, currency) VALUES (?, ?, ?, ?)",
+                [.text(scope.tenantID.rawValue), .text(subscription.rawValue), .text(StoredBilling.text(line.json)), .text(line.amount.currency.code)]
+            )
+        }
     }
 
     static func write(_ audit: [BillingAuditEntry], on db: SQLiteConnection) async throws {

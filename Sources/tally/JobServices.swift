@@ -39,10 +39,24 @@ enum JobServices {
         return (registry, http)
     }
 
-    /// The billing settings as the billing services take them.
+    /// The billing settings as the billing services take them; a bad dunning file stops start-up
+    /// with a line naming the step and field.
     static func billingConfiguration(_ settings: Settings) -> BillingContext.Configuration {
-        BillingContext.Configuration(finalizeGraceSeconds: Int64(settings.billingFinalizeGraceSeconds), netDays: settings.billingNetDays,
-                                     latenessDays: settings.billingLatenessDays)
+        var dunning = DunningPolicy.standard
+        if let path = settings.billingDunningFile {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                CommandContext.fail("tally: invalid configuration: \(Settings.Name.billingDunningFile) cannot read \(path)", code: CommandContext.configurationExitCode)
+            }
+            do {
+                dunning = try DunningPolicy.parse(try JSONParser.parse(Array(data)))
+            } catch let error as TallyError {
+                CommandContext.fail("tally: invalid configuration: \(path): \(error.field ?? ""): \(error.detail)", code: CommandContext.configurationExitCode)
+            } catch {
+                CommandContext.fail("tally: invalid configuration: \(path) is not JSON: \(error)", code: CommandContext.configurationExitCode)
+            }
+        }
+        return BillingContext.Configuration(finalizeGraceSeconds: Int64(settings.billingFinalizeGraceSeconds), netDays: settings.billingNetDays,
+                                            latenessDays: settings.billingLatenessDays, dunning: dunning)
     }
 
     /// The configured payment provider: manual (the default) or the generic HTTP gateway.

@@ -50,6 +50,7 @@ enum SettingsLoader {
         (Settings.Name.billingFinalizeGrace, "billing.finalize_grace_seconds"),
         (Settings.Name.billingNetDays, "billing.net_days"),
         (Settings.Name.billingLatenessDays, "billing.lateness_days"),
+        (Settings.Name.billingDunningFile, "billing.dunning_file"),
         (Settings.Name.paymentProvider, "payments.provider"),
         (Settings.Name.paymentHTTPURL, "payments.http_url"),
         (Settings.Name.paymentHTTPSecret, "payments.http_secret"),

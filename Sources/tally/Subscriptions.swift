@@ -8,7 +8,7 @@ import Platform
 struct Subscriptions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, create, change and cancel subscriptions.",
-        subcommands: [List.self, Show.self, Create.self, ChangePlan.self, Cancel.self]
+        subcommands: [List.self, Show.self, Create.self, ChangePlan.self, Cancel.self, Credit.self]
     )
 
     static let actor = "cli"
@@ -103,6 +103,23 @@ struct Subscriptions: AsyncParsableCommand {
             try await CLIRunner.run(options) { platform, _ in
                 let canceled = try await BillingCommand.services(platform).0.cancel(Subscriptions.id(id), .object(["at": .string(at)]), in: nil, actor: Subscriptions.actor)
                 BillingCommand.print(json: canceled.json)
+            }
+        }
+    }
+
+    struct Credit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Grant a subscription a credit, applied to its next invoices after tax.")
+        @OptionGroup var options: GlobalOptions
+        @Argument(help: "The subscription id (sub_…).") var id: String
+        @Option(help: "The amount, in the plan's currency (e.g. 50.00).") var amount: String
+        @Option(help: "Why.") var reason: String
+
+        func run() async throws {
+            try await CLIRunner.run(options) { platform, _ in
+                let credit = try await BillingCommand.services(platform).0.addCredit(
+                    Subscriptions.id(id), .object(["amount": .string(amount), "reason": .string(reason)]), in: nil, actor: Subscriptions.actor
+                )
+                BillingCommand.print(json: credit)
             }
         }
     }

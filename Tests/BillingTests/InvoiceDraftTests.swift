@@ -9,21 +9,29 @@ import Testing
     }
 
     @Test func taxMinimumAndTotals() throws {
-        let invoice = try InvoiceDraft(currency: usd, lines: [line(.charge, 4_900), line(.charge, 1_234), line(.credit, -500)], taxBasisPoints: 1_900)
+        let invoice = try InvoiceDraft(currency: usd, lines: [line(.charge, 4_900), line(.charge, 1_234), line(.proration, -500)], taxBasisPoints: 1_900)
         #expect(invoice.subtotal.minorUnits == 5_634)
         #expect(invoice.tax.minorUnits == 1_070)  // 19 % of 56.34 = 10.7046 → 10.70
         #expect(invoice.total.minorUnits == 6_704)
         #expect(invoice.lines.last?.description == "Tax 19.00 %")
 
-        let small = try InvoiceDraft(currency: usd, lines: [line(.charge, 1_000)], minimumCommitment: Money(minorUnits: 5_000, currency: usd), taxBasisPoints: 825)
-        #expect(small.lines.map(\.kind) == [.charge, .minimum, .tax])
-        #expect(small.lines[1].amount.minorUnits == 4_000 && small.subtotal.minorUnits == 5_000)
-        #expect(small.tax.minorUnits == 413)  // 8.25 % of 50.00 = 4.125 → 4.13
-        #expect(small.total.minorUnits == 5_413)
+        let minimum = try InvoiceDraft(currency: usd, lines: [line(.charge, 1_000)], minimumCommitment: Money(minorUnits: 5_000, currency: usd), taxBasisPoints: 825)
+        #expect(minimum.lines.map(\.kind) == [.charge, .minimum, .tax])
+        #expect(minimum.lines[1].amount.minorUnits == 4_000 && minimum.subtotal.minorUnits == 5_000)
+        #expect(minimum.tax.minorUnits == 413)  // 8.25 % of 50.00 = 4.125 → 4.13
+        #expect(minimum.total.minorUnits == 5_413)
 
-        // Credits beyond the charges: no negative tax.
-        let credited = try InvoiceDraft(currency: usd, lines: [line(.charge, 100), line(.credit, -300)], taxBasisPoints: 2_000)
-        #expect(credited.tax.minorUnits == 0 && credited.total.minorUnits == -200)
+        // Proration beyond the charges: no negative tax.
+        let prorated = try InvoiceDraft(currency: usd, lines: [line(.charge, 100), line(.proration, -300)], taxBasisPoints: 2_000)
+        #expect(prorated.tax.minorUnits == 0 && prorated.total.minorUnits == -200)
+
+        // Credits apply after tax, never below zero; the rest carries over.
+        let credited = try InvoiceDraft(currency: usd, lines: [line(.credit, -3_000), line(.charge, 10_000), line(.credit, -9_000)], taxBasisPoints: 1_000)
+        #expect(credited.subtotal.minorUnits == 10_000 && credited.tax.minorUnits == 1_000)
+        #expect(credited.lines.filter { $0.kind == .credit }.map(\.amount.minorUnits) == [-3_000, -8_000])
+        #expect(credited.credits.minorUnits == -11_000 && credited.total.minorUnits == 0 && credited.carriedCredit.minorUnits == 1_000)
+        let small = try InvoiceDraft(currency: usd, lines: [line(.charge, 500), line(.credit, -200)])
+        #expect(small.total.minorUnits == 300 && small.carriedCredit.minorUnits == 0)
     }
 
     @Test func theTotalIsAlwaysTheSumOfTheLines() throws {
@@ -35,7 +43,11 @@ import Testing
             let minimum = Bool.random(using: &generator) ? Money(minorUnits: Int64.random(in: 0...500_000, using: &generator), currency: usd) : nil
             let invoice = try InvoiceDraft(currency: usd, lines: lines, minimumCommitment: minimum, taxBasisPoints: Int.random(in: 0...3_000, using: &generator))
             #expect(invoice.total.minorUnits == invoice.lines.reduce(0) { $0 + $1.amount.minorUnits })
-            #expect(invoice.total.minorUnits == invoice.subtotal.minorUnits + invoice.tax.minorUnits)
+            #expect(invoice.total.minorUnits == invoice.subtotal.minorUnits + invoice.tax.minorUnits + invoice.credits.minorUnits)
+            #expect(invoice.credits.minorUnits <= 0 && invoice.carriedCredit.minorUnits >= 0)
+            let granted = lines.filter { $0.kind == .credit }.reduce(Int64(0)) { $0 + max(0, -$1.amount.minorUnits) }
+            #expect(-invoice.credits.minorUnits + invoice.carriedCredit.minorUnits == granted)
+            if granted > 0 && invoice.carriedCredit.minorUnits > 0 { #expect(invoice.total.minorUnits <= 0) }
             if let minimum { #expect(invoice.subtotal.minorUnits >= minimum.minorUnits) }
         }
     }

@@ -106,12 +106,12 @@ import Testing
             moved.periodStart = subscription.periodEnd
             moved.periodEnd = subscription.periodEnd + 2_592_000
             let invoice = try Self.invoice(for: subscription)
-            #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 2, invoice: invoice, consumedLines: pending.map(\.id), audit: [], in: a))
+            #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 2, invoice: invoice, consumedLines: pending.map(\.id), newPendingLines: [], audit: [], in: a))
             #expect(try await store.pendingLines(of: subscription.id, in: a).isEmpty)
             // A second run that read the old revision writes nothing, not even a second invoice.
-            #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 2, invoice: try Self.invoice(for: subscription), consumedLines: [], audit: [], in: a) == false)
+            #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 2, invoice: try Self.invoice(for: subscription), consumedLines: [], newPendingLines: [], audit: [], in: a) == false)
             // Even with the right revision, the same period cannot be invoiced twice.
-            #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 3, invoice: try Self.invoice(for: subscription), consumedLines: [], audit: [], in: a) == false)
+            #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 3, invoice: try Self.invoice(for: subscription), consumedLines: [], newPendingLines: [], audit: [], in: a) == false)
             #expect(try await store.subscription(subscription.id, in: a)?.revision == 3)
             #expect(try await store.invoices(in: a, status: nil, subscription: subscription.id, limit: 10, before: nil) == [invoice])
             #expect(try await store.invoices(in: a, status: .open, subscription: nil, limit: 10, before: nil).isEmpty)
@@ -132,7 +132,7 @@ import Testing
                 let invoice = try Self.invoice(for: subscription)
                 var moved = subscription
                 moved.closed = true
-                #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 1, invoice: invoice, consumedLines: [], audit: [], in: scope))
+                #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 1, invoice: invoice, consumedLines: [], newPendingLines: [], audit: [], in: scope))
                 drafts.append((invoice, scope))
             }
             // Every draft finalized twice at once: each gets exactly one number, with no gaps.
@@ -143,7 +143,7 @@ import Testing
                             var open = draft
                             open.status = .open
                             open.finalizedAt = draft.finalizeAt
-                            return try await store.finalize(open, expectedRevision: 1, prefix: "INV", year: 2027, audit: [], in: scope)?.number
+                            return try await store.finalize(open, expectedRevision: 1, prefix: "INV", year: 2027, carry: [], audit: [], in: scope)?.number
                         }
                     }
                 }
@@ -184,11 +184,11 @@ import Testing
             let subscription = Self.subscription(a)
             try await store.insertSubscription(subscription, audit: [], in: a)
             let invoice = try Self.invoice(for: subscription)
-            #expect(try await store.recordPeriod(subscription: subscription, expectedRevision: 1, invoice: invoice, consumedLines: [], audit: [], in: a))
+            #expect(try await store.recordPeriod(subscription: subscription, expectedRevision: 1, invoice: invoice, consumedLines: [], newPendingLines: [], audit: [], in: a))
             var open = invoice
             open.status = .open
             open.dueAt = 5_000_000_000
-            let finalized = try #require(try await store.finalize(open, expectedRevision: 1, prefix: "INV", year: 2027, audit: [], in: a))
+            let finalized = try #require(try await store.finalize(open, expectedRevision: 1, prefix: "INV", year: 2027, carry: [], audit: [], in: a))
             #expect(try await store.invoicesInDunning(now: 4_999_999_999, limit: 10).isEmpty)
             #expect(try await store.invoicesInDunning(now: 5_000_000_000, limit: 10).map(\.id) == [invoice.id])
             var paid = finalized

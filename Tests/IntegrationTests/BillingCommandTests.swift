@@ -46,9 +46,9 @@ import Testing
                 let draft = try InvoiceDraft(currency: eur, lines: [.init(kind: .charge, description: "Growth plan", amount: Money(minorUnits: 19_900, currency: eur))])
                 var invoice = Invoice(id: .generate(), tenantID: scope.tenantID, subscriptionID: current.id, status: .draft, plan: current.plan,
                                       periodStart: current.periodStart, periodEnd: current.periodEnd, draft: draft, createdAt: current.periodStart, finalizeAt: current.periodEnd)
-                #expect(try await storage.billing.recordPeriod(subscription: current, expectedRevision: current.revision, invoice: invoice, consumedLines: [], audit: [], in: scope))
+                #expect(try await storage.billing.recordPeriod(subscription: current, expectedRevision: current.revision, invoice: invoice, consumedLines: [], newPendingLines: [], audit: [], in: scope))
                 invoice.status = .open
-                _ = try #require(try await storage.billing.finalize(invoice, expectedRevision: 1, prefix: "INV", year: 2026, audit: [], in: scope))
+                _ = try #require(try await storage.billing.finalize(invoice, expectedRevision: 1, prefix: "INV", year: 2026, carry: [], audit: [], in: scope))
                 return invoice.id.rawValue
             }
             let invoices = try await TallyProcess.run(["invoices", "list", "--status", "open"], env: env)
@@ -63,6 +63,16 @@ import Testing
             #expect(again.status == 1 && again.err.contains("[conflict]"))
             let canceled = try await TallyProcess.run(["subscriptions", "cancel", id, "--at", "now"], env: env)
             #expect(Self.json(canceled.out)["state"] as? String == "canceled", "\(canceled.err)")
+
+            // A dunning schedule from a file: a bad one stops the command, naming the step.
+            let schedule = settings.dataDir + "/dunning.json"
+            try #"[{"after_days": 2, "action": "remind"}, {"after_days": 1, "action": "cancel"}]"#.write(toFile: schedule, atomically: true, encoding: .utf8)
+            var withSchedule = env
+            withSchedule["TALLY_BILLING_DUNNING_FILE"] = schedule
+            let refused = try await TallyProcess.run(["billing", "run"], env: withSchedule)
+            #expect(refused.status == 78 && refused.err.contains("dunning[1].after_days"), "\(refused.err)")
+            try #"[{"after_days": 2, "action": "remind"}, {"after_days": 20, "action": "cancel"}]"#.write(toFile: schedule, atomically: true, encoding: .utf8)
+            #expect(try await TallyProcess.run(["billing", "run"], env: withSchedule).status == 0)
         }
     }
 }

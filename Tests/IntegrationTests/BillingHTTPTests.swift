@@ -425,4 +425,40 @@ import Testing
             }
         }
     }
+
+    @Test(arguments: TestBackend.available)
+    func creditsApplyAfterTaxAndCarryForward(backend: TestBackend) async throws {
+        let clock = ManualClock(Self.start)
+        try await TestServer.run(backend, clock: clock, billing: BillingContext.Configuration(finalizeGraceSeconds: 0)) { server in
+            let tenant = try await Self.setUp(server)
+            let op = server.operatorToken
+            #expect(try await server.call(.put, "/v1/tenants/\(tenant.tenantID)/billing", token: op, json: ["tax_rate": "10"]).status == 200)
+            let created = try await server.call(.post, "/v1/subscriptions", token: tenant.token, json: ["plan": "metered"])
+            let id = try #require(created.object["id"] as? String)
+            #expect(try await server.call(.post, "/v1/subscriptions/\(id)/credits", token: tenant.token, json: ["amount": "40.00", "reason": "x"]).status == 403)
+            let bad = try await server.call(.post, "/v1/subscriptions/\(id)/credits", token: op, json: ["amount": "40.001", "reason": "goodwill"])
+            #expect(bad.status == 422 && bad.object["field"] as? String == "amount")
+            let credit = try await server.call(.post, "/v1/subscriptions/\(id)/credits", token: op, json: ["amount": "40.00", "reason": "goodwill"])
+            #expect(credit.status == 201 && credit.object["amount"] as? String == "40.00", "\(credit)")
+
+            // No usage: the minimum 25.00 plus 10 % tax is 27.50; the credit pays it all and 12.50 carries over.
+            clock.set(Date(timeIntervalSince1970: Self.periodEnd + 60))
+            _ = try await server.call(.post, "/v1/billing/runs", token: op)
+            let first = try #require(try await server.call(.get, "/v1/invoices", token: op).items.first)
+            #expect(first["subtotal"] as? String == "25.00" && first["tax"] as? String == "2.50" && first["total"] as? String == "0.00", "\(first)")
+            #expect(first["status"] as? String == "paid")
+            let credits = (first["lines"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "credit" }.compactMap { $0["amount"] as? String }
+            #expect(credits == ["-27.50"])
+            // 2026-05-10T10:00:00Z: the second period gets what was left.
+            clock.set(Date(timeIntervalSince1970: 1_778_407_200 + 60))
+            _ = try await server.call(.post, "/v1/billing/runs", token: op)
+            let second = try #require(try await server.call(.get, "/v1/invoices?limit=1", token: op).items.first)
+            #expect(second["id"] as? String != first["id"] as? String)
+            let carried = (second["lines"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "credit" }
+            #expect(carried.compactMap { $0["amount"] as? String } == ["-12.50"] && carried.first?["description"] as? String == "Credit carried forward", "\(second)")
+            #expect(second["total"] as? String == "15.00")
+            let trail = try await server.call(.get, "/v1/subscriptions/\(id)/audit", token: op).items.compactMap { $0["action"] as? String }
+            #expect(trail.contains("credit_granted"))
+        }
+    }
 }

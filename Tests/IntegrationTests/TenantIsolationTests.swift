@@ -326,6 +326,10 @@ import Testing
         "GET /api/subscriptions/{id}": { w async throws in
             #expect(try await w.server.call(.get, "/api/subscriptions/\(w.bSubscription)", token: w.a.token).status == 404)
         },
+        "POST /v1/subscriptions/{id}/credits": { w async throws in
+            #expect(try await w.server.call(.post, "/v1/subscriptions/\(w.bSubscription)/credits", token: w.a.token, json: ["amount": "5.00", "reason": "x"]).status == 403)
+            #expect(try await w.server.call(.get, "/v1/subscriptions/\(w.bSubscription)/audit", token: w.b.token).items.allSatisfy { $0["action"] as? String != "credit_granted" })
+        },
         "GET /v1/subscriptions/{id}/audit": { w async throws in
             #expect(try await w.server.call(.get, "/v1/subscriptions/\(w.bSubscription)/audit", token: w.a.token).status == 404)
         },
@@ -427,9 +431,9 @@ import Testing
         let draft = try InvoiceDraft(currency: usd, lines: [.init(kind: .charge, description: "Fee", amount: Money(minorUnits: 900, currency: usd))])
         var invoice = Invoice(id: .generate(), tenantID: scope.tenantID, subscriptionID: current.id, status: .draft, plan: current.plan,
                               periodStart: current.periodStart, periodEnd: current.periodEnd, draft: draft, createdAt: current.periodStart, finalizeAt: current.periodEnd)
-        #expect(try await store.recordPeriod(subscription: current, expectedRevision: current.revision, invoice: invoice, consumedLines: [], audit: [], in: scope))
+        #expect(try await store.recordPeriod(subscription: current, expectedRevision: current.revision, invoice: invoice, consumedLines: [], newPendingLines: [], audit: [], in: scope))
         invoice.status = .open
-        _ = try #require(try await store.finalize(invoice, expectedRevision: 1, prefix: "INV", year: 2026, audit: [], in: scope))
+        _ = try #require(try await store.finalize(invoice, expectedRevision: 1, prefix: "INV", year: 2026, carry: [], audit: [], in: scope))
         return invoice.id.rawValue
     }
 
