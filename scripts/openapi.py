@@ -474,7 +474,7 @@ doc = {
         "currency": {"type": "string"}, "period_start": ts, "period_end": ts, "full_period_end": ts, "lines": {"type": "array", "items": ref("InvoiceLine")},
         "subtotal": {"type": "string"}, "tax": {"type": "string"}, "total": {"type": "string"}, "credited": {"type": "string"}, "amount_due": {"type": "string"},
         "created_at": ts, "finalize_at": ts, "finalized_at": nts, "due_at": nts, "paid_at": nts, "voided_at": nts, "payment_failed_at": nts,
-        "dunning_steps_done": {"type": "integer"}, "payment_reference": {"type": ["string", "null"]}, "revision": {"type": "integer"}}},
+        "dunning_steps_done": {"type": "integer"}, "dunning_finished": {"type": "boolean"}, "payment_reference": {"type": ["string", "null"]}, "revision": {"type": "integer"}}},
     "InvoiceList": {"type": "object", "required": ["data", "has_more"], "properties": {"data": {"type": "array", "items": ref("Invoice")}, "has_more": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
     "CreditNote": {"type": "object", "required": ["id", "invoice_id", "number", "amount", "currency", "reason"], "properties": {
         "id": {"type": "string"}, "tenant_id": {"type": "string"}, "invoice_id": {"type": "string"}, "number": {"type": "string", "description": "CN-YYYY-NNNNNN"},

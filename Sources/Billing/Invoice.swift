@@ -46,6 +46,8 @@ public struct Invoice: Sendable, Equatable {
     public var paymentFailedAt: Int64?
     /// How many of the dunning policy's steps were carried out.
     public var dunningDone: Int
+    /// Every step of the dunning schedule was carried out: dunning no longer looks at it.
+    public var dunningFinished: Bool
     /// The provider's payment id, or the operator's note when marked paid by hand.
     public var paymentReference: String?
     /// Bumped by every write; writes name the revision they read (optimistic concurrency).
@@ -55,7 +57,7 @@ public struct Invoice: Sendable, Equatable {
         id: InvoiceID, tenantID: TenantID, subscriptionID: SubscriptionID, number: String? = nil, status: Status, plan: Subscription.PlanRef,
         periodStart: Int64, periodEnd: Int64, fullPeriodEnd: Int64? = nil, draft: InvoiceDraft, credited: Money? = nil, createdAt: Int64, finalizeAt: Int64,
         finalizedAt: Int64? = nil, dueAt: Int64? = nil, paidAt: Int64? = nil, voidedAt: Int64? = nil, paymentFailedAt: Int64? = nil,
-        dunningDone: Int = 0, paymentReference: String? = nil, revision: Int = 1
+        dunningDone: Int = 0, dunningFinished: Bool = false, paymentReference: String? = nil, revision: Int = 1
     ) {
         self.id = id
         self.tenantID = tenantID
@@ -80,6 +82,7 @@ public struct Invoice: Sendable, Equatable {
         self.voidedAt = voidedAt
         self.paymentFailedAt = paymentFailedAt
         self.dunningDone = dunningDone
+        self.dunningFinished = dunningFinished
         self.paymentReference = paymentReference
         self.revision = revision
     }
@@ -93,9 +96,9 @@ public struct Invoice: Sendable, Equatable {
     }
 
     /// When dunning starts looking at the invoice: the earlier of its due date and its first
-    /// failed payment, while it is open; `nil` otherwise.
+    /// failed payment, while it is open and its schedule is not finished; `nil` otherwise.
     public var dunningAt: Int64? {
-        guard status == .open else { return nil }
+        guard status == .open, !dunningFinished else { return nil }
         switch (dueAt, paymentFailedAt) {
         case (let due?, let failed?): return min(due, failed)
         case (let due?, nil): return due
@@ -121,7 +124,7 @@ public struct Invoice: Sendable, Equatable {
             "created_at": RFC3339.json(seconds: createdAt), "finalize_at": RFC3339.json(seconds: finalizeAt),
             "finalized_at": RFC3339.json(seconds: finalizedAt), "due_at": RFC3339.json(seconds: dueAt), "paid_at": RFC3339.json(seconds: paidAt),
             "voided_at": RFC3339.json(seconds: voidedAt), "payment_failed_at": RFC3339.json(seconds: paymentFailedAt),
-            "dunning_steps_done": .number(Double(dunningDone)), "payment_reference": paymentReference.map(JSONValue.string) ?? .null,
+            "dunning_steps_done": .number(Double(dunningDone)), "dunning_finished": .bool(dunningFinished), "payment_reference": paymentReference.map(JSONValue.string) ?? .null,
             "revision": .number(Double(revision)),
         ])
     }
@@ -144,6 +147,7 @@ public struct Invoice: Sendable, Equatable {
             draft: InvoiceDraft(stored: currency, lines: lines, subtotal: subtotal, tax: tax, total: total), credited: credited, createdAt: created,
             finalizeAt: finalizeAt, finalizedAt: f.seconds("finalized_at"), dueAt: f.seconds("due_at"), paidAt: f.seconds("paid_at"),
             voidedAt: f.seconds("voided_at"), paymentFailedAt: f.seconds("payment_failed_at"), dunningDone: f.int("dunning_steps_done") ?? 0,
+            dunningFinished: f.bool("dunning_finished") ?? false,
             paymentReference: f.text("payment_reference"), revision: f.int("revision") ?? 1
         )
         invoice.currency = currency

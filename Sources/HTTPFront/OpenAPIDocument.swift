@@ -6639,6 +6639,9 @@ public enum OpenAPIDocument {
      "dunning_steps_done": {
       "type": "integer"
      },
+     "dunning_finished": {
+      "type": "boolean"
+     },
      "payment_reference": {
       "type": [
        "string",

@@ -429,6 +429,8 @@ public struct BillingRun: Sendable {
                                        detail: "step \(index + 1) of \(policy.steps.count) for \(label)"))
             next.dunningDone = index + 1
         }
+        // The schedule is spent: the invoice stays open (and owed) but leaves dunning's work list.
+        if next.dunningDone >= policy.steps.count { next.dunningFinished = true }
         guard next != invoice else { return 0 }
         var subscriptionWrite: (Subscription, expectedRevision: Int)?
         if moved.state != subscription.state {

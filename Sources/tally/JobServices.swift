@@ -42,19 +42,7 @@ enum JobServices {
     /// The billing settings as the billing services take them; a bad dunning file stops start-up
     /// with a line naming the step and field.
     static func billingConfiguration(_ settings: Settings) -> BillingContext.Configuration {
-        var dunning = DunningPolicy.standard
-        if let path = settings.billingDunningFile {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                CommandContext.fail("tally: invalid configuration: \(Settings.Name.billingDunningFile) cannot read \(path)", code: CommandContext.configurationExitCode)
-            }
-            do {
-                dunning = try DunningPolicy.parse(try JSONParser.parse(Array(data)))
-            } catch let error as TallyError {
-                CommandContext.fail("tally: invalid configuration: \(path): \(error.field ?? ""): \(error.detail)", code: CommandContext.configurationExitCode)
-            } catch {
-                CommandContext.fail("tally: invalid configuration: \(path) is not JSON: \(error)", code: CommandContext.configurationExitCode)
-            }
-        }
+        let dunning = settings.billingDunningFile.map { readConfigFile($0, setting: Settings.Name.billingDunningFile, DunningPolicy.parse) } ?? .standard
         return BillingContext.Configuration(finalizeGraceSeconds: Int64(settings.billingFinalizeGraceSeconds), netDays: settings.billingNetDays,
                                             latenessDays: settings.billingLatenessDays, dunning: dunning)
     }
@@ -70,23 +58,32 @@ enum JobServices {
     /// The periodic jobs of `TALLY_PERIODIC_JOBS_FILE` (none without it); a bad file stops
     /// start-up with a line naming the entry and field.
     static func periodic(_ settings: Settings, backend: StorageBackend, logger: Logger) -> PeriodicScheduler {
-        var jobs: [PeriodicJob] = []
-        if let path = settings.periodicJobsFile {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                CommandContext.fail("tally: invalid configuration: \(Settings.Name.periodicJobsFile) cannot read \(path)", code: CommandContext.configurationExitCode)
-            }
-            do {
-                jobs = try PeriodicJob.parseList(try JSONParser.parse(Array(data)))
-            } catch let error as TallyError {
-                CommandContext.fail("tally: invalid configuration: \(path): \(error.field ?? ""): \(error.detail)", code: CommandContext.configurationExitCode)
-            } catch {
-                CommandContext.fail("tally: invalid configuration: \(path) is not JSON: \(error)", code: CommandContext.configurationExitCode)
-            }
-        }
+        var jobs = settings.periodicJobsFile.map { readConfigFile($0, setting: Settings.Name.periodicJobsFile, PeriodicJob.parseList) } ?? []
         if let billing = BillingRunJob.periodic(everySeconds: settings.billingRunSeconds), !jobs.contains(where: { $0.name == billing.name }) {
             jobs.append(billing)
         }
         return PeriodicScheduler(queue: backend.jobs, jobs: jobs, logger: logger)
+    }
+
+    /// A JSON file a setting names, read by `parse`; anything wrong stops start-up with one
+    /// line naming the file and the field (exit status 78).
+    static func readConfigFile<T>(_ path: String, setting: String, _ parse: (JSONValue) throws -> T) -> T {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            CommandContext.fail("tally: invalid configuration: \(setting) cannot read \(path)", code: CommandContext.configurationExitCode)
+        }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(Array(data))
+        } catch {
+            CommandContext.fail("tally: invalid configuration: \(path) is not JSON: \(error)", code: CommandContext.configurationExitCode)
+        }
+        do {
+            return try parse(json)
+        } catch let error as TallyError {
+            CommandContext.fail("tally: invalid configuration: \(path): \(error.field ?? ""): \(error.detail)", code: CommandContext.configurationExitCode)
+        } catch {
+            CommandContext.fail("tally: invalid configuration: \(path): \(error)", code: CommandContext.configurationExitCode)
+        }
     }
 
     static func policy(_ settings: Settings) -> WebhookService.Policy {

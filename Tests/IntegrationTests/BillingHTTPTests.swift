@@ -461,4 +461,25 @@ import Testing
             #expect(trail.contains("credit_granted"))
         }
     }
+
+    @Test(arguments: TestBackend.available)
+    func aSpentScheduleCancelsAndLeavesDunning(backend: TestBackend) async throws {
+        let clock = ManualClock(Self.start)
+        try await TestServer.run(backend, clock: clock, billing: BillingContext.Configuration(finalizeGraceSeconds: 0, netDays: 10)) { server in
+            let tenant = try await Self.setUp(server)
+            let op = server.operatorToken
+            let id = try #require(try await server.call(.post, "/v1/subscriptions", token: tenant.token, json: ["plan": "metered"]).object["id"] as? String)
+            clock.set(Date(timeIntervalSince1970: Self.periodEnd + 60))
+            _ = try await server.call(.post, "/v1/billing/runs", token: op)
+            let invoiceID = try #require(try await server.call(.get, "/v1/invoices", token: op).items.first?["id"] as? String)
+            // A run that was down for the whole schedule catches up at once: all nine steps.
+            clock.advance(10 * 86_400 + 31 * 86_400)
+            let run = try await server.call(.post, "/v1/billing/runs", token: op)
+            #expect(run.object["dunning_steps"] as? Int == 9, "\(run)")
+            let invoice = try await server.call(.get, "/v1/invoices/\(invoiceID)", token: op)
+            #expect(invoice.object["status"] as? String == "open" && invoice.object["dunning_finished"] as? Bool == true, "\(invoice)")
+            #expect(try await server.call(.get, "/v1/subscriptions/\(id)", token: op).object["state"] as? String == "canceled")
+            #expect(try await server.call(.post, "/v1/billing/runs", token: op).object["dunning_steps"] as? Int == 0)
+        }
+    }
 }
