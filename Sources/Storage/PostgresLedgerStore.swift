@@ -226,11 +226,19 @@ public final class PostgresLedgerStore: LedgerStore {
 
     public func meterTotals(of scopes: [TenantScope], meters: [String], fromWindow: Int64, toWindow: Int64) async throws -> [TenantID: [String: (count: Int64, sum: Quantity)]] {
         guard !scopes.isEmpty, !meters.isEmpty else { return [:] }
+        let split = Self.daySplit(from: fromWindow, to: toWindow)
+        // Whole UTC days from the day rollups, the partial days at either edge from the minutes.
         let rows = try await client.query(
             """
-            SELECT tenant_id, meter, sum(count)::bigint, sum(sum)::text FROM meter_rollups
-            WHERE tenant_id = ANY(\(scopes.map(\.tenantID.rawValue))) AND meter = ANY(\(meters))
-              AND window_start >= \(fromWindow) AND window_start < \(toWindow)
+            SELECT tenant_id, meter, sum(count)::bigint, sum(sum)::text FROM (
+                SELECT tenant_id, meter, count, sum FROM meter_rollups_daily
+                WHERE tenant_id = ANY(\(scopes.map(\.tenantID.rawValue))) AND meter = ANY(\(meters))
+                  AND day_start >= \(split.dayFrom) AND day_start < \(split.dayTo)
+                UNION ALL
+                SELECT tenant_id, meter, count, sum FROM meter_rollups
+                WHERE tenant_id = ANY(\(scopes.map(\.tenantID.rawValue))) AND meter = ANY(\(meters))
+                  AND ((window_start >= \(fromWindow) AND window_start < \(split.dayFrom)) OR (window_start >= \(split.dayTo) AND window_start < \(toWindow)))
+            ) AS parts
             GROUP BY tenant_id, meter
             """,
             logger: logger
@@ -242,6 +250,15 @@ public final class PostgresLedgerStore: LedgerStore {
             out[id, default: [:]][meter] = (count, total)
         }
         return out
+    }
+
+    /// The whole UTC days inside `[from, to)`; when there is none, an empty day range at `to`,
+    /// so the minute ranges `[from, dayFrom)` and `[dayTo, to)` cover everything.
+    static func daySplit(from: Int64, to: Int64) -> (dayFrom: Int64, dayTo: Int64) {
+        let day: Int64 = 86_400
+        let first = from >= 0 ? (from + day - 1) / day * day : from / day * day
+        let last = to >= 0 ? to / day * day : (to - day + 1) / day * day
+        return first < last ? (first, last) : (to, to)
     }
 
     public func rollups(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> [RollupRow] {

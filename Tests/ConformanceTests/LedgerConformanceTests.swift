@@ -91,6 +91,52 @@ import Testing
         }
     }
 
+    /// Long ranges read whole days from the day rollups (PostgreSQL) and the edges from the
+    /// minutes: the totals must equal the minute rollups' over every range, through appends,
+    /// corrections and a meter recompute.
+    @Test(arguments: TestBackend.available)
+    func multiDayTotalsAgreeWithTheMinuteRollupsThroughCorrectionsAndRecomputes(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let a = try await tenant(storage.store, "days-a"), b = try await tenant(storage.store, "days-b")
+            var generator = SystemRandomNumberGenerator()
+            let start = Self.base - 5 * 86_400_000_000  // five days back, mid-morning
+            var versions: [TenantScope: Int64] = [:]
+            for scope in [a, b] {
+                let v = try await defineMeters(Self.meters, in: scope, storage.ledger)
+                versions[scope] = v
+                let entries = (0..<120).map { index in
+                    entry(scope, id: "d\(index)", time: start + Int64(index) * 3_600_000_000 + Int64.random(in: 0..<3_600_000_000, using: &generator),
+                          tokens: "\(Int.random(in: 1...900, using: &generator)).5", model: index % 3 == 0 ? "s" : "l", user: "u", subject: "c", version: v)
+                }
+                _ = try await storage.ledger.append(entries)
+            }
+            func check(_ label: String) async throws {
+                let lo = start / 1_000_000
+                for (from, to) in [(lo - 3_600, lo + 6 * 86_400), (lo + 7_200, lo + 3 * 86_400 + 60), (lo + 86_400 - lo % 86_400, lo + 3 * 86_400 - lo % 86_400),
+                                   (lo + 600, lo + 1_200), (lo + 86_400 - lo % 86_400 - 60, lo + 86_400 - lo % 86_400 + 60)] {
+                    let batch = try await storage.ledger.meterTotals(of: [a, b], meters: ["tokens", "calls"], fromWindow: from, toWindow: to)
+                    for scope in [a, b] {
+                        for meter in ["tokens", "calls"] {
+                            let one = try await storage.ledger.meterTotals(in: scope, meter: meter, fromWindow: from, toWindow: to)
+                            let got = batch[scope.tenantID]?[meter] ?? (0, .zero)
+                            #expect(got.count == one.count && got.sum == one.sum, "\(label) \(meter) [\(from), \(to)): \(got) vs \(one)")
+                        }
+                    }
+                }
+            }
+            try await check("after appends")
+            let now = Self.base + 60_000_000
+            for id in ["d30", "d31", "d77"] {
+                _ = try await storage.ledger.correct(source: "//test", eventID: id, CorrectionRequest(kind: .void, reason: "test"), in: a, policy: .standard, now: now)
+            }
+            _ = try await storage.ledger.correct(source: "//test", eventID: "d50", CorrectionRequest(kind: .amend, data: ["tokens": "1000000", "model": "s", "user": "u"]),
+                                                 in: b, policy: .standard, now: now)
+            try await check("after corrections")
+            _ = try await storage.ledger.updateMeter(MeterDefinition(slug: "tokens", eventType: "llm", aggregation: .sum, valuePath: "tokens"), in: a, at: Date())
+            try await check("after a recompute")
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func meterSlugsAreUniquePerTenant(backend: TestBackend) async throws {
         try await backend.withBackend { storage, _ in

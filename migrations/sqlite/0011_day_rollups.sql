@@ -1,0 +1,3 @@
+-- Day rollups are PostgreSQL's (migrations/postgres/0011_day_rollups.sql): the embedded backend
+-- sums its minute rollups for long ranges, exactly, in Swift. This version keeps both dialects'
+-- migration numbers in step; it changes nothing.
