@@ -30,6 +30,9 @@ public struct BillingBenchmark: Sendable {
         public var loaders = 4
         public var aggregateRepeats = 3
         public var runConcurrency = 8
+        /// 1: bill September. 2: bill and finalize September first, then time October's run,
+        /// which also looks for late usage in September (the steady state).
+        public var periods = 1
 
         public init() {}
     }
@@ -37,6 +40,7 @@ public struct BillingBenchmark: Sendable {
     public struct Report: Sendable {
         public var backend: String
         public var subscriptions: Int
+        public var periods: Int
         public var events: Int
         public var eventsPerMinute: Int
         public var rollupRows: Int
@@ -54,7 +58,7 @@ public struct BillingBenchmark: Sendable {
 
         public var json: JSONValue {
             .object([
-                "backend": .string(backend), "subscriptions": .number(Double(subscriptions)), "events": .number(Double(events)),
+                "backend": .string(backend), "subscriptions": .number(Double(subscriptions)), "periods": .number(Double(periods)), "events": .number(Double(events)),
                 "events_per_minute": .number(Double(eventsPerMinute)), "rollup_rows": .number(Double(rollupRows)),
                 "load_seconds": .number(loadSeconds), "load_events_per_second": .number(loadSeconds > 0 ? Double(events) / loadSeconds : 0),
                 "aggregate_seconds": .array(aggregateSeconds.map(JSONValue.number)), "aggregate_median_seconds": .number(aggregateMedian),
@@ -67,7 +71,7 @@ public struct BillingBenchmark: Sendable {
             func f(_ x: Double) -> String { String(format: "%.2f", x) }
             return """
                 backend: \(backend)
-                subscriptions: \(subscriptions), events: \(events) (\(eventsPerMinute) per tenant-minute, \(rollupRows) rollup rows)
+                subscriptions: \(subscriptions), events: \(events) over \(periods) month(s) (\(eventsPerMinute) per tenant-minute, \(rollupRows) rollup rows)\(periods > 1 ? "; the timed run is the last month's, after the first was invoiced and finalized" : "")
                 load (ledger append, rollups in the same transaction): \(f(loadSeconds)) s, \(Int(Double(events) / max(loadSeconds, 0.001))) events/s
                 plain SQL aggregate of the raw events: \(aggregateSeconds.map(f).joined(separator: " / ")) s, median \(f(aggregateMedian)) s
                 billing run (\(invoices) invoices drafted): \(f(billingSeconds)) s
@@ -77,9 +81,11 @@ public struct BillingBenchmark: Sendable {
         }
     }
 
-    /// September 2026 in UTC.
+    /// September 2026 in UTC, then October.
     static let periodStart: Int64 = 1_788_220_800
     static let periodEnd: Int64 = 1_790_812_800
+    static let octoberEnd: Int64 = 1_793_491_200
+    static func bounds(_ month: Int) -> (start: Int64, end: Int64) { month == 0 ? (periodStart, periodEnd) : (periodEnd, octoberEnd) }
     static let eventType = "llm.tokens"
 
     let configuration: Configuration
@@ -105,21 +111,33 @@ public struct BillingBenchmark: Sendable {
         let plan = try await storage.billing.insertPrices(Self.plan, at: Self.periodStart)
         let tenants = try await setUp(storage: storage, runID: runID, plan: plan)
         let loadSeconds = try await load(storage: storage, tenants: tenants)
+        let last = Self.bounds(configuration.periods - 1)
+        var billingConfiguration = BillingContext.Configuration()
+        billingConfiguration.runConcurrency = configuration.runConcurrency
+        func run(at seconds: Int64) async throws -> BillingRun.Report {
+            let context = BillingContext(store: storage.billing, ledger: storage.ledger, entitlements: nil, webhooks: nil,
+                                         clock: FixedClock(seconds: seconds), configuration: billingConfiguration, logger: logger)
+            return try await BillingRun(context: context).run()
+        }
+        if configuration.periods > 1 {
+            // September is invoiced, then finalized an hour later, before October is timed.
+            let first = try await run(at: Self.periodEnd + 60)
+            let finalized = try await run(at: Self.periodEnd + 7_260)
+            guard first.invoiced == configuration.subscriptions, finalized.finalized == configuration.subscriptions else {
+                throw TallyError(.internalError, "the first month was not invoiced and finalized in full: \(first.invoiced) drafted, \(finalized.finalized) finalized")
+            }
+        }
 
         var aggregateSeconds: [Double] = []
         var aggregate: [String: (count: Int64, sum: String)] = [:]
         for _ in 0..<max(1, configuration.aggregateRepeats) {
             let start = ContinuousClock.now
-            aggregate = try await storage.baseline.aggregate(type: Self.eventType, field: "n", from: Self.periodStart * 1_000_000, to: Self.periodEnd * 1_000_000)
+            aggregate = try await storage.baseline.aggregate(type: Self.eventType, field: "n", from: last.start * 1_000_000, to: last.end * 1_000_000)
             aggregateSeconds.append((ContinuousClock.now - start).seconds)
         }
 
-        var billingConfiguration = BillingContext.Configuration()
-        billingConfiguration.runConcurrency = configuration.runConcurrency
-        let context = BillingContext(store: storage.billing, ledger: storage.ledger, entitlements: nil, webhooks: nil,
-                                     clock: FixedClock(seconds: Self.periodEnd + 60), configuration: billingConfiguration, logger: logger)
         let start = ContinuousClock.now
-        let report = try await BillingRun(context: context).run()
+        let report = try await run(at: last.end + 60)
         let billingSeconds = (ContinuousClock.now - start).seconds
 
         // Check every invoice against the raw aggregate.
@@ -129,7 +147,7 @@ public struct BillingBenchmark: Sendable {
         var before: InvoiceID?
         while true {
             let page = try await storage.billing.invoices(in: nil, status: .draft, subscription: nil, limit: 1_000, before: before)
-            for invoice in page where mine.contains(invoice.tenantID) {
+            for invoice in page where mine.contains(invoice.tenantID) && invoice.periodStart == last.start {
                 invoices += 1
                 let raw = aggregate[invoice.tenantID.rawValue]
                 let quantity = raw.flatMap { Quantity(stored: $0.sum) } ?? .zero
@@ -142,8 +160,8 @@ public struct BillingBenchmark: Sendable {
             before = last.id
         }
         return Report(
-            backend: backendName, subscriptions: configuration.subscriptions, events: configuration.events, eventsPerMinute: configuration.eventsPerMinute,
-            rollupRows: tenants.reduce(0) { $0 + $1.minutes }, loadSeconds: loadSeconds, aggregateSeconds: aggregateSeconds, billingSeconds: billingSeconds,
+            backend: backendName, subscriptions: configuration.subscriptions, periods: configuration.periods, events: configuration.events, eventsPerMinute: configuration.eventsPerMinute,
+            rollupRows: tenants.reduce(0) { $0 + $1.minutes } * configuration.periods, loadSeconds: loadSeconds, aggregateSeconds: aggregateSeconds, billingSeconds: billingSeconds,
             invoices: invoices, failures: report.failures, mismatches: mismatches
         )
     }
@@ -160,7 +178,7 @@ public struct BillingBenchmark: Sendable {
     /// Tenants, meters and subscriptions, `loaders` at a time.
     func setUp(storage: StorageBackend, runID: String, plan: PricePlan) async throws -> [BenchTenant] {
         let count = configuration.subscriptions
-        let perTenant = configuration.events / count
+        let perTenant = configuration.events / count / max(1, configuration.periods)
         let minutes = max(1, min(Int((Self.periodEnd - Self.periodStart) / 60), (perTenant + configuration.eventsPerMinute - 1) / configuration.eventsPerMinute))
         return try await withThrowingTaskGroup(of: [BenchTenant].self) { group in
             let slice = (count + configuration.loaders - 1) / configuration.loaders
@@ -199,7 +217,8 @@ public struct BillingBenchmark: Sendable {
     func load(storage: StorageBackend, tenants: [BenchTenant]) async throws -> Double {
         let perTenant = configuration.events / tenants.count
         let extra = configuration.events % tenants.count
-        let span = (Self.periodEnd - Self.periodStart) / 60
+        let span = (Self.periodEnd - Self.periodStart) / 60  // minutes in September; October's first 43,200 minutes likewise
+        let periods = configuration.periods
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             let slice = (tenants.count + configuration.loaders - 1) / configuration.loaders
@@ -214,8 +233,8 @@ public struct BillingBenchmark: Sendable {
                         let events = perTenant + (tenant.index < extra ? 1 : 0)
                         let step = max(1, span / Int64(tenant.minutes))
                         for k in 0..<events {
-                            let minute = Int64(k % tenant.minutes) * step
-                            let time = (Self.periodStart + minute * 60) * 1_000_000 + Int64.random(in: 0..<60_000_000, using: &generator)
+                            let minute = Int64((k / periods) % tenant.minutes) * step
+                            let time = (Self.bounds(k % periods).start + minute * 60) * 1_000_000 + Int64.random(in: 0..<60_000_000, using: &generator)
                             let event = UsageEvent(id: "e\(k)", source: "//bench/billing", type: Self.eventType, subject: nil, time: time,
                                                    data: ["n": .number(Double(Int.random(in: 1...1_000, using: &generator)))])
                             guard case .success(let reading)? = tenant.meter.reading(of: event) else { continue }

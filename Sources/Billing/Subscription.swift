@@ -7,7 +7,7 @@ import Metering
 /// period, or closes the subscription when it has ended.
 public struct Subscription: Sendable, Equatable {
     /// A plan version a subscription is on or is set to move to.
-    public struct PlanRef: Sendable, Equatable {
+    public struct PlanRef: Sendable, Hashable {
         public var key: String
         public var version: Int
 

@@ -84,6 +84,8 @@ public struct BillingRun: Sendable {
         var accounts: [TenantID: BillingAccount] = [:]
         var meters: [TenantID: [MeterDefinition]] = [:]
         var pending: [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]] = [:]
+        /// Earlier invoices of the subscriptions that have any (late usage).
+        var earlier: [SubscriptionID: [Invoice]] = [:]
         /// period start and end → tenant → meter → totals.
         var totals: [PeriodKey: [TenantID: [String: (count: Int64, sum: Quantity)]]] = [:]
     }
@@ -172,16 +174,28 @@ public struct BillingRun: Sendable {
         prefetch.accounts = try await context.store.accounts(of: scopes)
         prefetch.meters = try await context.ledger.meters(of: scopes)
         prefetch.pending = try await context.store.pendingLines(of: page)
-        var byPeriod: [PeriodKey: [Subscription]] = [:]
-        for subscription in page where !subscription.inTrial { byPeriod[PeriodKey(start: subscription.periodStart, end: subscription.periodEnd), default: []].append(subscription) }
-        for (period, subscriptions) in byPeriod {
+        // The periods to total: each subscription's ended period, and the periods of its
+        // finalized invoices still inside the lateness horizon (late usage).
+        var byPeriod: [PeriodKey: [(tenant: TenantID, plan: Subscription.PlanRef)]] = [:]
+        for subscription in page where !subscription.inTrial {
+            byPeriod[PeriodKey(start: subscription.periodStart, end: subscription.periodEnd), default: []].append((subscription.tenantID, subscription.plan))
+        }
+        let horizon = context.now - Int64(context.configuration.latenessDays) * 86_400
+        let billed = page.filter { !$0.inTrial && $0.invoicedPeriods > 0 }
+        prefetch.earlier = try await context.store.invoices(of: billed, since: horizon - 400 * 86_400)
+        for subscription in billed {
+            for invoice in prefetch.earlier[subscription.id] ?? [] where Self.adjustable(invoice, horizon: horizon) {
+                byPeriod[PeriodKey(start: invoice.periodStart, end: invoice.periodEnd), default: []].append((subscription.tenantID, invoice.plan))
+            }
+        }
+        for (period, members) in byPeriod {
             var slugs = Set<String>()
-            for subscription in subscriptions {
-                for charge in try await prices.plan(subscription.plan, context: context).charges { if let meter = charge.meter { slugs.insert(meter) } }
+            for ref in Set(members.map(\.plan)) {
+                for charge in try await prices.plan(ref, context: context).charges { if let meter = charge.meter { slugs.insert(meter) } }
             }
             let window = BillingContext.windows(from: period.start, to: period.end)
             prefetch.totals[period] = try await context.ledger.meterTotals(
-                of: subscriptions.map { TenantScope(operatorActingOn: $0.tenantID) }, meters: slugs.sorted(), fromWindow: window.from, toWindow: window.to
+                of: Array(Set(members.map(\.tenant))).map { TenantScope(operatorActingOn: $0) }, meters: slugs.sorted(), fromWindow: window.from, toWindow: window.to
             )
         }
         return prefetch
@@ -189,9 +203,9 @@ public struct BillingRun: Sendable {
 
     /// The meters' totals for a period from the prefetch, when every charge reads a COUNT or
     /// SUM meter's total; `nil` sends the caller to the store (percentages, other aggregations).
-    func prefetchedUsage(_ plan: PricePlan, _ subscription: Subscription, _ prefetch: Prefetch) -> [String: Quantity]? {
-        let meters = Dictionary((prefetch.meters[subscription.tenantID] ?? []).map { ($0.slug, $0) }, uniquingKeysWith: { first, _ in first })
-        guard let totals = prefetch.totals[PeriodKey(start: subscription.periodStart, end: subscription.periodEnd)] else { return nil }
+    func prefetchedUsage(_ plan: PricePlan, tenant: TenantID, start: Int64, end: Int64, _ prefetch: Prefetch) -> [String: Quantity]? {
+        guard let totals = prefetch.totals[PeriodKey(start: start, end: end)] else { return nil }
+        let meters = Dictionary((prefetch.meters[tenant] ?? []).map { ($0.slug, $0) }, uniquingKeysWith: { first, _ in first })
         var usage: [String: Quantity] = [:]
         for charge in plan.charges {
             guard let slug = charge.meter else { continue }
@@ -200,7 +214,7 @@ public struct BillingRun: Sendable {
                 usage[slug] = .zero
                 continue
             }
-            let total = totals[subscription.tenantID]?[slug] ?? (0, .zero)
+            let total = totals[tenant]?[slug] ?? (0, .zero)
             switch meter.aggregation {
             case .sum: usage[slug] = total.sum
             case .count: usage[slug] = Quantity(Int(total.count))
@@ -225,14 +239,14 @@ public struct BillingRun: Sendable {
             let fullEnd = subscription.state.isFinal
                 ? BillingContext.nominalEnd(of: subscription, interval: plan.interval, from: subscription.periodStart) : subscription.periodEnd
             var usage: (totals: [String: Quantity], values: [String: [Quantity]])
-            if let totals = prefetchedUsage(plan, subscription, prefetch) {
+            if let totals = prefetchedUsage(plan, tenant: subscription.tenantID, start: subscription.periodStart, end: subscription.periodEnd, prefetch) {
                 usage = (totals, [:])
             } else {
                 usage = try await context.usage(for: plan, from: subscription.periodStart, to: subscription.periodEnd, in: scope)
             }
             let pending = prefetch.pending[subscription.id] ?? []
             // A first invoiced period has no earlier one that usage could arrive late for.
-            let late = subscription.invoicedPeriods > 0 ? try await lateUsage(of: subscription, plan: plan, now: now, in: scope) : []
+            let late = subscription.invoicedPeriods > 0 ? try await lateUsage(of: subscription, plan: plan, now: now, in: scope, prefetch: prefetch) : []
             let account = prefetch.accounts[subscription.tenantID] ?? BillingAccount()
             let draft = try PeriodRating.draft(
                 plan: plan, periodStart: subscription.periodStart, periodEnd: subscription.periodEnd, nominalEnd: fullEnd, usage: usage.totals,
@@ -310,19 +324,34 @@ public struct BillingRun: Sendable {
 
     /// Adjustment lines for usage booked after earlier periods of this subscription were
     /// finalized, within the lateness horizon. Periods on another currency are left out.
-    func lateUsage(of subscription: Subscription, plan: PricePlan, now: Int64, in scope: TenantScope) async throws -> [InvoiceDraft.Line] {
+    func lateUsage(of subscription: Subscription, plan: PricePlan, now: Int64, in scope: TenantScope, prefetch: Prefetch) async throws -> [InvoiceDraft.Line] {
         let horizon = now - Int64(context.configuration.latenessDays) * 86_400
-        let earlier = try await context.store.invoices(in: scope, status: nil, subscription: subscription.id, limit: 100, before: nil).filter { $0.status != .void }
+        let earlier: [Invoice]
+        if let fetched = prefetch.earlier[subscription.id] {
+            earlier = fetched
+        } else {
+            earlier = try await context.store.invoices(in: scope, status: nil, subscription: subscription.id, limit: 100, before: nil).filter { $0.status != .void }
+        }
         let lines = earlier.flatMap(\.lines)
         var adjustments: [InvoiceDraft.Line] = []
-        for invoice in earlier where (invoice.status == .open || invoice.status == .paid) && invoice.periodEnd > horizon {
+        for invoice in earlier where Self.adjustable(invoice, horizon: horizon) {
             let billedPlan = try await prices.plan(invoice.plan, context: context)
             guard billedPlan.currency == plan.currency else { continue }
-            let usage = try await context.usage(for: billedPlan, from: invoice.periodStart, to: invoice.periodEnd, in: scope)
+            var usage: (totals: [String: Quantity], values: [String: [Quantity]])
+            if let totals = prefetchedUsage(billedPlan, tenant: subscription.tenantID, start: invoice.periodStart, end: invoice.periodEnd, prefetch) {
+                usage = (totals, [:])
+            } else {
+                usage = try await context.usage(for: billedPlan, from: invoice.periodStart, to: invoice.periodEnd, in: scope)
+            }
             adjustments += PeriodRating.lateUsage(plan: billedPlan, periodStart: invoice.periodStart, periodEnd: invoice.periodEnd, usage: usage.totals,
                                                   eventValues: usage.values, billed: lines.filter { $0.periodStart == invoice.periodStart })
         }
         return adjustments
+    }
+
+    /// A finalized invoice whose period ended inside the lateness horizon: usage may still arrive.
+    static func adjustable(_ invoice: Invoice, horizon: Int64) -> Bool {
+        (invoice.status == .open || invoice.status == .paid) && invoice.periodEnd > horizon
     }
 
     // MARK: Finalization

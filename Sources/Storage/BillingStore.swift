@@ -66,6 +66,9 @@ public protocol BillingStore: Sendable {
     func invoice(_ id: InvoiceID, in scope: TenantScope?) async throws -> Invoice?
     /// Newest first, after the cursor; optionally one status or one subscription.
     func invoices(in scope: TenantScope?, status: Invoice.Status?, subscription: SubscriptionID?, limit: Int, before: InvoiceID?) async throws -> [Invoice]
+    /// Several subscriptions' invoices that are not void, with periods starting at or after
+    /// `since`, in one query (each read within its own tenant); newest first per subscription.
+    func invoices(of subscriptions: [Subscription], since: Int64) async throws -> [SubscriptionID: [Invoice]]
     /// Drafts whose grace period ended by `now`, every tenant.
     func dueDrafts(now: Int64, limit: Int) async throws -> [Invoice]
     /// Open invoices past due or with a failed payment by `now`, every tenant (dunning's work list).

@@ -317,6 +317,24 @@ public struct PostgresBillingStore: BillingStore {
         return try await documents(PostgresQuery(stringInterpolation: query)).map(StoredBilling.invoice)
     }
 
+    public func invoices(of subscriptions: [Subscription], since: Int64) async throws -> [SubscriptionID: [Invoice]] {
+        guard !subscriptions.isEmpty else { return [:] }
+        let texts = try await documents(
+            """
+            SELECT i.document FROM invoices i
+            JOIN unnest(\(subscriptions.map(\.id.rawValue))::text[], \(subscriptions.map(\.tenantID.rawValue))::text[]) AS s(id, tenant_id)
+              ON i.subscription_id = s.id AND i.tenant_id = s.tenant_id
+            WHERE i.status <> 'void' AND i.period_start >= \(since) ORDER BY i.id DESC
+            """
+        )
+        var out: [SubscriptionID: [Invoice]] = [:]
+        for text in texts {
+            let invoice = try StoredBilling.invoice(text)
+            out[invoice.subscriptionID, default: []].append(invoice)
+        }
+        return out
+    }
+
     public func dueDrafts(now: Int64, limit: Int) async throws -> [Invoice] {
         try await documents("SELECT document FROM invoices WHERE status = 'draft' AND finalize_at <= \(now) ORDER BY finalize_at, id LIMIT \(limit)")
             .map(StoredBilling.invoice)

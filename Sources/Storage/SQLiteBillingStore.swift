@@ -266,6 +266,22 @@ public struct SQLiteBillingStore: BillingStore {
         return try await database.read(sql + " ORDER BY id DESC LIMIT ?", binds + [.integer(limit)]).map { try StoredBilling.invoice(try $0.text("document")) }
     }
 
+    public func invoices(of subscriptions: [Subscription], since: Int64) async throws -> [SubscriptionID: [Invoice]] {
+        var out: [SubscriptionID: [Invoice]] = [:]
+        for start in stride(from: 0, to: subscriptions.count, by: 200) {
+            let chunk = subscriptions[start..<min(subscriptions.count, start + 200)]
+            let pairs = chunk.map { _ in "(subscription_id = ? AND tenant_id = ?)" }.joined(separator: " OR ")
+            for row in try await database.read(
+                "SELECT document FROM invoices WHERE status <> 'void' AND period_start >= ? AND (\(pairs)) ORDER BY id DESC",
+                [.integer(Int(since))] + chunk.flatMap { [SQLiteData.text($0.id.rawValue), .text($0.tenantID.rawValue)] }
+            ) {
+                let invoice = try StoredBilling.invoice(try row.text("document"))
+                out[invoice.subscriptionID, default: []].append(invoice)
+            }
+        }
+        return out
+    }
+
     public func dueDrafts(now: Int64, limit: Int) async throws -> [Invoice] {
         try await database.read(
             "SELECT document FROM invoices WHERE status = 'draft' AND finalize_at <= ? ORDER BY finalize_at, id LIMIT ?", [.integer(Int(now)), .integer(limit)]

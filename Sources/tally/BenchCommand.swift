@@ -282,6 +282,7 @@ struct BenchBilling: AsyncParsableCommand {
     @Option(help: "Concurrent loaders.") var loaders = 4
     @Option(help: "How many times the aggregate is timed (the median is reported).") var aggregateRepeats = 3
     @Option(help: "Subscriptions the billing run bills at once.") var runConcurrency = 8
+    @Option(help: "Months of usage: 1, or 2 to time the second month's run after the first was invoiced and finalized (late-usage checks included).") var periods = 1
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -291,6 +292,7 @@ struct BenchBilling: AsyncParsableCommand {
         guard (1...50_000).contains(batch) else { throw ValidationError("--batch must be 1...50000") }
         guard (1...64).contains(loaders), (1...64).contains(runConcurrency) else { throw ValidationError("--loaders and --run-concurrency must be 1...64") }
         guard (1...20).contains(aggregateRepeats) else { throw ValidationError("--aggregate-repeats must be 1...20") }
+        guard (1...2).contains(periods) else { throw ValidationError("--periods must be 1 or 2") }
     }
 
     func run() async throws {
@@ -305,6 +307,7 @@ struct BenchBilling: AsyncParsableCommand {
         configuration.loaders = loaders
         configuration.aggregateRepeats = aggregateRepeats
         configuration.runConcurrency = runConcurrency
+        configuration.periods = periods
         let report = try await StorageBackend.withBackend(settings, logger: logger) { backend in
             try await StartupRetry.untilAvailable(logger: logger) { _ = try await backend.migrations.migrate() }
             return try await BillingBenchmark(configuration, logger: logger).run(storage: backend, backendName: backend.store.backendName)

@@ -241,6 +241,12 @@ import Testing
             #expect(try await store.invoices(in: nil, status: .draft, subscription: nil, limit: 10, before: nil).count == 2)
             #expect(try await store.subscription(subscriptions[1].id, in: scopes[1])?.revision == 2)
             #expect(try await store.audit(of: subscriptions[0].id.rawValue, in: scopes[0]).map(\.action) == ["billed"])
+            let fetched = try await store.invoices(of: subscriptions, since: 0)
+            #expect(fetched[subscriptions[0].id]?.count == 1 && fetched[subscriptions[1].id]?.count == 1 && fetched[subscriptions[2].id] == nil)
+            var impostor = subscriptions[1]
+            impostor.tenantID = scopes[0].tenantID
+            #expect(try await store.invoices(of: [impostor], since: 0).isEmpty)
+            #expect(try await store.invoices(of: subscriptions, since: subscriptions[0].periodStart + 1).isEmpty)
             // The same periods again (a second run that read the old revisions) write nothing.
             #expect(try await store.recordPeriods([try record(0, revision: 2), try record(2)]) == false)
             #expect(try await store.invoices(in: nil, status: nil, subscription: nil, limit: 10, before: nil).count == 2)
