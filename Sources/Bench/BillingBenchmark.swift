@@ -114,6 +114,8 @@ public struct BillingBenchmark: Sendable {
         let last = Self.bounds(configuration.periods - 1)
         var billingConfiguration = BillingContext.Configuration()
         billingConfiguration.runConcurrency = configuration.runConcurrency
+        // September's invoices fall due after October's run: the timed run bills, it does not dun.
+        billingConfiguration.netDays = 45
         func run(at seconds: Int64) async throws -> BillingRun.Report {
             let context = BillingContext(store: storage.billing, ledger: storage.ledger, entitlements: nil, webhooks: nil,
                                          clock: FixedClock(seconds: seconds), configuration: billingConfiguration, logger: logger)

@@ -410,14 +410,31 @@ public struct BillingRun: Sendable {
     // MARK: Dunning
 
     func dun(_ report: inout Report) async throws {
-        for invoice in try await context.store.invoicesInDunning(now: context.now, limit: 1_000) where invoice.amountDue.minorUnits > 0 {
-            do {
-                report.dunningSteps += try await dun(invoice)
-            } catch {
-                report.failures += 1
-                context.logger.error("a dunning step failed", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
+        let work = try await context.store.invoicesInDunning(now: context.now, limit: 1_000).filter { $0.amountDue.minorUnits > 0 }
+        // Each invoice is its own transaction: `runConcurrency` at a time.
+        let outcome = await withTaskGroup(of: (steps: Int, failed: Bool).self) { group in
+            var pending = work.makeIterator()
+            func add(_ invoice: Invoice) {
+                group.addTask {
+                    do {
+                        return (try await dun(invoice), false)
+                    } catch {
+                        context.logger.error("a dunning step failed", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
+                        return (0, true)
+                    }
+                }
             }
+            for _ in 0..<max(1, context.configuration.runConcurrency) { if let invoice = pending.next() { add(invoice) } }
+            var steps = 0, failures = 0
+            for await result in group {
+                steps += result.steps
+                if result.failed { failures += 1 }
+                if let invoice = pending.next() { add(invoice) }
+            }
+            return (steps, failures)
         }
+        report.dunningSteps += outcome.0
+        report.failures += outcome.1
     }
 
     /// Carries out the dunning steps due for one overdue invoice; answers how many.
