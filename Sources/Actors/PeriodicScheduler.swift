@@ -24,7 +24,7 @@ public final class PeriodicScheduler: Service, Sendable {
         self.logger = logger
     }
 
-    private var nowSeconds: Int64 { Int64(clock.now().timeIntervalSince1970.rounded(.down)) }
+    private var nowSeconds: Int64 { clock.nowSeconds }
 
     /// Enqueues the latest tick of each job in `(since, now]`; answers how many ticks this call
     /// added (others may have been added by other nodes first).

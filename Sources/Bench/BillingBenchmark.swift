@@ -135,12 +135,12 @@ public struct BillingBenchmark: Sendable {
         for _ in 0..<max(1, configuration.aggregateRepeats) {
             let start = ContinuousClock.now
             aggregate = try await storage.baseline.aggregate(type: Self.eventType, field: "n", from: last.start * 1_000_000, to: last.end * 1_000_000)
-            aggregateSeconds.append((ContinuousClock.now - start).seconds)
+            aggregateSeconds.append((ContinuousClock.now - start).totalSeconds)
         }
 
         let start = ContinuousClock.now
         let report = try await run(at: last.end + 60)
-        let billingSeconds = (ContinuousClock.now - start).seconds
+        let billingSeconds = (ContinuousClock.now - start).totalSeconds
 
         // Check every invoice against the raw aggregate.
         var mismatches = 0
@@ -253,7 +253,7 @@ public struct BillingBenchmark: Sendable {
             }
             try await group.waitForAll()
         }
-        return (ContinuousClock.now - start).seconds
+        return (ContinuousClock.now - start).totalSeconds
     }
 }
 
@@ -261,8 +261,4 @@ public struct BillingBenchmark: Sendable {
 struct FixedClock: TallyClock {
     let seconds: Int64
     func now() -> Date { Date(timeIntervalSince1970: Double(seconds)) }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

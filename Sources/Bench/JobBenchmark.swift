@@ -90,7 +90,7 @@ public struct JobBenchmark: Sendable {
 
         let singleStart = ContinuousClock.now
         for _ in 0..<configuration.singleJobs { _ = try await storage.jobs.enqueue([spec], nowMillis: Self.nowMillis) }
-        let singleSeconds = seconds(ContinuousClock.now - singleStart)
+        let singleSeconds = (ContinuousClock.now - singleStart).totalSeconds
 
         let bulkStart = ContinuousClock.now
         var remaining = configuration.jobs
@@ -99,7 +99,7 @@ public struct JobBenchmark: Sendable {
             _ = try await storage.jobs.enqueue(Array(repeating: spec, count: count), nowMillis: Self.nowMillis)
             remaining -= count
         }
-        let bulkSeconds = seconds(ContinuousClock.now - bulkStart)
+        let bulkSeconds = (ContinuousClock.now - bulkStart).totalSeconds
         let total = configuration.jobs + configuration.singleJobs
 
         var environment = configuration.environment
@@ -139,7 +139,7 @@ public struct JobBenchmark: Sendable {
             try await Task.sleep(for: .milliseconds(50))
             completed = try await storage.jobs.counts().filter { $0.queue == queue && $0.state == .completed }.reduce(0) { $0 + $1.count }
         }
-        let drainSeconds = seconds(ContinuousClock.now - drainStart)
+        let drainSeconds = (ContinuousClock.now - drainStart).totalSeconds
         for worker in workers { worker.terminate() }
         let stopBy = ContinuousClock.now + .seconds(60)
         for (index, worker) in workers.enumerated() {
@@ -181,9 +181,5 @@ public struct JobBenchmark: Sendable {
             stats[String(parts[0])] = calls
         }
         return stats
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -36,4 +36,13 @@ public struct BillingAuditEntry: Sendable, Equatable {
             "to": to.map(JSONValue.string) ?? .null, "actor": .string(actor), "detail": .string(detail),
         ])
     }
+
+    /// Reads `json` back; `nil` for a document this module did not write.
+    public static func parse(stored value: JSONValue) -> BillingAuditEntry? {
+        guard let f = DocumentFields(value), let at = f.seconds("at"), let tenant = f.text("tenant_id").flatMap(TenantID.init),
+              let subject = f.text("subject").flatMap(Subject.init), let subjectID = f.text("subject_id"), let action = f.text("action"),
+              let actor = f.text("actor") else { return nil }
+        return BillingAuditEntry(at: at, tenantID: tenant, subject: subject, subjectID: subjectID, action: action, from: f.text("from"), to: f.text("to"),
+                                 actor: actor, detail: f.text("detail") ?? "")
+    }
 }

@@ -140,7 +140,7 @@ public struct Invoice: Sendable, Equatable {
         else { return nil }
         let lines = lineValues.compactMap { InvoiceDraft.Line.parse($0, currency: currency) }
         guard lines.count == lineValues.count else { return nil }
-        var invoice = Invoice(
+        return Invoice(
             id: id, tenantID: tenant, subscriptionID: subscription, number: f.text("number"), status: status,
             plan: Subscription.PlanRef(key: planKey, version: planVersion), periodStart: start, periodEnd: end,
             fullPeriodEnd: f.seconds("full_period_end") ?? end,
@@ -150,7 +150,5 @@ public struct Invoice: Sendable, Equatable {
             dunningFinished: f.bool("dunning_finished") ?? false,
             paymentReference: f.text("payment_reference"), revision: f.int("revision") ?? 1
         )
-        invoice.currency = currency
-        return invoice
     }
 }

@@ -20,4 +20,8 @@ extension TallyClock {
     /// Now in whole milliseconds since the epoch (rounded toward the past), as job and webhook
     /// records store instants.
     public var nowMillis: Int64 { Int64((now().timeIntervalSince1970 * 1_000).rounded(.down)) }
+
+    /// Now in whole seconds since the epoch (rounded toward the past), as billing and
+    /// entitlement periods count.
+    public var nowSeconds: Int64 { Int64(now().timeIntervalSince1970.rounded(.down)) }
 }

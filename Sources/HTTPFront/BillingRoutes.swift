@@ -33,7 +33,7 @@ struct BillingRoutes {
         group.post("subscriptions/:id/cancel") { request, context in
             let (scope, actor) = try Self.writer(context)
             let id = try context.identifier("id", as: SubscriptionKind.self, what: "subscription")
-            let body = try await Self.optionalBody(request, limit: bodyLimit)
+            let body = try await JSONBody.optionalValue(from: request, limit: bodyLimit) ?? .null
             return JSONBody.response(json: try await billing.cancel(id, body, in: scope, actor: actor).json)
         }
         group.post("subscriptions/:id/credits") { request, context in
@@ -46,7 +46,7 @@ struct BillingRoutes {
             let scope = try Self.reader(context)
             let id = try context.identifier("id", as: SubscriptionKind.self, what: "subscription")
             _ = try await billing.subscription(id, in: scope)
-            return JSONBody.response(json: Self.list(try await billing.audit(of: id.rawValue, in: scope).map(\.json)))
+            return JSONBody.response(json: JSONBody.list(try await billing.audit(of: id.rawValue, in: scope).map(\.json)))
         }
 
         // Invoices.
@@ -73,23 +73,23 @@ struct BillingRoutes {
         group.get("invoices/:id/credit-notes") { _, context in
             let scope = try Self.reader(context)
             let id = try context.identifier("id", as: InvoiceKind.self, what: "invoice")
-            return JSONBody.response(json: Self.list(try await invoices.creditNotes(of: id, in: scope).map(\.json)))
+            return JSONBody.response(json: JSONBody.list(try await invoices.creditNotes(of: id, in: scope).map(\.json)))
         }
         group.get("invoices/:id/audit") { _, context in
             let scope = try Self.reader(context)
             let id = try context.identifier("id", as: InvoiceKind.self, what: "invoice")
             _ = try await invoices.invoice(id, in: scope)
-            return JSONBody.response(json: Self.list(try await billing.audit(of: id.rawValue, in: scope).map(\.json)))
+            return JSONBody.response(json: JSONBody.list(try await billing.audit(of: id.rawValue, in: scope).map(\.json)))
         }
 
         // Billing settings and runs.
         group.get("tenants/:id/billing") { _, context in
-            let scope = try Self.operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
             return JSONBody.response(json: try await billing.account(in: scope).json)
         }
         group.put("tenants/:id/billing") { request, context in
-            let scope = try Self.operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
             let body = try await JSONBody.value(from: request, limit: bodyLimit)
             return JSONBody.response(json: try await billing.setAccount(body, in: scope).json)
@@ -236,22 +236,10 @@ struct BillingRoutes {
         return "operator:\(principal.keyID)"
     }
 
-    static func operatorScope(_ context: TallyRequestContext) throws -> TenantScope {
-        try context.requirePrincipal().requireOperator()
-        return TenantScope(operatorActingOn: try context.identifier("id", as: TenantKind.self, what: "tenant"))
-    }
-
     // MARK: Bodies and pages
 
-    /// An optional JSON body: `null` when there is none.
-    static func optionalBody(_ request: Request, limit: Int) async throws -> JSONValue {
-        let buffer = try await request.body.collect(upTo: limit)
-        guard buffer.readableBytes > 0 else { return .null }
-        do { return try JSONParser.parse(Array(buffer: buffer)) } catch { throw TallyError(.malformedJSON, "the request body is not valid JSON") }
-    }
-
     static func fields(_ request: Request, allowed: [String], limit: Int) async throws -> [String: JSONValue] {
-        switch try await optionalBody(request, limit: limit) {
+        switch try await JSONBody.optionalValue(from: request, limit: limit) ?? .null {
         case .null: return [:]
         case .object(let fields):
             if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
@@ -282,7 +270,4 @@ struct BillingRoutes {
         JSONBody.response(json: .object(["data": .array(items), "has_more": .bool(more), "next_cursor": more ? last.map(JSONValue.string) ?? .null : .null]))
     }
 
-    static func list(_ items: [JSONValue]) -> JSONValue {
-        ["data": .array(items), "has_more": false, "next_cursor": nil]
-    }
 }

@@ -37,7 +37,7 @@ struct EntitlementRoutes {
             try FeatureRoutes.requireReader(context)
             let prices = try await platform.billing?.latestPrices() ?? []
             let byKey = Dictionary(prices.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-            return JSONBody.response(json: Self.list(try await entitlements.plans().map { Self.withPrices($0.json, byKey[$0.key]) }))
+            return JSONBody.response(json: JSONBody.list(try await entitlements.plans().map { Self.withPrices($0.json, byKey[$0.key]) }))
         }
         group.get("plans/:key") { _, context in
             try FeatureRoutes.requireReader(context)
@@ -49,7 +49,7 @@ struct EntitlementRoutes {
             try FeatureRoutes.requireReader(context)
             let key = try Self.key(context)
             _ = try await entitlements.plan(key)
-            return JSONBody.response(json: Self.list(try await platform.billing?.priceVersions(of: key).map(\.json) ?? []))
+            return JSONBody.response(json: JSONBody.list(try await platform.billing?.priceVersions(of: key).map(\.json) ?? []))
         }
         group.patch("plans/:key") { request, context in
             try context.requirePrincipal().requireOperator()
@@ -77,30 +77,30 @@ struct EntitlementRoutes {
 
         // A tenant's assignment and grants, through the tenant's path (operators).
         group.get("tenants/:id/entitlements") { _, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
             return JSONBody.response(json: try await assignmentBody(scope))
         }
         group.put("tenants/:id/entitlements") { request, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
             let body = try await JSONBody.value(from: request, limit: bodyLimit)
             _ = try await entitlements.assign(body, in: scope)
             return JSONBody.response(json: try await assignmentBody(scope))
         }
         group.get("tenants/:id/grants") { _, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
-            return JSONBody.response(json: Self.list(try await entitlements.grants(in: scope).map(\.json)))
+            return JSONBody.response(json: JSONBody.list(try await entitlements.grants(in: scope).map(\.json)))
         }
         group.post("tenants/:id/grants") { request, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
             let body = try await JSONBody.value(from: request, limit: bodyLimit)
             return JSONBody.response(json: try await entitlements.createGrant(try GrantRequest.parse(body), in: scope).json, status: .created)
         }
         group.post("tenants/:id/grants/:grant_id/void") { _, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             guard let id = context.parameters.get("grant_id") else { throw TallyError.notFound("grant") }
             return JSONBody.response(json: try await entitlements.voidGrant(id, in: scope).json)
         }
@@ -108,7 +108,7 @@ struct EntitlementRoutes {
         // The caller's own tenant.
         group.get("entitlements") { _, context in
             let scope = try Self.tenantScope(context)
-            return JSONBody.response(json: Self.list(try await entitlements.entitlements(in: scope).map(\.json)))
+            return JSONBody.response(json: JSONBody.list(try await entitlements.entitlements(in: scope).map(\.json)))
         }
         group.post("entitlements/check") { request, context in
             let scope = try Self.tenantScope(context)
@@ -119,11 +119,11 @@ struct EntitlementRoutes {
         }
         group.get("entitlements/notifications") { _, context in
             let scope = try Self.tenantScope(context)
-            return JSONBody.response(json: Self.list(try await entitlements.notifications(in: scope).map(\.json)))
+            return JSONBody.response(json: JSONBody.list(try await entitlements.notifications(in: scope).map(\.json)))
         }
         group.get("grants") { _, context in
             let scope = try Self.tenantScope(context)
-            return JSONBody.response(json: Self.list(try await entitlements.grants(in: scope).map(\.json)))
+            return JSONBody.response(json: JSONBody.list(try await entitlements.grants(in: scope).map(\.json)))
         }
     }
 
@@ -131,11 +131,6 @@ struct EntitlementRoutes {
         guard case .object(var object) = try await entitlements.assignment(in: scope).json else { return .null }
         object["entitlements"] = .array(try await entitlements.entitlements(in: scope).map(\.json))
         return .object(object)
-    }
-
-    private func operatorScope(_ context: TallyRequestContext) throws -> TenantScope {
-        try context.requirePrincipal().requireOperator()
-        return TenantScope(operatorActingOn: try context.identifier("id", as: TenantKind.self, what: "tenant"))
     }
 
     static func tenantScope(_ context: TallyRequestContext) throws -> TenantScope {
@@ -161,9 +156,6 @@ struct EntitlementRoutes {
         return .object(fields)
     }
 
-    static func list(_ items: [JSONValue]) -> JSONValue {
-        ["data": .array(items), "has_more": false, "next_cursor": nil]
-    }
 }
 
 /// `POST /v1/entitlements/check`: `{"feature": "api-calls", "amount": 5, "reserve": true, "reserve_seconds": 60}`.

@@ -49,6 +49,19 @@ enum JSONBody {
         return buffer
     }
 
+    /// A whole list as one page (`has_more` false): for lists that are never paged.
+    static func list(_ items: [JSONValue]) -> JSONValue {
+        ["data": .array(items), "has_more": false, "next_cursor": nil]
+    }
+
+    /// An optional body: `nil` when there is none (or it is empty), else its JSON, or 400
+    /// `malformed_json`.
+    static func optionalValue(from request: Request, limit: Int) async throws -> JSONValue? {
+        let buffer = try await request.body.collect(upTo: limit)
+        guard buffer.readableBytes > 0 else { return nil }
+        do { return try JSONParser.parse(buffer.readableBytesView) } catch { throw TallyError(.malformedJSON, "the request body is not valid JSON") }
+    }
+
     /// A `JSONValue` response written by `JSONWriter` (no Codable).
     static func response(json value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         response(bytes: JSONWriter.encode(value), status: status)
@@ -148,6 +161,13 @@ extension Request {
 }
 
 extension TallyRequestContext {
+    /// The scope of the tenant a `/v1/tenants/{id}/…` route names, for operators only (403 for
+    /// anyone else, 404 for a malformed id).
+    func operatorScope() throws -> TenantScope {
+        try requirePrincipal().requireOperator()
+        return TenantScope(operatorActingOn: try identifier("id", as: TenantKind.self, what: "tenant"))
+    }
+
     /// A path parameter parsed as an identifier, or 404 (a malformed id names nothing).
     func identifier<Kind: IdentifierKind>(_ name: String, as _: Kind.Type, what: String) throws -> Identifier<Kind> {
         guard let text = parameters.get(name), let id = Identifier<Kind>(text) else { throw TallyError.notFound(what) }

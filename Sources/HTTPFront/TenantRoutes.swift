@@ -44,26 +44,21 @@ struct TenantRoutes {
 
         // Operators manage any tenant's keys through the tenant's path.
         group.get("tenants/:id/api-keys") { request, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
             return try JSONBody.response(ListBody(try await platform.apiKeys.list(in: scope, try request.pageRequest())))
         }
         group.post("tenants/:id/api-keys") { request, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             _ = try await platform.tenants.get(scope.tenantID)
             let input = try await JSONBody.decode(NewAPIKey.self, from: request, limit: bodyLimit)
             let issued = try await platform.apiKeys.createTenantKey(in: scope, input, grantor: context.principal)
             return try JSONBody.response(issued, status: .created)
         }
         group.post("tenants/:id/api-keys/:key_id/revoke") { _, context in
-            let scope = try operatorScope(context)
+            let scope = try context.operatorScope()
             let keyID = try context.identifier("key_id", as: APIKeyKind.self, what: "API key")
             return try JSONBody.response(try await platform.apiKeys.revoke(keyID, in: scope))
         }
-    }
-
-    private func operatorScope(_ context: TallyRequestContext) throws -> TenantScope {
-        try context.requirePrincipal().requireOperator()
-        return TenantScope(operatorActingOn: try context.identifier("id", as: TenantKind.self, what: "tenant"))
     }
 }

@@ -33,10 +33,7 @@ struct WebhookRoutes {
             let id = try context.identifier("id", as: WebhookEndpointKind.self, what: "webhook endpoint")
             // The body is optional: none (or empty) generates a secret; {"secret": "whsec_…"} sets one.
             var secret: String?
-            let bytes = try await request.body.collect(upTo: bodyLimit)
-            if bytes.readableBytes > 0 {
-                let value: JSONValue
-                do { value = try JSONParser.parse(bytes.readableBytesView) } catch { throw TallyError(.malformedJSON, "the body is not JSON") }
+            if let value = try await JSONBody.optionalValue(from: request, limit: bodyLimit) {
                 guard case .object(let fields) = value else { throw TallyError.validation("", "the body must be a JSON object") }
                 for (name, value) in fields {
                     switch (name, value) {

@@ -67,20 +67,28 @@ public struct BillingContext: Sendable {
     }
 
     /// Now, in whole Unix seconds.
-    var now: Int64 { Int64(clock.now().timeIntervalSince1970.rounded(.down)) }
+    var now: Int64 { clock.nowSeconds }
 
-    /// `seconds` rounded down to its minute: subscriptions start on whole minutes, as the
-    /// rollups that rate them do, so no minute falls in two periods.
-    static func minute(_ seconds: Int64) -> Int64 { seconds - ((seconds % 60) + 60) % 60 }
+    /// A request's `amount`: a positive decimal string in `currency` (`whose`: the invoice's, the
+    /// plan's, for the message).
+    static func amount(_ fields: [String: JSONValue], in currency: Currency, whose: String) throws -> Money {
+        guard case .string(let text)? = fields["amount"], let amount = Money(decimal: text, currency: currency), amount.minorUnits > 0 else {
+            throw TallyError.validation("amount", "amount is a positive decimal string in \(whose) currency (\(currency.code))")
+        }
+        return amount
+    }
 
-    /// The minute windows `[from, to)` of a period, as `EntitlementService.usage` reads them.
-    static func windows(from start: Int64, to end: Int64) -> (from: Int64, to: Int64) {
-        (minute(start), minute(end - 1) + 60)
+    /// A request's `reason`: 1 to 500 characters, not only whitespace.
+    static func reason(_ fields: [String: JSONValue]) throws -> String {
+        guard case .string(let reason)? = fields["reason"], !reason.trimmingWhitespace().isEmpty, reason.count <= 500 else {
+            throw TallyError.validation("reason", "reason is 1 to 500 characters")
+        }
+        return reason
     }
 
     /// `seconds` rounded up to a minute.
     static func minuteCeiling(_ seconds: Int64) -> Int64 {
-        let down = minute(seconds)
+        let down = EntitlementService.minute(seconds)
         return down == seconds ? seconds : down + 60
     }
 

@@ -1,5 +1,6 @@
 import Billing
 import Core
+import Entitlements
 import Metering
 import Storage
 
@@ -105,32 +106,16 @@ public struct BillingRun: Sendable {
             let prefetch = try await prefetch(fresh)
             // Steps that still read the store (late usage, pending lines, other aggregations)
             // are prepared `runConcurrency` at a time.
-            let prepared = await withTaskGroup(of: Result<Step, any Error>.self) { group in
-                var pending = fresh.makeIterator()
-                var out: [Step] = []
-                var failures = 0
-                func add(_ subscription: Subscription) {
-                    group.addTask {
-                        do {
-                            return .success(try await prepare(subscription, now: now, prefetch: prefetch))
-                        } catch {
-                            context.logger.error("billing a subscription period failed", metadata: ["subscription": "\(subscription.id)", "error": "\(error)"])
-                            return .failure(error)
-                        }
-                    }
+            let prepared = await concurrently(fresh) { subscription -> Step? in
+                do {
+                    return try await prepare(subscription, now: now, prefetch: prefetch)
+                } catch {
+                    context.logger.error("billing a subscription period failed", metadata: ["subscription": "\(subscription.id)", "error": "\(error)"])
+                    return nil
                 }
-                for _ in 0..<max(1, context.configuration.runConcurrency) { if let subscription = pending.next() { add(subscription) } }
-                for await result in group {
-                    switch result {
-                    case .success(let step): out.append(step)
-                    case .failure: failures += 1
-                    }
-                    if let subscription = pending.next() { add(subscription) }
-                }
-                return (out, failures)
             }
-            let steps = prepared.0
-            report.failures += prepared.1
+            let steps = prepared.compactMap { $0 }
+            report.failures += prepared.count - steps.count
             // Steps without pending lines are written together, in one transaction; if any of
             // them lost a race, or takes pending lines, it is written on its own.
             let batchable = steps.filter { $0.consumed.isEmpty && $0.carry.isEmpty }
@@ -193,7 +178,7 @@ public struct BillingRun: Sendable {
             for ref in Set(members.map(\.plan)) {
                 for charge in try await prices.plan(ref, context: context).charges { if let meter = charge.meter { slugs.insert(meter) } }
             }
-            let window = BillingContext.windows(from: period.start, to: period.end)
+            let window = EntitlementService.windows(PeriodWindow(start: period.start, end: period.end, resetsAt: period.end))
             prefetch.totals[period] = try await context.ledger.meterTotals(
                 of: Array(Set(members.map(\.tenant))).map { TenantScope(operatorActingOn: $0) }, meters: slugs.sorted(), fromWindow: window.from, toWindow: window.to
             )
@@ -307,18 +292,27 @@ public struct BillingRun: Sendable {
     func announce(_ steps: [Step]) async {
         let needed = steps.filter { context.webhooks != nil || $0.next.state != $0.before.state || $0.next.plan != $0.before.plan }
         guard !needed.isEmpty else { return }
-        let width = max(1, context.configuration.runConcurrency)
-        await withTaskGroup(of: Void.self) { group in
-            var pending = needed.makeIterator()
-            func add(_ step: Step) {
-                group.addTask {
-                    if let invoice = step.invoice { await context.notify("invoice.created", invoice.json, tenant: step.before.tenantID) }
-                    if step.next.state != step.before.state || step.next.plan != step.before.plan { await context.link(step.next) }
-                    if let event = step.event { await context.notify(event, step.next.json, tenant: step.before.tenantID) }
-                }
+        _ = await concurrently(needed) { step in
+            if let invoice = step.invoice { await context.notify("invoice.created", invoice.json, tenant: step.before.tenantID) }
+            if step.next.state != step.before.state || step.next.plan != step.before.plan { await context.link(step.next) }
+            if let event = step.event { await context.notify(event, step.next.json, tenant: step.before.tenantID) }
+        }
+    }
+
+    /// `body` over `items`, at most `runConcurrency` at once; the results in completion order.
+    func concurrently<T: Sendable, R: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async -> R) async -> [R] {
+        await withTaskGroup(of: R.self) { group in
+            var pending = items.makeIterator()
+            for _ in 0..<max(1, context.configuration.runConcurrency) {
+                guard let item = pending.next() else { break }
+                group.addTask { await body(item) }
             }
-            for _ in 0..<width { if let step = pending.next() { add(step) } }
-            for await _ in group { if let step = pending.next() { add(step) } }
+            var out: [R] = []
+            for await result in group {
+                out.append(result)
+                if let item = pending.next() { group.addTask { await body(item) } }
+            }
+            return out
         }
     }
 
@@ -326,12 +320,8 @@ public struct BillingRun: Sendable {
     /// finalized, within the lateness horizon. Periods on another currency are left out.
     func lateUsage(of subscription: Subscription, plan: PricePlan, now: Int64, in scope: TenantScope, prefetch: Prefetch) async throws -> [InvoiceDraft.Line] {
         let horizon = now - Int64(context.configuration.latenessDays) * 86_400
-        let earlier: [Invoice]
-        if let fetched = prefetch.earlier[subscription.id] {
-            earlier = fetched
-        } else {
-            earlier = try await context.store.invoices(in: scope, status: nil, subscription: subscription.id, limit: 100, before: nil).filter { $0.status != .void }
-        }
+        // The page's prefetch read every invoiced subscription's earlier invoices (none: absent).
+        let earlier = prefetch.earlier[subscription.id] ?? []
         let lines = earlier.flatMap(\.lines)
         var adjustments: [InvoiceDraft.Line] = []
         for invoice in earlier where Self.adjustable(invoice, horizon: horizon) {
@@ -412,29 +402,16 @@ public struct BillingRun: Sendable {
     func dun(_ report: inout Report) async throws {
         let work = try await context.store.invoicesInDunning(now: context.now, limit: 1_000).filter { $0.amountDue.minorUnits > 0 }
         // Each invoice is its own transaction: `runConcurrency` at a time.
-        let outcome = await withTaskGroup(of: (steps: Int, failed: Bool).self) { group in
-            var pending = work.makeIterator()
-            func add(_ invoice: Invoice) {
-                group.addTask {
-                    do {
-                        return (try await dun(invoice), false)
-                    } catch {
-                        context.logger.error("a dunning step failed", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
-                        return (0, true)
-                    }
-                }
+        let outcomes = await concurrently(work) { invoice -> Int? in
+            do {
+                return try await dun(invoice)
+            } catch {
+                context.logger.error("a dunning step failed", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
+                return nil
             }
-            for _ in 0..<max(1, context.configuration.runConcurrency) { if let invoice = pending.next() { add(invoice) } }
-            var steps = 0, failures = 0
-            for await result in group {
-                steps += result.steps
-                if result.failed { failures += 1 }
-                if let invoice = pending.next() { add(invoice) }
-            }
-            return (steps, failures)
         }
-        report.dunningSteps += outcome.0
-        report.failures += outcome.1
+        report.dunningSteps += outcomes.reduce(0) { $0 + ($1 ?? 0) }
+        report.failures += outcomes.filter { $0 == nil }.count
     }
 
     /// Carries out the dunning steps due for one overdue invoice; answers how many.

@@ -131,7 +131,9 @@ public struct BillingService: Sendable {
         let zone: String
         if let given = request.timeZone { zone = given } else { zone = try await account(in: scope).timeZone }
         let now = context.now
-        let start = BillingContext.minute(now)
+        // Subscriptions start on the current whole minute, as the rollups that rate them count,
+        // so no minute's usage falls in two periods.
+        let start = EntitlementService.minute(now)
         let trialDays = request.trialDays ?? plan.trialDays
         var subscription: Subscription
         let id = SubscriptionID.generate(at: context.clock.now())
@@ -247,12 +249,8 @@ public struct BillingService: Sendable {
         let current = try await subscription(id, in: scope)
         guard !current.closed else { throw TallyError(.conflict, "subscription \(id) is over; it has no next invoice to credit") }
         let plan = try await context.prices(current.plan)
-        guard case .string(let text)? = fields["amount"], let amount = Money(decimal: text, currency: plan.currency), amount.minorUnits > 0 else {
-            throw TallyError.validation("amount", "amount is a positive decimal string in the plan's currency (\(plan.currency.code))")
-        }
-        guard case .string(let reason)? = fields["reason"], !reason.trimmingWhitespace().isEmpty, reason.count <= 500 else {
-            throw TallyError.validation("reason", "reason is 1 to 500 characters")
-        }
+        let amount = try BillingContext.amount(fields, in: plan.currency, whose: "the plan's")
+        let reason = try BillingContext.reason(fields)
         var next = current
         next.updatedAt = context.now
         let line = InvoiceDraft.Line(kind: .credit, description: "Credit: \(reason)", amount: amount.negated)

@@ -28,7 +28,7 @@ public struct EntitlementService: Sendable {
         self.directory = directory
     }
 
-    var now: Int64 { Int64(clock.now().timeIntervalSince1970.rounded(.down)) }
+    var now: Int64 { clock.nowSeconds }
 
     // MARK: Plans
 
@@ -149,6 +149,12 @@ public struct EntitlementService: Sendable {
         next.anchor = Self.minute(anchor)
         try await store.setTenantEntitlements(next, in: scope, at: clock.now())
         await directory.invalidate(scope.tenantID)
+    }
+
+    /// The minute windows `[from, to)` a period reads: whole minutes (a rolling window's first
+    /// minute counts whole); a period that resets ends with the minute holding its last second.
+    static func windows(_ window: PeriodWindow) -> (from: Int64, to: Int64) {
+        (minute(window.start), (window.resetsAt == nil ? minute(window.end) : minute(window.end - 1)) + 60)
     }
 
     /// Period boundaries fall on whole minutes, as the rollups do.
@@ -306,8 +312,7 @@ public struct EntitlementService: Sendable {
     /// whole, so usage errs on the high side); zero when the tenant has no such meter.
     static func usage(of meter: MeterDefinition?, in window: PeriodWindow, now: Int64, scope: TenantScope, ledger: any LedgerStore) async throws -> Quantity {
         guard let meter else { return .zero }
-        let from = minute(window.start)
-        let to = (window.resetsAt == nil ? minute(window.end) : minute(window.end - 1)) + 60
+        let (from, to) = windows(window)
         switch meter.aggregation {
         case .sum: return try await ledger.meterTotals(in: scope, meter: meter.slug, fromWindow: from, toWindow: to).sum
         case .count: return Quantity(Int(try await ledger.meterTotals(in: scope, meter: meter.slug, fromWindow: from, toWindow: to).count))

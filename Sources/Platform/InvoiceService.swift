@@ -64,12 +64,8 @@ public struct InvoiceService: Sendable {
             throw TallyError.validation(unknown, "unknown member; a credit note takes amount and reason")
         }
         let current = try await invoice(id, in: scope)
-        guard case .string(let amountText)? = fields["amount"], let amount = Money(decimal: amountText, currency: current.currency), amount.minorUnits > 0 else {
-            throw TallyError.validation("amount", "amount is a positive decimal string in the invoice's currency (\(current.currency.code))")
-        }
-        guard case .string(let reason)? = fields["reason"], !reason.trimmingWhitespace().isEmpty, reason.count <= 500 else {
-            throw TallyError.validation("reason", "reason is 1 to 500 characters")
-        }
+        let amount = try BillingContext.amount(fields, in: current.currency, whose: "the invoice's")
+        let reason = try BillingContext.reason(fields)
         guard current.status == .open || current.status == .paid else {
             throw TallyError(.conflict, "invoice \(id) is \(current.status.rawValue); credit notes correct finalized invoices (void a draft instead)")
         }

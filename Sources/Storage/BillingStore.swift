@@ -41,9 +41,8 @@ public protocol BillingStore: Sendable {
                             in scope: TenantScope) async throws -> Bool
     /// Subscriptions with a period ended by `now` still to invoice, every tenant, soonest first.
     func dueSubscriptions(now: Int64, limit: Int) async throws -> [Subscription]
-    /// Lines (proration, credits) waiting for the subscription's next invoice, with their ids.
-    func pendingLines(of subscription: SubscriptionID, in scope: TenantScope) async throws -> [(id: Int64, line: InvoiceDraft.Line)]
-    /// The same for several subscriptions in one query (each read within its own tenant).
+    /// Lines (proration, credits) waiting for the subscriptions' next invoices, with their ids,
+    /// in one query (each read within its own tenant).
     func pendingLines(of subscriptions: [Subscription]) async throws -> [SubscriptionID: [(id: Int64, line: InvoiceDraft.Line)]]
 
     // MARK: Billing run
@@ -153,15 +152,10 @@ enum StoredBilling {
     }
 
     static func audit(_ text: String) throws -> BillingAuditEntry {
-        let value = try value(text, column: "billing_audit.document")
-        guard case .object(let f) = value, case .string(let at)? = f["at"], let seconds = RFC3339.seconds(at),
-              case .string(let tenant)? = f["tenant_id"], let tenantID = TenantID(tenant),
-              case .string(let subject)? = f["subject"], let kind = BillingAuditEntry.Subject(rawValue: subject),
-              case .string(let subjectID)? = f["subject_id"], case .string(let action)? = f["action"], case .string(let actor)? = f["actor"]
-        else { throw StorageDecodingError(column: "billing_audit.document") }
-        func optional(_ key: String) -> String? { if case .string(let v)? = f[key] { return v } else { return nil } }
-        return BillingAuditEntry(at: seconds, tenantID: tenantID, subject: kind, subjectID: subjectID, action: action, from: optional("from"),
-                                 to: optional("to"), actor: actor, detail: optional("detail") ?? "")
+        guard let entry = BillingAuditEntry.parse(stored: try value(text, column: "billing_audit.document")) else {
+            throw StorageDecodingError(column: "billing_audit.document")
+        }
+        return entry
     }
 
     static let subscriptionExists = TallyError.Code("subscription_exists", status: 409, title: "Subscription exists")

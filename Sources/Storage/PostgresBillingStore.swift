@@ -172,20 +172,6 @@ public struct PostgresBillingStore: BillingStore {
         return out
     }
 
-    public func pendingLines(of subscription: SubscriptionID, in scope: TenantScope) async throws -> [(id: Int64, line: InvoiceDraft.Line)] {
-        let rows = try await client.query(
-            """
-            SELECT id, line, currency FROM billing_pending_lines
-            WHERE subscription_id = \(subscription.rawValue) AND tenant_id = \(scope.tenantID.rawValue) AND invoice_id IS NULL ORDER BY id
-            """,
-            logger: logger
-        ).collect()
-        return try rows.map {
-            let (id, line, currency) = try $0.decode((Int64, String, String).self)
-            return (id, try StoredBilling.line(line, currency: currency))
-        }
-    }
-
     // MARK: Billing run
 
     public func recordPeriod(

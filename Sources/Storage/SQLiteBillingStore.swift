@@ -160,13 +160,6 @@ public struct SQLiteBillingStore: BillingStore {
         return out
     }
 
-    public func pendingLines(of subscription: SubscriptionID, in scope: TenantScope) async throws -> [(id: Int64, line: InvoiceDraft.Line)] {
-        try await database.read(
-            "SELECT id, line, currency FROM billing_pending_lines WHERE subscription_id = ? AND tenant_id = ? AND invoice_id IS NULL ORDER BY id",
-            [.text(subscription.rawValue), .text(scope.tenantID.rawValue)]
-        ).map { (Int64(try $0.int("id")), try StoredBilling.line(try $0.text("line"), currency: try $0.text("currency"))) }
-    }
-
     // MARK: Billing run
 
     public func recordPeriod(

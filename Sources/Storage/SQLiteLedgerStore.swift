@@ -101,7 +101,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         let inserted = try await database.transaction { db -> [Int] in
             var current: [TenantID: Int64] = [:]
             for row in try await db.query(
-                "SELECT id, meter_catalog_version FROM tenants WHERE id IN (\(Array(repeating: "?", count: tenantIDs.count).joined(separator: ", ")))",
+                "SELECT id, meter_catalog_version FROM tenants WHERE id IN (\(Self.placeholders(tenantIDs.count)))",
                 tenantIDs.map { .text($0) }
             ) {
                 current[TenantID(trusted: try row.text("id"))] = Int64(try row.int("meter_catalog_version"))

@@ -97,7 +97,7 @@ import Testing
             try await store.insertSubscription(subscription, audit: [], in: a)
             let credit = InvoiceDraft.Line(kind: .proration, description: "Unused time", amount: Money(minorUnits: -250, currency: Self.usd))
             #expect(try await store.updateSubscription(subscription, expectedRevision: 1, pendingLines: [credit], audit: [], in: a))
-            let pending = try await store.pendingLines(of: subscription.id, in: a)
+            let pending = try await store.pendingLines(of: [subscription])[subscription.id] ?? []
             #expect(pending.map(\.line) == [credit])
             #expect(try await store.dueSubscriptions(now: subscription.periodEnd - 1, limit: 10).isEmpty)
             #expect(try await store.dueSubscriptions(now: subscription.periodEnd, limit: 10).map(\.id) == [subscription.id])
@@ -107,7 +107,7 @@ import Testing
             moved.periodEnd = subscription.periodEnd + 2_592_000
             let invoice = try Self.invoice(for: subscription)
             #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 2, invoice: invoice, consumedLines: pending.map(\.id), newPendingLines: [], audit: [], in: a))
-            #expect(try await store.pendingLines(of: subscription.id, in: a).isEmpty)
+            #expect(try await store.pendingLines(of: [subscription]).isEmpty)
             // A second run that read the old revision writes nothing, not even a second invoice.
             #expect(try await store.recordPeriod(subscription: moved, expectedRevision: 2, invoice: try Self.invoice(for: subscription), consumedLines: [], newPendingLines: [], audit: [], in: a) == false)
             // Even with the right revision, the same period cannot be invoiced twice.
