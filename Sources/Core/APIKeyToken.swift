@@ -34,18 +34,29 @@ public struct APIKeyToken: Sendable, Equatable {
         self.text = text
     }
 
-    /// Parses a presented bearer token; `nil` when it is not shaped like a Tally key.
+    /// Parses a presented bearer token; `nil` when it is not shaped like a Tally key. Checked
+    /// byte by byte in place: this runs on every authenticated request.
     public init?(parsing text: String) {
-        let utf8 = Array(text.utf8)
         let prefixLength = Self.prefix.utf8.count
-        guard utf8.count == prefixLength + 26 + 1 + Self.secretLength,
-              text.hasPrefix(Self.prefix),
-              utf8[prefixLength + 26] == UInt8(ascii: "_") else { return nil }
-        let body = String(decoding: utf8[prefixLength..<(prefixLength + 26)], as: UTF8.self)
-        guard let keyID = APIKeyID(APIKeyKind.prefix + "_" + body),
-              utf8[(prefixLength + 27)...].allSatisfy({ Self.alphabet.contains($0) }) else { return nil }
-        self.keyID = keyID
+        let utf8 = text.utf8
+        guard utf8.count == prefixLength + 26 + 1 + Self.secretLength, text.hasPrefix(Self.prefix) else { return nil }
+        var index = utf8.index(utf8.startIndex, offsetBy: prefixLength)
+        let bodyStart = index
+        for _ in 0..<26 {
+            guard Crockford.value(of: utf8[index]) != nil else { return nil }
+            utf8.formIndex(after: &index)
+        }
+        let bodyEnd = index
+        guard utf8[index] == UInt8(ascii: "_") else { return nil }
+        utf8.formIndex(after: &index)
+        guard utf8[index...].allSatisfy(Self.isBase62) else { return nil }
+        self.keyID = APIKeyID(trusted: APIKeyKind.prefix + "_" + String(Substring(utf8[bodyStart..<bodyEnd])))
         self.text = text
+    }
+
+    static func isBase62(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
     }
 
     /// The SHA-256 digest that is stored in place of the token, as lowercase hex.

@@ -1,11 +1,15 @@
 extension Sequence where Element == UInt8 {
     /// The bytes as lowercase hexadecimal, two characters per byte.
     public var hexString: String {
-        var out = ""
-        for byte in self {
-            if byte < 16 { out += "0" }
-            out += String(byte, radix: 16)
+        let digits: StaticString = "0123456789abcdef"
+        var out = [UInt8]()
+        out.reserveCapacity(underestimatedCount * 2)
+        digits.withUTF8Buffer { digits in
+            for byte in self {
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0xF)])
+            }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -22,8 +22,8 @@ public struct Identifier<Kind: IdentifierKind>: Hashable, Sendable, Comparable, 
     public init?(_ text: String) {
         let prefix = Kind.prefix + "_"
         guard text.hasPrefix(prefix) else { return nil }
-        let body = text.dropFirst(prefix.count)
-        guard body.count == 26, body.utf8.allSatisfy({ Crockford.value(of: $0) != nil }) else { return nil }
+        let body = text.utf8.dropFirst(prefix.utf8.count)
+        guard body.count == 26, body.allSatisfy({ Crockford.value(of: $0) != nil }) else { return nil }
         self.rawValue = text
     }
 
@@ -36,9 +36,13 @@ public struct Identifier<Kind: IdentifierKind>: Hashable, Sendable, Comparable, 
     /// A new identifier for the given instant, drawing randomness from `generator`.
     public static func generate(at date: Date, using generator: inout some RandomNumberGenerator) -> Self {
         let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-        let high = UInt16.random(in: .min ... .max, using: &generator)
-        let low = UInt64.random(in: .min ... .max, using: &generator)
-        return Self(trusted: Kind.prefix + "_" + Crockford.encode(millis: millis, randomHigh: high, randomLow: low))
+        return make(millis: millis, randomHigh: UInt16(truncatingIfNeeded: generator.next()), randomLow: generator.next())
+    }
+
+    /// The identifier with these parts: milliseconds since the epoch, then 80 bits that the
+    /// caller made unique (random, or a random start plus a counter).
+    public static func make(millis: UInt64, randomHigh: UInt16, randomLow: UInt64) -> Self {
+        Self(trusted: Crockford.encode(prefix: Kind.prefix + "_", millis: millis, randomHigh: randomHigh, randomLow: randomLow))
     }
 
     public var description: String { rawValue }

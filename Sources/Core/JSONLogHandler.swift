@@ -8,27 +8,27 @@ import Darwin
 import Logging
 
 /// A swift-log handler that writes one JSON object per line: `ts`, `level`, `msg`, `logger`,
-/// then every metadata key (dotted, as `LogKey` defines them).
+/// then every metadata key (dotted, as `LogKey` defines them), sorted.
 ///
 /// Hand-written because swift-log ships only a plain-text handler; one line is one `write(2)`,
-/// so concurrent lines never interleave.
+/// so concurrent lines never interleave. Lines are built as UTF-8 bytes with `JSONWriter` (no
+/// intermediate `String`s): the server writes one per request, so this is on the hot path.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
-    private let sink: @Sendable (String) -> Void
+    private let sink: @Sendable ([UInt8]) -> Void
 
     /// A handler writing to a file descriptor: standard output (1) for the server, standard
     /// error (2) for commands whose standard output carries results.
     public init(label: String, level: Logger.Level = .info, fileDescriptor: Int32 = 1) {
         self.init(label: label, level: level) { line in
-            var line = line
-            line.withUTF8 { buffer in _ = write(fileDescriptor, buffer.baseAddress, buffer.count) }
+            line.withUnsafeBufferPointer { buffer in _ = write(fileDescriptor, buffer.baseAddress, buffer.count) }
         }
     }
 
-    /// A handler writing each line to `sink` (tests capture lines this way).
-    public init(label: String, level: Logger.Level = .info, sink: @escaping @Sendable (String) -> Void) {
+    /// A handler passing each line (UTF-8, with its newline) to `sink` (tests capture lines this way).
+    public init(label: String, level: Logger.Level = .info, sink: @escaping @Sendable ([UInt8]) -> Void) {
         self.label = label
         self.logLevel = level
         self.sink = sink
@@ -40,64 +40,97 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        sink(Self.render(
-            timestamp: Self.timestamp(), level: event.level, message: event.message.description, label: label, metadata: merged
-        ))
+        var writer = JSONWriter(capacity: 384)
+        Self.timestamp(into: &writer)
+        Self.render(into: &writer, level: event.level, message: event.message.description, label: label, metadata: metadata, extra: event.metadata ?? [:])
+        sink(writer.bytes)
     }
 
     /// One JSON line (with the trailing newline) for a log event.
     public static func render(timestamp: String, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata) -> String {
-        var out = "{\"ts\":\"\(timestamp)\",\"level\":\"\(level.rawValue)\",\"msg\":"
-        JSONString.append(message, to: &out)
-        out += ",\"logger\":"
-        JSONString.append(label, to: &out)
-        for key in metadata.keys.sorted() {
-            out += ","
-            JSONString.append(key, to: &out)
-            out += ":"
-            appendValue(metadata[key]!, to: &out)
-        }
-        out += "}\n"
-        return out
+        var writer = JSONWriter()
+        writer.raw("{\"ts\":")
+        writer.write(timestamp)
+        render(into: &writer, level: level, message: message, label: label, metadata: metadata, extra: [:])
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
-    private static func appendValue(_ value: Logger.MetadataValue, to out: inout String) {
+    /// Everything after `{"ts":"…"`: the writer holds the line's start. Keys of `metadata` and
+    /// `extra` (the event's own, which wins) are written once each, sorted, without merging the
+    /// two dictionaries.
+    private static func render(
+        into writer: inout JSONWriter, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata, extra: Logger.Metadata
+    ) {
+        writer.raw(",\"level\":")
+        writer.write(level.rawValue)
+        writer.raw(",\"msg\":")
+        writer.write(message)
+        writer.raw(",\"logger\":")
+        writer.write(label)
+        var keys = Array(metadata.keys)
+        for key in extra.keys where metadata[key] == nil { keys.append(key) }
+        keys.sort()
+        for key in keys {
+            writer.bytes.append(UInt8(ascii: ","))
+            writer.key(key)
+            writeValue(extra[key] ?? metadata[key]!, to: &writer)
+        }
+        writer.raw("}\n")
+    }
+
+    private static func writeValue(_ value: Logger.MetadataValue, to writer: inout JSONWriter) {
         switch value {
-        case .string(let text): JSONString.append(text, to: &out)
-        case .stringConvertible(let convertible): JSONString.append(convertible.description, to: &out)
+        case .string(let text): writer.write(text)
+        case .stringConvertible(let convertible): writer.write(convertible.description)
         case .array(let values):
-            out += "["
+            writer.bytes.append(UInt8(ascii: "["))
             for (index, element) in values.enumerated() {
-                if index > 0 { out += "," }
-                appendValue(element, to: &out)
+                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                writeValue(element, to: &writer)
             }
-            out += "]"
+            writer.bytes.append(UInt8(ascii: "]"))
         case .dictionary(let members):
-            out += "{"
+            writer.bytes.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { out += "," }
-                JSONString.append(key, to: &out)
-                out += ":"
-                appendValue(members[key]!, to: &out)
+                if index > 0 { writer.bytes.append(UInt8(ascii: ",")) }
+                writer.key(key)
+                writeValue(members[key]!, to: &writer)
             }
-            out += "}"
+            writer.bytes.append(UInt8(ascii: "}"))
         }
     }
 
-    /// Now as RFC 3339 UTC with milliseconds.
-    static func timestamp() -> String {
+    /// `{"ts":"` now as RFC 3339 UTC with milliseconds `"`, digit by digit.
+    static func timestamp(into writer: inout JSONWriter) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         var seconds = spec.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                writer.bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(spec.tv_nsec / 1_000_000), 3))Z"
+        writer.raw("{\"ts\":\"")
+        digits(Int(parts.tm_year) + 1900, 4)
+        writer.bytes.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mon) + 1, 2)
+        writer.bytes.append(UInt8(ascii: "-"))
+        digits(Int(parts.tm_mday), 2)
+        writer.bytes.append(UInt8(ascii: "T"))
+        digits(Int(parts.tm_hour), 2)
+        writer.bytes.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_min), 2)
+        writer.bytes.append(UInt8(ascii: ":"))
+        digits(Int(parts.tm_sec), 2)
+        writer.bytes.append(UInt8(ascii: "."))
+        digits(Int(spec.tv_nsec / 1_000_000), 3)
+        writer.raw("Z\"")
     }
 }

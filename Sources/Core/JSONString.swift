@@ -1,10 +1,16 @@
-/// JSON string literals (RFC 8259), written by hand where a whole encoder is too much: log lines
-/// and canonical group keys.
+/// JSON string literals (RFC 8259) appended to a `String`: the canonical group keys' text.
+/// (Byte output goes through `JSONWriter`; the two escape alike except `\b` and `\f`, which
+/// this writes as `\u0008` and `\u000c` so existing keys keep their text.)
 public enum JSONString {
     /// Appends `text` as a quoted JSON string: `"` and `\` escaped, `\n` `\r` `\t` by name,
     /// other control characters as `\u00XX`.
     public static func append(_ text: String, to out: inout String) {
         out += "\""
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -19,6 +19,7 @@ public struct Settings: Sendable, Equatable {
         public static let httpAddress = "TALLY_HTTP_ADDRESS"
         public static let dataDir = "TALLY_DATA_DIR"
         public static let logLevel = "TALLY_LOG_LEVEL"
+        public static let accessLog = "TALLY_ACCESS_LOG"
         public static let environment = "TALLY_ENV"
         public static let maxBodyBytes = "TALLY_HTTP_MAX_BODY_BYTES"
         public static let shutdownTimeout = "TALLY_SHUTDOWN_TIMEOUT_SECONDS"
@@ -60,7 +61,7 @@ public struct Settings: Sendable, Equatable {
         public static let paymentHTTPSecret = "TALLY_PAYMENT_HTTP_SECRET"
         /// Every setting, for the config-file reader and `--help` texts.
         public static let all = [
-            databaseURL, redisURL, httpAddress, dataDir, logLevel, environment,
+            databaseURL, redisURL, httpAddress, dataDir, logLevel, accessLog, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
@@ -95,6 +96,9 @@ public struct Settings: Sendable, Equatable {
     public var rateLimitKeyPerSecond: Int
     /// Failed authentications one client IP may make per minute before it is refused outright.
     public var rateLimitAuthFailuresPerMinute: Int
+    /// Which requests get an access-log line (`all`, `errors`: status 400 and up, `off`);
+    /// metrics count every request either way.
+    public var accessLog = AccessLog.all
     /// How often a tenant's entitlement usage is re-read from the ledger (other nodes book too).
     public var quotaRefreshSeconds = 10
     /// Production: each quota lease asks for this percentage of the limit, the most several
@@ -156,6 +160,11 @@ public struct Settings: Sendable, Equatable {
         idempotencyTTLSeconds: 86_400, rateLimitTenantPerSecond: 5_000, rateLimitKeyPerSecond: 5_000, rateLimitAuthFailuresPerMinute: 60
     )
 
+    /// Which requests the server writes an access-log line for.
+    public enum AccessLog: String, Sendable, CaseIterable {
+        case all, errors, off
+    }
+
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// Validates raw values (keyed by `Name`); an empty string counts as unset.
@@ -194,6 +203,12 @@ public struct Settings: Sendable, Equatable {
                 throw ConfigurationError(setting: Name.logLevel, message: "expected one of \(logLevels.joined(separator: "|")), got \"\(level)\"")
             }
             settings.logLevel = level.lowercased()
+        }
+        if let access = value(Name.accessLog) {
+            guard let parsed = AccessLog(rawValue: access.lowercased()) else {
+                throw ConfigurationError(setting: Name.accessLog, message: "expected all|errors|off, got \"\(access)\"")
+            }
+            settings.accessLog = parsed
         }
         if let env = value(Name.environment) {
             guard let parsed = Environment(rawValue: env.lowercased()) else {

@@ -5,12 +5,14 @@ import Logging
 import Metrics
 import Synchronization
 
-/// Logs one structured line per request and records the request metrics: a counter by route,
-/// method and status, and a latency histogram by route and method. Routes are templates
+/// Logs one structured line per request (every request, only those answered 400 and up, or
+/// none: `TALLY_ACCESS_LOG`) and records the request metrics for every request: a counter by
+/// route, method and status, and a latency histogram by route and method. Routes are templates
 /// (`/v1/tenants/{id}`), and unmatched paths share one label, so label values stay bounded.
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = TallyRequestContext
     let metrics: HTTPMetrics
+    var lines = Settings.AccessLog.all
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -18,7 +20,8 @@ struct AccessLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath.map(metrics.template(of:)) ?? "unmatched"
         metrics.record(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
-        guard context.logger.logLevel <= .info else { return response }  // build the line only when it is written
+        // Build the line only when it is written.
+        guard lines == .all || (lines == .errors && response.status.code >= 400), context.logger.logLevel <= .info else { return response }
         var metadata: Logger.Metadata = [
             LogKey.method: .string(request.method.rawValue), LogKey.route: .string(route),
             LogKey.status: .stringConvertible(response.status.code),

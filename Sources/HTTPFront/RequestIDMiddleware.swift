@@ -7,10 +7,11 @@ import Logging
 /// puts it on the request's logger and echoes it on the response.
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = TallyRequestContext
+    let ids = RequestIDSource()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let id = request.headers[.requestID].flatMap(Self.acceptable) ?? Identifier<RequestKind>.generate().rawValue
+        let id = request.headers[.requestID].flatMap(Self.acceptable) ?? ids.next().rawValue
         context.requestID = id
         context.logger[metadataKey: LogKey.requestID] = .string(id)
         var response = try await next(request, context)

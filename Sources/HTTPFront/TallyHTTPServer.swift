@@ -22,7 +22,7 @@ public enum TallyHTTPServer {
     ) -> Router<TallyRequestContext> {
         let router = Router(context: TallyRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: AccessLogMiddleware(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: registry))))
+        router.add(middleware: AccessLogMiddleware(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: registry)), lines: settings.accessLog))
         router.add(middleware: SecurityHeadersMiddleware(environment: settings.environment))
         let routeTable = RouteTableBox()
         router.add(middleware: ErrorMiddleware(routes: routeTable))

@@ -111,7 +111,8 @@ struct WebhookRoutes {
                     guard case .string(let type) = item else { throw TallyError.validation("event_types", "event_types must be an array of strings") }
                     return type
                 }
-            case ("description", .null), ("secret", .null) where creating: break
+            case ("description", .null): break
+            case ("secret", .null) where creating: break
             case ("url", _), ("description", _), ("enabled", _), ("event_types", _): throw TallyError.validation(name, "\(name) has the wrong type")
             case ("secret", _):
                 throw TallyError.validation("secret", creating ? "secret must be a string" : "rotate the secret with POST /v1/webhooks/{id}/rotate-secret")

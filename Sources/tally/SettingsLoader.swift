@@ -15,6 +15,7 @@ enum SettingsLoader {
         (Settings.Name.httpAddress, "http.address"),
         (Settings.Name.dataDir, "data_dir"),
         (Settings.Name.logLevel, "log_level"),
+        (Settings.Name.accessLog, "access_log"),
         (Settings.Name.environment, "env"),
         (Settings.Name.maxBodyBytes, "http.max_body_bytes"),
         (Settings.Name.shutdownTimeout, "shutdown_timeout_seconds"),

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @Suite struct JSONLogHandlerTests {
@@ -24,4 +25,33 @@ import Testing
         #expect(line.contains("\\u0001"))
         _ = try JSONSerialization.jsonObject(with: Data(line.utf8))
     }
+
+    @Test func handlerWritesOneLinePerEventWithTimestampAndMergedMetadata() throws {
+        let lines = LineCapture()
+        var logger = Logger(label: "tally") { label in JSONLogHandler(label: label, level: .debug) { lines.append($0) } }
+        logger[metadataKey: "request.id"] = "req_1"
+        let before = Date()
+        logger.info("request", metadata: ["http.status": .stringConvertible(200), "request.id": "req_2"])
+        logger.trace("below the level")
+        let captured = lines.all
+        try #require(captured.count == 1)
+        #expect(captured[0].last == UInt8(ascii: "\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(captured[0])) as? [String: Any])
+        #expect(object["request.id"] as? String == "req_2")  // the event's metadata wins
+        #expect(object["http.status"] as? String == "200")
+        #expect(object["logger"] as? String == "tally")
+        let stamp = try #require(object["ts"] as? String)
+        #expect(stamp.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/) != nil)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let parsed = try #require(formatter.date(from: stamp))
+        #expect(abs(parsed.timeIntervalSince(before)) < 60)
+    }
+}
+
+/// Lines a test handler wrote.
+final class LineCapture: Sendable {
+    private let lines = Mutex<[[UInt8]]>([])
+    func append(_ line: [UInt8]) { lines.withLock { $0.append(line) } }
+    var all: [[UInt8]] { lines.withLock { $0 } }
 }

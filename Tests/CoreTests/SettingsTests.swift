@@ -36,6 +36,7 @@ import Testing
         (["TALLY_HTTP_ADDRESS": "nonsense"], "TALLY_HTTP_ADDRESS"),
         (["TALLY_HTTP_ADDRESS": "127.0.0.1:99999"], "TALLY_HTTP_ADDRESS"),
         (["TALLY_LOG_LEVEL": "loud"], "TALLY_LOG_LEVEL"),
+        (["TALLY_ACCESS_LOG": "some"], "TALLY_ACCESS_LOG"),
         (["TALLY_ENV": "production"], "TALLY_ENV"),
         (["TALLY_HTTP_MAX_BODY_BYTES": "ten"], "TALLY_HTTP_MAX_BODY_BYTES"),
         (["TALLY_HTTP_MAX_BODY_BYTES": "12"], "TALLY_HTTP_MAX_BODY_BYTES"),
@@ -57,6 +58,9 @@ import Testing
         #expect(settings.httpPort == 9000)
         #expect(settings.dataDir == "./data")
         #expect(settings.logLevel == "debug")
+        #expect(settings.accessLog == .all)
+        #expect(try Settings.parse(["TALLY_ACCESS_LOG": "Errors"]).accessLog == .errors)
+        #expect(try Settings.parse(["TALLY_ACCESS_LOG": "off"]).accessLog == .off)
     }
 
     @Test func urlPartsArePercentDecoded() throws {

@@ -55,6 +55,31 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/data/tally.sqlite"))
     }
 
+    /// `TALLY_ACCESS_LOG`: every request gets a JSON line by default; `errors` keeps only those
+    /// answered 400 and up; `off` none. The lines are read from a real server's standard output.
+    @Test(arguments: [("", ["/health/live 200", "/NotFound 404", "/health/live 200"]), ("errors", ["/NotFound 404"]), ("off", [])])
+    func accessLogLinesFollowTheSetting(mode: String, expected: [String]) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-access-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try TallyProcess.Server(
+            env: ["TALLY_DATA_DIR": dir + "/data", "TALLY_ACCESS_LOG": mode, "TALLY_LOG_LEVEL": "info"], workDir: dir, captureStandardOutput: true
+        )
+        try await server.waitUntilListening()
+        #expect(try await server.request("GET", "/health/live").status == 200)
+        #expect(try await server.request("GET", "/no-such-route").status == 404)
+        #expect(try await server.request("GET", "/health/live").status == 200)
+        #expect(try await server.terminate() == 0)
+        let requests = server.logLines.filter { $0["msg"] as? String == "request" }
+        let seen = requests.map { "\($0["http.route"] as? String ?? "?") \($0["http.status"] as? String ?? "?")" }
+        #expect(seen == expected, "access lines: \(seen)")
+        for line in requests {
+            #expect((line["request.id"] as? String)?.hasPrefix("req_") == true)
+            #expect((line["ts"] as? String)?.hasSuffix("Z") == true)
+        }
+        #expect(server.logLines.contains { $0["level"] as? String == "info" }, "the server logs at info either way")
+    }
+
     @Test(arguments: TestBackend.available)
     func serveBootstrapsAnOperatorKeyOnceAndStopsCleanlyOnSIGTERM(backend: TestBackend) async throws {
         try await backend.withFreshSettings { settings in

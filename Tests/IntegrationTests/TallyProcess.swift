@@ -48,24 +48,34 @@ enum TallyProcess {
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 
-    /// A running `tally serve` whose standard error goes to a file we can poll.
+    /// A running `tally serve` whose standard error (and, when asked, standard output: the log
+    /// lines) goes to a file we can poll.
     final class Server: @unchecked Sendable {
         let process = Process()
         let stderrPath: String
+        let stdoutPath: String?
         private(set) var baseURL = ""
 
-        init(env: [String: String], workDir: String, arguments: [String] = ["serve"]) throws {
+        init(env: [String: String], workDir: String, arguments: [String] = ["serve"], captureStandardOutput: Bool = false) throws {
             stderrPath = workDir + "/\(arguments[0])-\(UUID().uuidString).err"
             _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            stdoutPath = captureStandardOutput ? workDir + "/\(arguments[0])-\(UUID().uuidString).out" : nil
+            if let stdoutPath { _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil) }
             process.executableURL = URL(fileURLWithPath: TallyProcess.binary)
             process.arguments = arguments
             process.environment = TallyProcess.environment(env.merging(["TALLY_HTTP_ADDRESS": "127.0.0.1:0"]) { a, _ in a })
-            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardOutput = FileHandle(forWritingAtPath: stdoutPath ?? "/dev/null")
             process.standardError = FileHandle(forWritingAtPath: stderrPath)
             try process.run()
         }
 
         var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+        /// The log lines written so far, each parsed as JSON (needs `captureStandardOutput`).
+        var logLines: [[String: Any]] {
+            guard let stdoutPath, let text = try? String(contentsOfFile: stdoutPath, encoding: .utf8) else { return [] }
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
 
         /// Waits (bounded) for the "listening on" line and remembers the URL.
         func waitUntilListening(timeout: Duration = .seconds(60)) async throws {
