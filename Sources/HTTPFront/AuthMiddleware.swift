@@ -21,7 +21,7 @@ struct AuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Only presented credentials count (and are refused) here: a request with none is a cheap
         // 401 and guesses nothing.
-        let failureKey = request.headers[.authorization] == nil ? nil : context.clientIP.map { "a:" + $0 }
+        let failureKey = request.headers.single(.authorization) == nil ? nil : context.clientIP.map { "a:" + $0 }
         if let failureKey {
             let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimitMiddleware.now())
             if !verdict.allowed {
@@ -47,7 +47,7 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     private func authenticate(_ request: Request) async throws -> Principal {
-        guard let header = request.headers[.authorization] else {
+        guard let header = request.headers.single(.authorization) else {
             throw TallyError(.missingCredentials, "send an API key as 'Authorization: Bearer <key>'")
         }
         let parts = header.split(separator: " ", maxSplits: 1)

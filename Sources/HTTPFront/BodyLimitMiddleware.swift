@@ -9,7 +9,7 @@ struct BodyLimitMiddleware: RouterMiddleware {
     let maxBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBytes {
+        if let declared = request.headers.single(.contentLength).flatMap({ Int($0) }), declared > maxBytes {
             throw TallyError(.bodyTooLarge, "the request body is \(declared) bytes; the limit is \(maxBytes)")
         }
         return try await next(request, context)

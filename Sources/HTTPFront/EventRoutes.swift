@@ -34,12 +34,12 @@ struct EventRoutes {
 
     func ingest(_ request: Request, _ context: TallyRequestContext) async throws -> Response {
         let scope = try context.requirePrincipal().requireTenant(.eventsWrite)
-        let media = request.headers[.contentType].map(MediaType.essence(of:)) ?? "application/json"
+        let media = request.headers.single(.contentType).map(MediaType.essence(of:)) ?? "application/json"
         guard ["application/json", "application/cloudevents+json", "application/cloudevents-batch+json"].contains(media) else {
             throw TallyError(.unsupportedMediaType, "send application/cloudevents+json (one event), application/cloudevents-batch+json (a batch) or application/json")
         }
         // Admitted by its declared size before the body is read, so refused load costs no memory.
-        let declared = request.headers[.contentLength].flatMap { Int($0) }.map { min($0, maxBatchBytes) } ?? maxBatchBytes
+        let declared = request.headers.single(.contentLength).flatMap { Int($0) }.map { min($0, maxBatchBytes) } ?? maxBatchBytes
         return try await platform.metering.withAdmission(scope, bytes: declared) {
             let body = Array(buffer: try await request.body.collect(upTo: maxBatchBytes))
             let atomic = request.uri.queryParameters["atomic"].map { $0 == "true" || $0 == "1" } ?? false
@@ -56,7 +56,7 @@ struct EventRoutes {
         let scope = try context.requirePrincipal().requireTenant(.eventsWrite)
         let (source, id) = try Self.eventAddress(context)
         let body = Array(buffer: try await request.body.collect(upTo: maxBatchBytes))
-        if !body.isEmpty, let media = request.headers[.contentType].map(MediaType.essence(of:)), media != "application/json" {
+        if !body.isEmpty, let media = request.headers.single(.contentType).map(MediaType.essence(of:)), media != "application/json" {
             throw TallyError(.unsupportedMediaType, "send the correction as application/json")
         }
         return try await idempotent(request, scope: scope, fingerprint: Array("\(kind.rawValue) \(source) \(id)\n".utf8) + body) {
@@ -89,7 +89,7 @@ struct EventRoutes {
     func idempotent(
         _ request: Request, scope: TenantScope, fingerprint material: [UInt8], produce: () async throws -> StoredResponse
     ) async throws -> Response {
-        guard let header = request.headers[.idempotencyKey] else { return Self.response(try await produce()) }
+        guard let header = request.headers.single(.idempotencyKey) else { return Self.response(try await produce()) }
         guard let key = IdempotencyDecision.normalizedKey(header) else {
             throw TallyError(.invalidParameter, "Idempotency-Key must be 1-255 visible ASCII characters", field: "Idempotency-Key")
         }

@@ -38,7 +38,7 @@ enum JSONBody {
 
     /// The JSON body's bytes: 415 unless the media type is JSON, 413 past `limit`, 400 when empty.
     static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
-        if let contentType = request.headers[.contentType] {
+        if let contentType = request.headers.single(.contentType) {
             let media = MediaType.essence(of: contentType)
             guard media == "application/json" || media.hasSuffix("+json") else {
                 throw TallyError(.unsupportedMediaType, "send the body as application/json")

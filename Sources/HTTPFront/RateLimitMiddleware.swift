@@ -28,14 +28,20 @@ struct RateLimitMiddleware: RouterMiddleware {
         items.append(("k:" + principal.keyID.rawValue, RateLimitPolicy(name: "key", limit: keyLimit, window: 1)))
         let verdicts = limiter.check(items, now: Self.now())
         guard let shown = RateLimitVerdict.mostConstraining(verdicts) else { return try await next(request, context) }
-        var headers: HTTPFields = [.rateLimitPolicy: verdicts.map(\.policyHeader).joined(separator: ", "), .rateLimit: shown.rateLimitHeader]
+        var policies = ""
+        for verdict in verdicts {
+            if !policies.isEmpty { policies += ", " }
+            policies += verdict.policyHeader
+        }
+        let fields = [HTTPField(name: .rateLimitPolicy, value: policies), HTTPField(name: .rateLimit, value: shown.rateLimitHeader)]
         guard shown.allowed else {
-            headers[.retryAfter] = String(shown.retryAfterSeconds ?? 1)
+            var headers = HTTPFields(fields)
+            headers.append(HTTPField(name: .retryAfter, value: String(shown.retryAfterSeconds ?? 1)))
             let error = TallyError(.rateLimited, "the \(shown.policy.name) rate limit of \(shown.policy.limit) requests per \(shown.policy.window) s is spent; retry after Retry-After seconds")
             return ProblemResponse.make(error, requestID: context.requestID, headers: headers)
         }
         var response = try await next(request, context)
-        for field in headers { response.headers.append(field) }
+        response.headers.append(contentsOf: fields)
         return response
     }
 

@@ -11,7 +11,7 @@ struct RequestIDMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let id = request.headers[.requestID].flatMap(Self.acceptable) ?? ids.next().rawValue
+        let id = request.headers.single(.requestID).flatMap(Self.acceptable) ?? ids.next().rawValue
         context.requestID = id
         context.logger[metadataKey: LogKey.requestID] = .string(id)
         var response = try await next(request, context)

@@ -10,14 +10,20 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.xFrameOptions] = "DENY"
-        response.headers[.referrerPolicy] = "no-referrer"
-        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
-        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
-        if environment != .dev { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
+        // Appended, not assigned through the subscript (which rebuilds the fields each time);
+        // a handler that set one of these already keeps its own.
+        for field in Self.fields where response.headers.single(field.name) == nil { response.headers.append(field) }
+        if environment != .dev, response.headers.single(.strictTransportSecurity) == nil { response.headers.append(Self.hsts) }
         return response
     }
+
+    static let fields = [
+        HTTPField(name: .xContentTypeOptions, value: "nosniff"), HTTPField(name: .xFrameOptions, value: "DENY"),
+        HTTPField(name: .referrerPolicy, value: "no-referrer"),
+        HTTPField(name: .contentSecurityPolicy, value: "default-src 'none'; frame-ancestors 'none'"),
+        HTTPField(name: .cacheControl, value: "no-store"),
+    ]
+    static let hsts = HTTPField(name: .strictTransportSecurity, value: "max-age=31536000; includeSubDomains")
 }
 
 extension HTTPField.Name {

@@ -107,6 +107,11 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     /// has at most 15 significant digits.
     public init?(exactly double: Double) {
         guard double.isFinite else { return nil }
+        // Whole numbers of up to 15 digits (most amounts) without going through text.
+        if double.rounded(.towardZero) == double, double.magnitude < 1e15 {
+            self.init(billionths: Int128(Int64(double)) * Self.unit)
+            return
+        }
         let text = "\(double)"
         let significant = text.utf8.drop(while: { $0 == UInt8(ascii: "-") })
             .prefix(while: { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") })
@@ -161,7 +166,14 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     public var description: String {
         let value = billionths
         let negative = value < 0
-        var magnitude = negative ? UInt128(truncatingIfNeeded: 0 &- value) : UInt128(value)
+        let magnitude = negative ? UInt128(truncatingIfNeeded: 0 &- value) : UInt128(value)
+        // 64-bit arithmetic when it fits (below 1.8 * 10^10 units): Int128 division is a call.
+        if let small = UInt64(exactly: magnitude) { return Self.text(magnitude: small, negative: negative) }
+        return Self.text(magnitude: magnitude, negative: negative)
+    }
+
+    private static func text<Magnitude: FixedWidthInteger & UnsignedInteger>(magnitude whole: Magnitude, negative: Bool) -> String {
+        var magnitude = whole
         var digits = [UInt8](repeating: 0, count: 48)  // filled from the end
         var position = digits.count
         var fraction = magnitude % 1_000_000_000

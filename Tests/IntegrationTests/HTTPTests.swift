@@ -42,6 +42,16 @@ import Testing
         await deadRedis.shutdown()
     }
 
+    @Test func singleHeaderValuesMatchTheSubscript() {
+        var fields: HTTPFields = [.authorization: "Bearer a", .contentType: "application/json"]
+        #expect(fields.single(.authorization) == "Bearer a")
+        #expect(fields.single(HTTPField.Name("AUTHORIZATION")!) == "Bearer a")  // names compare case-insensitively
+        #expect(fields.single(.contentLength) == nil)
+        fields.append(HTTPField(name: .authorization, value: "Bearer b"))
+        #expect(fields.single(.authorization) == "Bearer a, Bearer b")
+        #expect(fields.single(.authorization) == fields[.authorization])
+    }
+
     @Test func requestIDsAndSecurityHeaders() async throws {
         try await TestServer.run(.sqlite) { server in
             let echoed = try await server.call(.get, "/health/live", headers: [HTTPField.Name("X-Request-Id")!: "client-id-123"])

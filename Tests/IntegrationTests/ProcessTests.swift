@@ -76,6 +76,7 @@ import Testing
         for line in requests {
             #expect((line["request.id"] as? String)?.hasPrefix("req_") == true)
             #expect((line["ts"] as? String)?.hasSuffix("Z") == true)
+            #expect((line["duration.ms"] as? String)?.wholeMatch(of: /[0-9]+\.[0-9]{3}/) != nil, "duration: \(line["duration.ms"] ?? "none")")
         }
         #expect(server.logLines.contains { $0["level"] as? String == "info" }, "the server logs at info either way")
     }

@@ -2,6 +2,21 @@ import Metering
 import Testing
 
 @Suite struct QuantityTests {
+    @Test func wholeNumbersAndSixtyFourBitBoundariesFormatExactly() throws {
+        // The fast paths (whole JSON numbers, 64-bit formatting) agree with the text paths.
+        for whole in [0, 1, -1, 42, 999_999_999_999_999, -999_999_999_999_999, 123_456_789_012] {
+            #expect(Quantity(exactly: Double(whole)) == Quantity(String(whole)))
+            #expect(Quantity(exactly: Double(whole))?.description == String(whole))
+        }
+        #expect(Quantity(exactly: 1e15)?.description == "1000000000000000")  // past the fast path: by text
+        let largest64 = Quantity(billionths: Int128(UInt64.max))
+        #expect(largest64.description == "18446744073.709551615")
+        #expect(Quantity(billionths: Int128(UInt64.max) + 1).description == "18446744073.709551616")
+        #expect(Quantity(billionths: -Int128(UInt64.max) - 1).description == "-18446744073.709551616")
+        #expect(Quantity(billionths: Int128.max).description == "170141183460469231731687303715.884105727")
+        #expect(Quantity(largest64.description) == largest64)
+    }
+
     @Test(arguments: [
         ("0", "0"), ("12", "12"), ("-0.5", "-0.5"), ("3.000000001", "3.000000001"), ("1e3", "1000"), ("2.5E-3", "0.0025"),
         ("+7", "7"), ("0.100", "0.1"), ("999999999999999999", "999999999999999999"), ("1.5e-9", nil), ("0.0000000001", nil),
