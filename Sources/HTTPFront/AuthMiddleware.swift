@@ -12,18 +12,21 @@ import Platform
 /// A client address that keeps presenting credentials that fail
 /// (`TALLY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE`) is answered 429 `too_many_auth_failures` before
 /// its next credential is even looked at; a request with no credential still gets its 401.
+/// An authenticated request then passes the tenant and key rate limits (`RateLimits`) in the
+/// same layer.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = TallyRequestContext
     let keys: APIKeyService
     let failures: RateLimiter
     let failurePolicy: RateLimitPolicy
+    let limits: RateLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Only presented credentials count (and are refused) here: a request with none is a cheap
         // 401 and guesses nothing.
         let failureKey = request.headers.single(.authorization) == nil ? nil : context.clientIP.map { "a:" + $0 }
         if let failureKey {
-            let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimitMiddleware.now())
+            let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimits.now())
             if !verdict.allowed {
                 let error = TallyError(.tooManyAuthFailures, "too many failed authentications from this address; retry after Retry-After seconds")
                 return ProblemResponse.make(error, requestID: context.requestID, headers: [.retryAfter: String(verdict.retryAfterSeconds ?? 60)])
@@ -33,7 +36,7 @@ struct AuthMiddleware: RouterMiddleware {
         do {
             principal = try await authenticate(request)
         } catch let error as TallyError where error.code.status == 401 {
-            if let failureKey { _ = failures.check([(failureKey, failurePolicy)], now: RateLimitMiddleware.now()) }
+            if let failureKey { _ = failures.check([(failureKey, failurePolicy)], now: RateLimits.now()) }
             throw error
         }
         var context = context
@@ -43,7 +46,7 @@ struct AuthMiddleware: RouterMiddleware {
             context.logger[metadataKey: LogKey.tenantID] = .string(tenant.tenantID.rawValue)
         }
         context.locals.record(tenantID: principal.tenantScope?.tenantID.rawValue, keyID: principal.keyID.rawValue)
-        return try await next(request, context)
+        return try await limits.handle(request, context: context, next: next)
     }
 
     private func authenticate(_ request: Request) async throws -> Principal {

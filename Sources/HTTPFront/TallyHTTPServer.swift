@@ -14,27 +14,28 @@ import Storage
 /// Builds Tally's router and HTTP application: the middleware chain, every route, `/metrics`
 /// and `/openapi.json`.
 public enum TallyHTTPServer {
-    /// The router with every route. Middleware order, outermost first: request id, access log
-    /// and metrics, security headers, errors to problem+json, body limit; `/v1` and `/api` add
-    /// auth (with the failed-authentication limit per client address) and rate limits.
+    /// The router with every route. In front of every route, one layer (`FrontMiddleware`):
+    /// request id, body limit, errors to problem+json, security headers, access log and
+    /// metrics; `/v1` and `/api` add auth (with the failed-authentication limit per client
+    /// address) and rate limits, in one layer.
     public static func router(
         platform: Platform, idempotency: any IdempotencyStore, dependencies: [DependencyCheck], registry: PrometheusCollectorRegistry, settings: Settings
     ) -> Router<TallyRequestContext> {
         let router = Router(context: TallyRequestContext.self)
-        router.add(middleware: RequestIDMiddleware())
-        router.add(middleware: AccessLogMiddleware(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: registry)), lines: settings.accessLog))
-        router.add(middleware: SecurityHeadersMiddleware(environment: settings.environment))
         let routeTable = RouteTableBox()
-        router.add(middleware: ErrorMiddleware(routes: routeTable))
-        router.add(middleware: BodyLimitMiddleware(maxBytes: max(settings.maxBodyBytes, settings.maxBatchBytes)))
+        router.add(middleware: FrontMiddleware(
+            requestIDs: RequestIDs(), bodyLimit: BodyLimit(maxBytes: max(settings.maxBodyBytes, settings.maxBatchBytes)),
+            errors: ErrorResponses(routes: routeTable), securityHeaders: SecurityHeaders(environment: settings.environment),
+            accessLog: AccessLog(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: registry)), lines: settings.accessLog)
+        ))
         let limiter = RateLimiter()
         let auth = AuthMiddleware(
             keys: platform.apiKeys, failures: limiter,
-            failurePolicy: RateLimitPolicy(name: "auth-failures", limit: settings.rateLimitAuthFailuresPerMinute, window: 60)
-        )
-        let rateLimits = RateLimitMiddleware(
-            limiter: limiter, directory: platform.metering.directory,
-            tenantPerSecond: settings.rateLimitTenantPerSecond, keyPerSecond: settings.rateLimitKeyPerSecond
+            failurePolicy: RateLimitPolicy(name: "auth-failures", limit: settings.rateLimitAuthFailuresPerMinute, window: 60),
+            limits: RateLimits(
+                limiter: limiter, directory: platform.metering.directory,
+                tenantPerSecond: settings.rateLimitTenantPerSecond, keyPerSecond: settings.rateLimitKeyPerSecond
+            )
         )
 
         HealthRoutes(dependencies: dependencies, timeout: .seconds(2)).register(on: router)
@@ -51,7 +52,7 @@ public enum TallyHTTPServer {
             )
         }
 
-        let v1 = router.group("v1").add(middleware: auth).add(middleware: rateLimits)
+        let v1 = router.group("v1").add(middleware: auth)
         TenantRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         APIKeyRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
         ServiceIdentityRoutes(platform: platform, bodyLimit: settings.maxBodyBytes).register(on: v1)
@@ -77,7 +78,7 @@ public enum TallyHTTPServer {
             billingRoutes?.registerCallback(on: router, provider: invoices.provider)
         }
         // The platform brief's names for the same operations.
-        let api = router.group("api").add(middleware: auth).add(middleware: rateLimits)
+        let api = router.group("api").add(middleware: auth)
         api.post("usage") { request, context in try await events.ingest(request, context) }
         api.get("usage") { request, context in try await meters.usage(request, context) }
         webhookRoutes?.registerAliases(on: api)

@@ -3,20 +3,17 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Accepts the client's `X-Request-Id` (1–128 visible ASCII characters) or generates one,
-/// puts it on the request's logger and echoes it on the response.
-struct RequestIDMiddleware: RouterMiddleware {
-    typealias Context = TallyRequestContext
+/// Request ids: the client's `X-Request-Id` (1–128 visible ASCII characters) is accepted, else
+/// one is generated; `FrontMiddleware` puts it on the request's logger and echoes it.
+struct RequestIDs: Sendable {
     let ids = RequestIDSource()
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
+    /// The request's id, and it set on the context and its logger.
+    func assign(_ request: Request, to context: inout TallyRequestContext) -> String {
         let id = request.headers.single(.requestID).flatMap(Self.acceptable) ?? ids.next().rawValue
         context.requestID = id
         context.logger[metadataKey: LogKey.requestID] = .string(id)
-        var response = try await next(request, context)
-        response.headers[.requestID] = id
-        return response
+        return id
     }
 
     static func acceptable(_ value: String) -> String? {

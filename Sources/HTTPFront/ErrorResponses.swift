@@ -6,32 +6,27 @@ import NIOCore
 import Storage
 import Synchronization
 
-/// Turns every error thrown below it into a problem+json response, so clients always get a
+/// Turns every error a route throws into a problem+json response, so clients always get a
 /// stable code and never an internal message; unexpected errors are logged with their details.
-struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = TallyRequestContext
+struct ErrorResponses: Sendable {
     /// Filled in once every route is registered; tells 404 from 405.
     let routes: RouteTableBox
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            var mapped = Self.map(error, request: request)
-            var headers: HTTPFields = [:]
-            if mapped.code == .notFound, error is HTTPError {
-                let allowed = routes.table.methods(matching: request.uri.path)
-                if !allowed.isEmpty {
-                    mapped = TallyError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))")
-                    headers[.allow] = allowed.joined(separator: ", ")
-                }
+    func response(for error: any Error, request: Request, context: TallyRequestContext) -> Response {
+        var mapped = Self.map(error, request: request)
+        var headers: HTTPFields = [:]
+        if mapped.code == .notFound, error is HTTPError {
+            let allowed = routes.table.methods(matching: request.uri.path)
+            if !allowed.isEmpty {
+                mapped = TallyError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed.joined(separator: ", "))")
+                headers[.allow] = allowed.joined(separator: ", ")
             }
-            if mapped.code.status >= 500 {
-                context.logger.error("request failed", metadata: [LogKey.errorCode: "\(mapped.code.rawValue)", "error": "\(String(reflecting: error))"])
-            }
-            if mapped.code.status == 503 || mapped.code.status == 429 { headers[.retryAfter] = "1" }
-            return ProblemResponse.make(mapped, requestID: context.requestID, headers: headers)
         }
+        if mapped.code.status >= 500 {
+            context.logger.error("request failed", metadata: [LogKey.errorCode: "\(mapped.code.rawValue)", "error": "\(String(reflecting: error))"])
+        }
+        if mapped.code.status == 503 || mapped.code.status == 429 { headers[.retryAfter] = "1" }
+        return ProblemResponse.make(mapped, requestID: context.requestID, headers: headers)
     }
 
     /// The public error for anything thrown.

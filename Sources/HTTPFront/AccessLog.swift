@@ -9,19 +9,16 @@ import Synchronization
 /// none: `TALLY_ACCESS_LOG`) and records the request metrics for every request: a counter by
 /// route, method and status, and a latency histogram by route and method. Routes are templates
 /// (`/v1/tenants/{id}`), and unmatched paths share one label, so label values stay bounded.
-struct AccessLogMiddleware: RouterMiddleware {
-    typealias Context = TallyRequestContext
+struct AccessLog: Sendable {
     let metrics: HTTPMetrics
     var lines = Settings.AccessLog.all
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let response = try await next(request, context)
-        let elapsed = ContinuousClock.now - start
+    /// Records a finished request: metrics always, the line when `lines` asks for it.
+    func record(_ request: Request, context: TallyRequestContext, response: Response, elapsed: Duration) {
         let route = context.endpointPath.map(metrics.template(of:)) ?? "unmatched"
         metrics.record(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
         // Build the line only when it is written.
-        guard lines == .all || (lines == .errors && response.status.code >= 400), context.logger.logLevel <= .info else { return response }
+        guard lines == .all || (lines == .errors && response.status.code >= 400), context.logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             LogKey.method: .string(request.method.rawValue), LogKey.route: .string(route),
             LogKey.status: .string(Self.statusText(response.status.code)),
@@ -30,7 +27,6 @@ struct AccessLogMiddleware: RouterMiddleware {
         if let tenant = context.locals.tenantID { metadata[LogKey.tenantID] = .string(tenant) }
         if let key = context.locals.keyID { metadata[LogKey.apiKeyID] = .string(key) }
         context.logger.info("request", metadata: metadata)
-        return response
     }
 
     /// The status code as text, from a table for the codes HTTP defines.

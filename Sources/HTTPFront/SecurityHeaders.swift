@@ -4,17 +4,14 @@ import Hummingbird
 
 /// OWASP's baseline response headers for a JSON API: no sniffing, no framing, no referrer,
 /// a deny-all content policy, no caching of API answers, and HSTS outside development.
-struct SecurityHeadersMiddleware: RouterMiddleware {
-    typealias Context = TallyRequestContext
+struct SecurityHeaders: Sendable {
     let environment: Settings.Environment
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var response = try await next(request, context)
+    func apply(to response: inout Response) {
         // Appended, not assigned through the subscript (which rebuilds the fields each time);
         // a handler that set one of these already keeps its own.
         for field in Self.fields where response.headers.single(field.name) == nil { response.headers.append(field) }
         if environment != .dev, response.headers.single(.strictTransportSecurity) == nil { response.headers.append(Self.hsts) }
-        return response
     }
 
     static let fields = [

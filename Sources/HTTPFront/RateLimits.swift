@@ -8,15 +8,17 @@ import Hummingbird
 /// the node's defaults or the tenant's `settings.rate_limits`. Every response carries
 /// `RateLimit-Policy` and `RateLimit` (IETF httpapi draft) for the most constraining limit; a
 /// refused request gets 429 `rate_limited` with `Retry-After`, before its handler runs, and
-/// spends nothing.
-struct RateLimitMiddleware: RouterMiddleware {
-    typealias Context = TallyRequestContext
+/// spends nothing. Run by `AuthMiddleware` right after it authenticates (one middleware layer
+/// for both).
+struct RateLimits: Sendable {
     let limiter: RateLimiter
     let directory: TenantDirectory
     let tenantPerSecond: Int
     let keyPerSecond: Int
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: TallyRequestContext, next: (Request, TallyRequestContext) async throws -> Response
+    ) async throws -> Response {
         guard let principal = context.principal else { return try await next(request, context) }
         var items: [(key: String, policy: RateLimitPolicy)] = []
         var keyLimit = keyPerSecond
@@ -46,7 +48,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     }
 
     static func now() -> Int64 {
-        (ContinuousClock.now - RateLimitMiddleware.epoch).totalNanoseconds
+        (ContinuousClock.now - RateLimits.epoch).totalNanoseconds
     }
 
     /// The monotonic origin rate-limit timestamps count from.
