@@ -17,7 +17,7 @@ public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let label: String
-    private let sink: @Sendable ([UInt8]) -> Void
+    private let emit: @Sendable ([UInt8], Logger.Level) -> Void
 
     /// A handler writing to a file descriptor: standard output (1) for the server, standard
     /// error (2) for commands whose standard output carries results.
@@ -31,7 +31,15 @@ public struct JSONLogHandler: LogHandler {
     public init(label: String, level: Logger.Level = .info, sink: @escaping @Sendable ([UInt8]) -> Void) {
         self.label = label
         self.logLevel = level
-        self.sink = sink
+        self.emit = { line, _ in sink(line) }
+    }
+
+    /// A handler writing through `writer`: lines at `warning` and above are written at once,
+    /// others in batches (`BufferedLineWriter`).
+    public init(label: String, level: Logger.Level = .info, writer: BufferedLineWriter) {
+        self.label = label
+        self.logLevel = level
+        self.emit = { line, level in writer.write(line, urgent: level >= .warning) }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -43,7 +51,7 @@ public struct JSONLogHandler: LogHandler {
         var writer = JSONWriter(capacity: 384)
         Self.timestamp(into: &writer)
         Self.render(into: &writer, level: event.level, message: event.message.description, label: label, metadata: metadata, extra: event.metadata ?? [:])
-        sink(writer.bytes)
+        emit(writer.bytes, event.level)
     }
 
     /// One JSON line (with the trailing newline) for a log event.

@@ -1,6 +1,7 @@
 import Actors
 import Core
 import Logging
+import Synchronization
 import Platform
 import Storage
 #if canImport(Glibc)
@@ -25,10 +26,21 @@ enum CommandContext {
     }
 
     /// Installs the JSON log handler at the configured level, once per process: on standard
-    /// output for `serve`, on standard error for commands that print results.
+    /// output for `serve` and `worker` (batched: `BufferedLineWriter`, flushed at exit), on
+    /// standard error, line by line, for commands that print results.
+    /// The batched log output of `serve` and `worker`, flushed by an exit handler.
+    static let logWriter = Mutex<BufferedLineWriter?>(nil)
+
     static func bootstrapLogging(_ settings: Settings, toStandardError: Bool = true) -> Logger {
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, fileDescriptor: toStandardError ? 2 : 1) }
+        if toStandardError {
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, fileDescriptor: 2) }
+        } else {
+            let writer = BufferedLineWriter(fileDescriptor: 1)
+            logWriter.withLock { $0 = writer }
+            atexit { CommandContext.logWriter.withLock { $0 }?.flush() }
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, writer: writer) }
+        }
         var logger = Logger(label: "tally")
         logger.logLevel = level
         return logger
