@@ -24,7 +24,11 @@ struct AuthMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Only presented credentials count (and are refused) here: a request with none is a cheap
         // 401 and guesses nothing.
-        let failureKey = request.headers.single(.authorization) == nil ? nil : context.clientIP.map { "a:" + $0 }
+        // The client address is formatted and looked up only once some address has failed (the
+        // failure table, which holds nothing else, is empty until then); a failing credential
+        // below records it either way.
+        let presented = request.headers.single(.authorization) != nil
+        let failureKey = presented && failures.count > 0 ? context.clientIP.map { "a:" + $0 } : nil
         if let failureKey {
             let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimits.now())
             if !verdict.allowed {
@@ -36,7 +40,9 @@ struct AuthMiddleware: RouterMiddleware {
         do {
             principal = try await authenticate(request)
         } catch let error as TallyError where error.code.status == 401 {
-            if let failureKey { _ = failures.check([(failureKey, failurePolicy)], now: RateLimits.now()) }
+            if presented, let key = failureKey ?? context.clientIP.map({ "a:" + $0 }) {
+                _ = failures.check([(key, failurePolicy)], now: RateLimits.now())
+            }
             throw error
         }
         var context = context

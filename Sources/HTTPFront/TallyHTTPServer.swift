@@ -30,7 +30,7 @@ public enum TallyHTTPServer {
         ))
         let limiter = RateLimiter()
         let auth = AuthMiddleware(
-            keys: platform.apiKeys, failures: limiter,
+            keys: platform.apiKeys, failures: RateLimiter(),
             failurePolicy: RateLimitPolicy(name: "auth-failures", limit: settings.rateLimitAuthFailuresPerMinute, window: 60),
             limits: RateLimits(
                 limiter: limiter, directory: platform.metering.directory,

@@ -15,12 +15,16 @@ public struct TallyRequestContext: RequestContext {
     public var principal: Principal?
     /// Shared with the outer middleware (a reference), so the access log learns the tenant.
     public let locals = RequestLocals()
-    /// The peer's IP address (of the TCP connection; behind a proxy, the proxy's).
-    public let clientIP: String?
+    /// The connection the request came on.
+    private let channel: any Channel
+
+    /// The peer's IP address (of the TCP connection; behind a proxy, the proxy's). Formatted
+    /// when asked for: most requests never need it.
+    public var clientIP: String? { channel.remoteAddress?.ipAddress }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.clientIP = source.channel.remoteAddress?.ipAddress
+        self.channel = source.channel
     }
 
     /// The authenticated caller, or `missing_credentials` (a route forgot `AuthMiddleware`).
