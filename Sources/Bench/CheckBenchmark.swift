@@ -35,36 +35,80 @@ public struct CheckBenchmark: Sendable {
             public var statuses: [String: Int]
         }
 
+        /// One round over HTTP: checks, then the baseline, on the same connections.
+        public struct Round: Sendable, Encodable {
+            public var http: OverHTTP
+            public var baseline: OverHTTP
+            /// Checks per second over baseline requests per second.
+            public var ratio: Double { baseline.checksPerSecond > 0 ? http.checksPerSecond / baseline.checksPerSecond : 0 }
+
+            public init(http: OverHTTP, baseline: OverHTTP) {
+                self.http = http
+                self.baseline = baseline
+            }
+
+            enum CodingKeys: String, CodingKey { case http, baseline, ratio }
+
+            public func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(http, forKey: .http)
+                try container.encode(baseline, forKey: .baseline)
+                try container.encode(ratio, forKey: .ratio)
+            }
+        }
+
         public var runID: String
-        public var inProcess: InProcess
+        /// `nil` with `--http-only`.
+        public var inProcess: InProcess?
+        /// The checks of the round whose ratio is the median (the only round, by default).
         public var http: OverHTTP?
-        /// `GET /health/live` on the same connections in the same run: what the HTTP server
+        /// `GET /health/live` on the same connections in the same round: what the HTTP server
         /// alone does on this machine, the ceiling the checks are compared with.
         public var baseline: OverHTTP?
+        /// Every round over HTTP, in order (checks and baseline alternate, so a machine that
+        /// slows down or speeds up weighs on both alike).
+        public var rounds: [Round]
 
-        public init(runID: String, inProcess: InProcess, http: OverHTTP?, baseline: OverHTTP?) {
+        public init(runID: String, inProcess: InProcess?, rounds: [Round]) {
             self.runID = runID
             self.inProcess = inProcess
-            self.http = http
-            self.baseline = baseline
+            self.rounds = rounds
+            let median = rounds.sorted { $0.ratio < $1.ratio }.dropFirst((rounds.count - 1) / 2).first
+            self.http = median?.http
+            self.baseline = median?.baseline
+        }
+
+        /// The median over rounds of checks per second, of baseline requests per second, and
+        /// of their ratio.
+        public var medians: (checks: Double, baseline: Double, ratio: Double)? {
+            guard !rounds.isEmpty else { return nil }
+            func median(_ values: [Double]) -> Double {
+                let sorted = values.sorted()
+                return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            }
+            return (median(rounds.map(\.http.checksPerSecond)), median(rounds.map(\.baseline.checksPerSecond)), median(rounds.map(\.ratio)))
         }
 
         public var text: String {
-            var lines = [
-                "tally bench check (run \(runID))",
-                String(format: "  in process, 1 core: %.0f checks/s, p50 %.2f µs, p99 %.2f µs, p99.9 %.2f µs (%d checks in %.1f s)",
-                       inProcess.checksPerSecond, inProcess.p50Microseconds, inProcess.p99Microseconds, inProcess.p999Microseconds,
-                       inProcess.checks, inProcess.seconds),
-            ]
-            if let http {
-                lines.append(String(format: "  over HTTP, %d connections: %.0f checks/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d requests in %.1f s)",
-                                    http.connections, http.checksPerSecond, http.p50Milliseconds, http.p99Milliseconds, http.p999Milliseconds,
-                                    http.requests, http.seconds))
-                lines.append("  statuses: \(http.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
+            var lines = ["tally bench check (run \(runID))"]
+            if let inProcess {
+                lines.append(String(format: "  in process, 1 core: %.0f checks/s, p50 %.2f µs, p99 %.2f µs, p99.9 %.2f µs (%d checks in %.1f s)",
+                                    inProcess.checksPerSecond, inProcess.p50Microseconds, inProcess.p99Microseconds, inProcess.p999Microseconds,
+                                    inProcess.checks, inProcess.seconds))
             }
-            if let baseline, let http, baseline.checksPerSecond > 0 {
-                lines.append(String(format: "  baseline GET /health/live, same connections: %.0f req/s, p99 %.2f ms; checks/baseline %.2f",
-                                    baseline.checksPerSecond, baseline.p99Milliseconds, http.checksPerSecond / baseline.checksPerSecond))
+            for (index, round) in rounds.enumerated() {
+                let http = round.http, baseline = round.baseline
+                let label = rounds.count > 1 ? "  round \(index + 1): " : "  "
+                lines.append(label + String(format: "over HTTP, %d connections: %.0f checks/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms (%d requests in %.1f s)",
+                                            http.connections, http.checksPerSecond, http.p50Milliseconds, http.p99Milliseconds, http.p999Milliseconds,
+                                            http.requests, http.seconds))
+                lines.append(label + "statuses: \(http.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
+                lines.append(label + String(format: "baseline GET /health/live, same connections: %.0f req/s, p99 %.2f ms; checks/baseline %.2f",
+                                            baseline.checksPerSecond, baseline.p99Milliseconds, round.ratio))
+            }
+            if rounds.count > 1, let medians {
+                lines.append(String(format: "  medians of %d rounds: %.0f checks/s, baseline %.0f req/s, checks/baseline %.2f",
+                                    rounds.count, medians.checks, medians.baseline, medians.ratio))
             }
             return lines.joined(separator: "\n")
         }
@@ -121,6 +165,12 @@ public struct CheckBenchmark: Sendable {
     /// Sets up a tenant entitled to a metered feature (through `setup`) and runs checks of it
     /// over HTTP.
     public func overHTTP(setup: BenchSetup, runID: String, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        try await checks(try await prepare(setup: setup, runID: runID), setup: setup, connections: connections, duration: duration)
+    }
+
+    /// Sets up the tenant, meter, feature and plan, warms the tenant, and returns the check
+    /// request to send.
+    public func prepare(setup: BenchSetup, runID: String) async throws -> ByteBuffer {
         let tenant = try await setup.tenant(slug: "bench-check-\(runID)", tenantPerSecond: 1_000_000)
         let feature = "bench-check-\(runID)"
         try await setup.call(.POST, "/v1/meters", token: tenant.token, body: #"{"slug":"calls","event_type":"bench.check","aggregation":"COUNT"}"#, expected: 201)
@@ -131,7 +181,12 @@ public struct CheckBenchmark: Sendable {
             method: "POST", path: "/v1/entitlements/check", host: setup.host, token: tenant.token, body: #"{"feature":"\#(feature)","amount":1}"#
         )
         _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(200)).run(request)  // warm the tenant
-        return try await Self.measure(request, setup: setup, connections: connections, duration: duration)
+        return request
+    }
+
+    /// Sends `request` (from `prepare`) on `connections` for `duration`.
+    public func checks(_ request: ByteBuffer, setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        try await Self.measure(request, setup: setup, connections: connections, duration: duration)
     }
 
     /// `GET /health/live` with the same load: the server's own ceiling.

@@ -1,0 +1,38 @@
+@testable import Bench
+import Foundation
+import Testing
+
+/// `tally bench check --rounds`: each round is reported, the headline round is the one whose
+/// checks/baseline ratio is the median, and the medians are of each figure on its own.
+@Suite struct CheckReportTests {
+    static func part(_ perSecond: Double, p99: Double = 5) -> CheckBenchmark.Report.OverHTTP {
+        .init(connections: 64, requests: Int(perSecond), seconds: 1, checksPerSecond: perSecond, p50Milliseconds: 1, p99Milliseconds: p99,
+              p999Milliseconds: p99 * 2, statuses: ["200": Int(perSecond)])
+    }
+
+    @Test func roundsGiveMediansAndTheMedianRoundHeadlines() throws {
+        let rounds: [CheckBenchmark.Report.Round] = [
+            .init(http: Self.part(10_000), baseline: Self.part(40_000)),  // 0.25
+            .init(http: Self.part(20_000, p99: 7), baseline: Self.part(32_000)),  // 0.625
+            .init(http: Self.part(15_000), baseline: Self.part(30_000)),  // 0.5
+        ]
+        let report = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: rounds)
+        let medians = try #require(report.medians)
+        #expect(medians.checks == 15_000 && medians.baseline == 32_000 && medians.ratio == 0.5)
+        #expect(report.http?.checksPerSecond == 15_000 && report.baseline?.checksPerSecond == 30_000)
+        #expect(report.text.contains("round 3: over HTTP"))
+        #expect(report.text.contains("medians of 3 rounds: 15000 checks/s, baseline 32000 req/s, checks/baseline 0.50"))
+        #expect(!report.text.contains("in process"))
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any])
+        let encoded = try #require(json["rounds"] as? [[String: Any]])
+        #expect(encoded.count == 3 && (encoded[1]["ratio"] as? Double) == 0.625)
+    }
+
+    @Test func oneRoundReadsAsBefore() {
+        let report = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: [.init(http: Self.part(12_000), baseline: Self.part(24_000))])
+        #expect(report.text.contains("  over HTTP, 64 connections: 12000 checks/s"))
+        #expect(report.text.contains("checks/baseline 0.50"))
+        #expect(!report.text.contains("medians"))
+        #expect(CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: []).medians == nil)
+    }
+}
