@@ -51,7 +51,7 @@ import Testing
             case 0: return .null
             case 1: return .bool(Bool.random(using: &generator))
             case 2:
-                let choices: [Double] = [0, -1, 1e21, 1e-7, 0.1, 123456.789, -9007199254740992, Double.random(in: -1e9...1e9, using: &generator), 5e-324]
+                let choices: [Double] = [0, -1, 1e21, 1e-7, 0.1, 123456.789, -9007199254740992, Double.random(in: -1e9...1e9, using: &generator), .leastNonzeroMagnitude]
                 return .number(choices.randomElement(using: &generator)!)
             case 3:
                 let pieces = ["a", "\"", "\\", "\n", "\u{01}", "é", "😀", "/", "\u{7F}", " "]

@@ -31,7 +31,7 @@ import Testing
         #expect(Quantity(exactly: 1234.5678)?.description == "1234.5678")
         #expect(Quantity(exactly: 42)?.description == "42")
         #expect(Quantity(exactly: -3e-9)?.description == "-0.000000003")
-        #expect(Quantity(exactly: 9_007_199_254_740_993) == nil)  // 2^53 + 1: not representable, 16 digits
+        #expect(Quantity(exactly: 9_007_199_254_740_992) == nil)  // 2^53 (what 2^53 + 1 becomes as a Double): 16 digits
         #expect(Quantity(exactly: 0.1 + 0.2) == nil)  // 0.30000000000000004: 17 significant digits
         #expect(Quantity(exactly: .infinity) == nil)
         #expect(Quantity(exactly: .nan) == nil)
