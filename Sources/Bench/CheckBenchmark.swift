@@ -82,10 +82,6 @@ public struct CheckBenchmark: Sendable {
         /// of their ratio.
         public var medians: (checks: Double, baseline: Double, ratio: Double)? {
             guard !rounds.isEmpty else { return nil }
-            func median(_ values: [Double]) -> Double {
-                let sorted = values.sorted()
-                return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-            }
             return (median(rounds.map(\.http.checksPerSecond)), median(rounds.map(\.baseline.checksPerSecond)), median(rounds.map(\.ratio)))
         }
 

@@ -119,14 +119,8 @@ public struct FairnessBenchmark: Sendable {
             ))
         }
         try? await quietGroup.shutdownGracefully()
-        let aloneP99 = Self.median(rounds.map(\.quietAloneP99)), contendedP99 = Self.median(rounds.map(\.quietContendedP99))
+        let aloneP99 = median(rounds.map(\.quietAloneP99)), contendedP99 = median(rounds.map(\.quietContendedP99))
         return Report(runID: runID, rateLimit: c.rateLimit, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
                       p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0)
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }

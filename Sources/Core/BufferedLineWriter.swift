@@ -20,20 +20,20 @@ public final class BufferedLineWriter: Sendable {
     private let fileDescriptor: Int32
     private let limit: Int
     private let buffer = Mutex<[UInt8]>([])
-    private nonisolated(unsafe) var timer: (any DispatchSourceTimer)?
+    /// Set up once in `init`, cancelled in `deinit`; Dispatch serializes its handler.
+    private nonisolated(unsafe) let timer: any DispatchSourceTimer
 
     public init(fileDescriptor: Int32, limit: Int = 64 * 1024, interval: Duration = .milliseconds(100)) {
         self.fileDescriptor = fileDescriptor
         self.limit = limit
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tally.log-flush"))
-        let nanoseconds = Int(interval.components.seconds) * 1_000_000_000 + Int(interval.components.attoseconds / 1_000_000_000)
-        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tally.log-flush"))
+        let period = DispatchTimeInterval.nanoseconds(Int(interval.totalNanoseconds))
+        timer.schedule(deadline: .now() + period, repeating: period)
         timer.setEventHandler { [weak self] in self?.flush() }
         timer.resume()
-        self.timer = timer
     }
 
-    deinit { timer?.cancel() }
+    deinit { timer.cancel() }
 
     /// Adds one whole line (with its newline); writes everything buffered at once when the
     /// buffer is full or the line is `urgent`.

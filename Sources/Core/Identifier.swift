@@ -35,14 +35,14 @@ public struct Identifier<Kind: IdentifierKind>: Hashable, Sendable, Comparable, 
 
     /// A new identifier for the given instant, drawing randomness from `generator`.
     public static func generate(at date: Date, using generator: inout some RandomNumberGenerator) -> Self {
-        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-        return make(millis: millis, randomHigh: UInt16(truncatingIfNeeded: generator.next()), randomLow: generator.next())
+        make(at: date, randomHigh: UInt16(truncatingIfNeeded: generator.next()), randomLow: generator.next())
     }
 
-    /// The identifier with these parts: milliseconds since the epoch, then 80 bits that the
-    /// caller made unique (random, or a random start plus a counter).
-    public static func make(millis: UInt64, randomHigh: UInt16, randomLow: UInt64) -> Self {
-        Self(trusted: Crockford.encode(prefix: Kind.prefix + "_", millis: millis, randomHigh: randomHigh, randomLow: randomLow))
+    /// The identifier for `date` (to the millisecond) with 80 bits that the caller made unique
+    /// (random, or a random start plus a counter).
+    public static func make(at date: Date, randomHigh: UInt16, randomLow: UInt64) -> Self {
+        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        return Self(trusted: Crockford.encode(prefix: Kind.prefix + "_", millis: millis, randomHigh: randomHigh, randomLow: randomLow))
     }
 
     public var description: String { rawValue }

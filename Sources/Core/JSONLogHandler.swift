@@ -115,16 +115,7 @@ public struct JSONLogHandler: LogHandler {
         var seconds = spec.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                writer.bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
+        func digits(_ value: Int, _ width: Int) { writer.bytes.appendDigits(value, width: width) }
         writer.raw("{\"ts\":\"")
         digits(Int(parts.tm_year) + 1900, 4)
         writer.bytes.append(UInt8(ascii: "-"))

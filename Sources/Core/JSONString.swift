@@ -6,7 +6,7 @@ public enum JSONString {
     /// other control characters as `\u00XX`.
     public static func append(_ text: String, to out: inout String) {
         out += "\""
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !text.utf8.contains(where: needsEscaping) {
             out += text
             out += "\""
             return
@@ -25,5 +25,10 @@ public enum JSONString {
             }
         }
         out += "\""
+    }
+
+    /// Whether a UTF-8 byte must be escaped inside a JSON string: `"`, `\` and control characters.
+    static func needsEscaping(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 }

@@ -86,15 +86,10 @@ public struct JSONWriter {
         var text = text
         text.withUTF8 { utf8 in
             bytes.append(UInt8(ascii: "\""))
-            var clean = true
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                clean = false
-                break
-            }
-            if clean {
-                bytes.append(contentsOf: utf8)
-            } else {
+            if utf8.contains(where: JSONString.needsEscaping) {
                 for byte in utf8 { appendEscaped(byte) }
+            } else {
+                bytes.append(contentsOf: utf8)
             }
             bytes.append(UInt8(ascii: "\""))
         }

@@ -39,9 +39,12 @@ struct AccessLog: Sendable {
     /// Microseconds as milliseconds with three decimals (`0.006`, `12.345`), by integer
     /// arithmetic (a `Double`'s description costs more than the rest of the line).
     static func milliseconds(microseconds: Int64) -> String {
-        let magnitude = microseconds.magnitude
-        let fraction = String(magnitude % 1000)
-        return (microseconds < 0 ? "-" : "") + String(magnitude / 1000) + "." + String(repeating: "0", count: 3 - fraction.utf8.count) + fraction
+        var bytes: [UInt8] = microseconds < 0 ? [UInt8(ascii: "-")] : []
+        let magnitude = Int(microseconds.magnitude)
+        bytes.appendDigits(magnitude / 1000, width: 1)
+        bytes.append(UInt8(ascii: "."))
+        bytes.appendDigits(magnitude % 1000, width: 3)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

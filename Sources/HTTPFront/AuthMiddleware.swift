@@ -28,8 +28,8 @@ struct AuthMiddleware: RouterMiddleware {
         // failure table, which holds nothing else, is empty until then); a failing credential
         // below records it either way.
         let presented = request.headers.single(.authorization) != nil
-        let failureKey = presented && failures.count > 0 ? context.clientIP.map { "a:" + $0 } : nil
-        if let failureKey {
+        let addressKey = { context.clientIP.map { "a:" + $0 } }
+        if presented, failures.count > 0, let failureKey = addressKey() {
             let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimits.now())
             if !verdict.allowed {
                 let error = TallyError(.tooManyAuthFailures, "too many failed authentications from this address; retry after Retry-After seconds")
@@ -40,7 +40,7 @@ struct AuthMiddleware: RouterMiddleware {
         do {
             principal = try await authenticate(request)
         } catch let error as TallyError where error.code.status == 401 {
-            if presented, let key = failureKey ?? context.clientIP.map({ "a:" + $0 }) {
+            if presented, let key = addressKey() {
                 _ = failures.check([(key, failurePolicy)], now: RateLimits.now())
             }
             throw error

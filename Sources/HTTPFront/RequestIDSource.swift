@@ -26,6 +26,6 @@ final class RequestIDSource: Sendable {
 
     func next(at date: Date = Date()) -> Identifier<RequestKind> {
         let count = counter.add(1, ordering: .relaxed).newValue
-        return .make(millis: UInt64(max(0, date.timeIntervalSince1970 * 1000)), randomHigh: high, randomLow: start &+ count)
+        return .make(at: date, randomHigh: high, randomLow: start &+ count)
     }
 }

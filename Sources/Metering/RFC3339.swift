@@ -85,20 +85,7 @@ public enum RFC3339 {
         // Written into one fixed buffer (responses format times on hot paths).
         var bytes = [UInt8]()
         bytes.reserveCapacity(32)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            if rest >= divisor * 10 {  // wider than `width` (a year past 9999): every digit
-                for character in String(rest).utf8 { bytes.append(character) }
-                return
-            }
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-                rest %= divisor
-                divisor /= 10
-            }
-        }
+        func digits(_ value: Int, _ width: Int) { bytes.appendDigits(value, width: width) }
         if year < 0 {
             bytes.append(UInt8(ascii: "-"))
             digits(-year, 4)
