@@ -35,25 +35,38 @@ public struct CheckBenchmark: Sendable {
             public var statuses: [String: Int]
         }
 
-        /// One round over HTTP: checks, then the baseline, on the same connections.
+        /// One round over HTTP: checks, then the baseline, on the same connections; with
+        /// `--plain-url`, then a plain Hummingbird GET too.
         public struct Round: Sendable, Encodable {
             public var http: OverHTTP
             public var baseline: OverHTTP
+            /// `GET /health/live` of `tally bench plain-server` (Hummingbird with one route and no
+            /// middleware): what the issue's floors are written against.
+            public var plain: OverHTTP?
             /// Checks per second over baseline requests per second.
-            public var ratio: Double { baseline.checksPerSecond > 0 ? http.checksPerSecond / baseline.checksPerSecond : 0 }
+            public var ratio: Double { Self.ratio(http, baseline) }
+            /// Checks per second over plain Hummingbird GETs per second.
+            public var plainRatio: Double? { plain.map { Self.ratio(http, $0) } }
 
-            public init(http: OverHTTP, baseline: OverHTTP) {
+            public init(http: OverHTTP, baseline: OverHTTP, plain: OverHTTP? = nil) {
                 self.http = http
                 self.baseline = baseline
+                self.plain = plain
             }
 
-            enum CodingKeys: String, CodingKey { case http, baseline, ratio }
+            static func ratio(_ part: OverHTTP, _ base: OverHTTP) -> Double {
+                base.checksPerSecond > 0 ? part.checksPerSecond / base.checksPerSecond : 0
+            }
+
+            enum CodingKeys: String, CodingKey { case http, baseline, ratio, plain, plainRatio = "plain_ratio" }
 
             public func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
                 try container.encode(http, forKey: .http)
                 try container.encode(baseline, forKey: .baseline)
                 try container.encode(ratio, forKey: .ratio)
+                try container.encodeIfPresent(plain, forKey: .plain)
+                try container.encodeIfPresent(plainRatio, forKey: .plainRatio)
             }
         }
 
@@ -85,6 +98,18 @@ public struct CheckBenchmark: Sendable {
             return (median(rounds.map(\.http.checksPerSecond)), median(rounds.map(\.baseline.checksPerSecond)), median(rounds.map(\.ratio)))
         }
 
+        /// The medians of the plain Hummingbird GET rate and of checks over it, when every round
+        /// measured one.
+        public var plainMedians: (plain: Double, ratio: Double)? {
+            let plains = rounds.compactMap(\.plain), ratios = rounds.compactMap(\.plainRatio)
+            guard !rounds.isEmpty, plains.count == rounds.count else { return nil }
+            return (median(plains.map(\.checksPerSecond)), median(ratios))
+        }
+
+        /// The issue's HTTP floor, 30,000 checks/s where a plain Hummingbird GET does about
+        /// 48,000, as a share of the plain GET rate measured in the same run.
+        public static let floorPlainRatio = 30_000.0 / 48_000.0
+
         public var text: String {
             var lines = ["tally bench check (run \(runID))"]
             if let inProcess {
@@ -101,10 +126,19 @@ public struct CheckBenchmark: Sendable {
                 lines.append(label + "statuses: \(http.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
                 lines.append(label + String(format: "baseline GET /health/live, same connections: %.0f req/s, p99 %.2f ms; checks/baseline %.2f",
                                             baseline.checksPerSecond, baseline.p99Milliseconds, round.ratio))
+                if let plain = round.plain, let ratio = round.plainRatio {
+                    lines.append(label + String(format: "plain Hummingbird GET, same connections: %.0f req/s, p99 %.2f ms; checks/plain %.2f",
+                                                plain.checksPerSecond, plain.p99Milliseconds, ratio))
+                }
             }
             if rounds.count > 1, let medians {
                 lines.append(String(format: "  medians of %d rounds: %.0f checks/s, baseline %.0f req/s, checks/baseline %.2f",
                                     rounds.count, medians.checks, medians.baseline, medians.ratio))
+            }
+            if let plainMedians {
+                let label = rounds.count > 1 ? "  medians: plain" : "  plain"
+                lines.append(label + String(format: " Hummingbird GET %.0f req/s; checks/plain %.2f against the floor's %.3f (30,000 where plain does ~48,000)",
+                                            plainMedians.plain, plainMedians.ratio, Self.floorPlainRatio))
             }
             return lines.joined(separator: "\n")
         }
@@ -182,17 +216,26 @@ public struct CheckBenchmark: Sendable {
 
     /// Sends `request` (from `prepare`) on `connections` for `duration`.
     public func checks(_ request: ByteBuffer, setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        try await Self.measure(request, setup: setup, connections: connections, duration: duration)
+        try await Self.measure(request, host: setup.host, port: setup.port, connections: connections, duration: duration)
     }
 
     /// `GET /health/live` with the same load: the server's own ceiling.
     public func baseline(setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        let request = RequestLoad.render(method: "GET", path: "/health/live", host: setup.host, token: "-", body: nil)
-        return try await Self.measure(request, setup: setup, connections: connections, duration: duration)
+        try await Self.get(host: setup.host, port: setup.port, connections: connections, duration: duration)
     }
 
-    static func measure(_ request: ByteBuffer, setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        let (stats, seconds) = try await RequestLoad(host: setup.host, port: setup.port, connections: connections, duration: duration).run(request)
+    /// `GET /health/live` of another server (`tally bench plain-server`) with the same load.
+    public func plain(host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        try await Self.get(host: host, port: port, connections: connections, duration: duration)
+    }
+
+    static func get(host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        let request = RequestLoad.render(method: "GET", path: "/health/live", host: host, token: "-", body: nil)
+        return try await measure(request, host: host, port: port, connections: connections, duration: duration)
+    }
+
+    static func measure(_ request: ByteBuffer, host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
+        let (stats, seconds) = try await RequestLoad(host: host, port: port, connections: connections, duration: duration).run(request)
         let ok = stats.statuses[200] ?? 0
         return Report.OverHTTP(
             connections: connections, requests: stats.requests, seconds: seconds, checksPerSecond: Double(ok) / seconds,

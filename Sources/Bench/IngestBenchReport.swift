@@ -83,8 +83,31 @@ public struct IngestBenchReport: Sendable, Encodable {
     public var load: Load
     public var verification: Verification
     public var baseline: IngestBaselineResult?
+    /// A plain Hummingbird GET (`tally bench plain-server`) on as many connections, after the
+    /// load: what the request floors are written against (`--plain-url`).
+    public var plain: PlainGet?
 
-    public init(runID: String, url: String, connections: Int, batchSize: Int, duplicateRatio: Double, load: Load, verification: Verification, baseline: IngestBaselineResult?) {
+    /// Requests per second and p99 of a plain Hummingbird GET.
+    public struct PlainGet: Sendable, Encodable, Equatable {
+        public var requestsPerSecond: Double
+        public var p99Milliseconds: Double
+
+        public init(requestsPerSecond: Double, p99Milliseconds: Double) {
+            self.requestsPerSecond = requestsPerSecond
+            self.p99Milliseconds = p99Milliseconds
+        }
+
+        enum CodingKeys: String, CodingKey { case requestsPerSecond = "requests_per_second", p99Milliseconds = "p99_ms" }
+    }
+
+    /// The single-event floor, 15,000 requests/s where a plain Hummingbird GET does about
+    /// 48,000, as a share of the plain GET rate measured in the same run.
+    public static let floorPlainRatio = 15_000.0 / 48_000.0
+
+    public init(
+        runID: String, url: String, connections: Int, batchSize: Int, duplicateRatio: Double, load: Load, verification: Verification,
+        baseline: IngestBaselineResult?, plain: PlainGet? = nil
+    ) {
         self.runID = runID
         self.url = url
         self.connections = connections
@@ -93,18 +116,22 @@ public struct IngestBenchReport: Sendable, Encodable {
         self.load = load
         self.verification = verification
         self.baseline = baseline
+        self.plain = plain
     }
 
     public var eventsPerSecond: Double { load.seconds > 0 ? Double(load.eventsSent) / load.seconds : 0 }
     public var requestsPerSecond: Double { load.seconds > 0 ? Double(load.requests) / load.seconds : 0 }
     /// Ingest events/s over the baseline's raw rows/s.
     public var baselineRatio: Double? { baseline.map { $0.eventsPerSecond > 0 ? eventsPerSecond / $0.eventsPerSecond : 0 } }
+    /// Ingest requests/s over plain Hummingbird GETs/s.
+    public var plainRatio: Double? { plain.map { $0.requestsPerSecond > 0 ? requestsPerSecond / $0.requestsPerSecond : 0 } }
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", url, connections, batchSize = "batch_size", duplicateRatio = "duplicate_ratio", seconds, requests
         case eventsSent = "events_sent", eventsPerSecond = "events_per_second", requestsPerSecond = "requests_per_second", latencyMs = "latency_ms"
         case accepted, duplicates, rejected, newEvents = "new_events", repeats, retriedBatches = "retried_batches", unacknowledged = "unacknowledged_events"
         case failedResponses = "failed_responses", connectionErrors = "connection_errors", verification, baseline, baselineRatio = "baseline_ratio"
+        case plain, plainRatio = "plain_ratio"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -132,6 +159,8 @@ public struct IngestBenchReport: Sendable, Encodable {
         try c.encode(verification, forKey: .verification)
         try c.encodeIfPresent(baseline, forKey: .baseline)
         try c.encodeIfPresent(baselineRatio.map(Self.round), forKey: .baselineRatio)
+        try c.encodeIfPresent(plain, forKey: .plain)
+        try c.encodeIfPresent(plainRatio.map(Self.round), forKey: .plainRatio)
     }
 
     static func round(_ value: Double) -> Double { (value * 1_000).rounded() / 1_000 }
@@ -160,6 +189,10 @@ public struct IngestBenchReport: Sendable, Encodable {
         if let baseline, let ratio = baselineRatio {
             lines.append("  baseline: \(number(baseline.eventsPerSecond)) rows/s raw (\(baseline.method); \(baseline.events) rows, batches of \(baseline.batchSize))")
             lines.append("  ratio: ingest is \(number(ratio * 100, 1)) % of the raw rate")
+        }
+        if let plain, let ratio = plainRatio {
+            lines.append("  plain Hummingbird GET, \(connections) connections: \(number(plain.requestsPerSecond)) req/s, p99 \(number(plain.p99Milliseconds, 2)) ms")
+            lines.append("  requests/plain \(number(ratio, 3)) (the single-event floor, 15,000 where plain does ~48,000, is \(number(Self.floorPlainRatio, 3)))")
         }
         return lines.joined(separator: "\n")
     }

@@ -12,7 +12,7 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks against a running Tally server.",
-        subcommands: [BenchIngest.self, BenchCheck.self, BenchFairness.self, BenchJobs.self, BenchBilling.self]
+        subcommands: [BenchIngest.self, BenchCheck.self, BenchFairness.self, BenchJobs.self, BenchBilling.self, BenchPlainServer.self]
     )
 }
 
@@ -42,6 +42,7 @@ struct BenchIngest: AsyncParsableCommand {
     @Option(help: "Stop after this many events, if sooner.") var events: Int?
     @Option(help: "Rows for the raw insert baseline (0 skips it).") var baselineEvents = 200_000
     @Option(help: "Seed for the duplicate choices.") var seed: UInt64 = 1
+    @Option(help: "A `tally bench plain-server` URL: after the load, its GET /health/live on as many connections, for as long, as the baseline for requests/s.") var plainURL: String?
     @Flag(help: "Do not read the ledger (nor run the baseline) directly; verify through the meter only.") var noLedger = false
     @Flag(help: "Print the report as JSON.") var json = false
 
@@ -51,6 +52,7 @@ struct BenchIngest: AsyncParsableCommand {
         guard (0..<1).contains(duplicateRatio) else { throw ValidationError("--duplicate-ratio must be at least 0 and below 1") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
         guard baselineEvents >= 0 else { throw ValidationError("--baseline-events must not be negative") }
+        if let plainURL, Self.hostPort(plainURL) == nil { throw ValidationError("--plain-url must look like http://127.0.0.1:18099") }
     }
 
     func run() async throws {
@@ -84,9 +86,14 @@ struct BenchIngest: AsyncParsableCommand {
                 return (rows, baseline)
             }
         }
+        var plain: IngestBenchReport.PlainGet?
+        if let (plainHost, plainPort) = plainURL.flatMap(Self.hostPort) {
+            let measured = try await CheckBenchmark().plain(host: plainHost, port: plainPort, connections: connections, duration: .seconds(duration))
+            plain = .init(requestsPerSecond: measured.checksPerSecond, p99Milliseconds: measured.p99Milliseconds)
+        }
         let report = IngestBenchReport(
             runID: runID, url: url, connections: connections, batchSize: batchSize, duplicateRatio: duplicateRatio, load: load,
-            verification: .check(load: load, meterTotal: meterTotal, ledgerRows: ledgerRows), baseline: baseline
+            verification: .check(load: load, meterTotal: meterTotal, ledgerRows: ledgerRows), baseline: baseline, plain: plain
         )
         if json {
             let encoder = JSONEncoder()
@@ -149,7 +156,8 @@ struct BenchCheck: AsyncParsableCommand {
             Tally once its request is parsed. The HTTP part needs a running server and an operator key (--operator-token or \
             TALLY_OPERATOR_TOKEN): it creates a tenant entitled to a metered feature and sends checks on N keep-alive connections, \
             then GET /health/live on the same connections as the baseline; --rounds N alternates the two N times and \
-            reports their medians (shared machines are noisy).
+            reports their medians (shared machines are noisy). With --plain-url, each round also loads a plain Hummingbird GET \
+            (`tally bench plain-server`) and the report reads checks against it, as the issue's floor is written.
             """
     )
 
@@ -158,6 +166,7 @@ struct BenchCheck: AsyncParsableCommand {
     @Option(help: "Concurrent keep-alive connections.") var connections = 64
     @Option(help: "Seconds of each part.") var duration = 10
     @Option(help: "Rounds over HTTP, each checks then the baseline; the report gives each and their medians.") var rounds = 1
+    @Option(help: "A `tally bench plain-server` URL: each round also loads its GET /health/live, and the report reads checks against it.") var plainURL: String?
     @Flag(help: "Only the in-process part (no server needed).") var inProcessOnly = false
     @Flag(help: "Only the HTTP part.") var httpOnly = false
     @Flag(help: "Print the report as JSON.") var json = false
@@ -165,6 +174,7 @@ struct BenchCheck: AsyncParsableCommand {
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard !(inProcessOnly && httpOnly) else { throw ValidationError("--in-process-only and --http-only exclude each other") }
+        if let plainURL, BenchIngest.hostPort(plainURL) == nil { throw ValidationError("--plain-url must look like http://127.0.0.1:18099") }
     }
 
     func run() async throws {
@@ -176,10 +186,15 @@ struct BenchCheck: AsyncParsableCommand {
             guard let (host, port) = BenchIngest.hostPort(url) else { CommandContext.fail("tally: bench: --url must look like http://127.0.0.1:8080") }
             let setup = BenchSetup(host: host, port: port, operatorToken: BenchTenant.operatorToken(operatorToken))
             let request = try await bench.prepare(setup: setup, runID: runID)
+            let plainServer = plainURL.flatMap(BenchIngest.hostPort)
             for _ in 0..<rounds {
                 let http = try await bench.checks(request, setup: setup, connections: connections, duration: .seconds(duration))
                 let baseline = try await bench.baseline(setup: setup, connections: connections, duration: .seconds(duration))
-                measured.append(.init(http: http, baseline: baseline))
+                var plain: CheckBenchmark.Report.OverHTTP?
+                if let (host, port) = plainServer {
+                    plain = try await bench.plain(host: host, port: port, connections: connections, duration: .seconds(duration))
+                }
+                measured.append(.init(http: http, baseline: baseline, plain: plain))
             }
         }
         let report = CheckBenchmark.Report(runID: runID, inProcess: inProcess, rounds: measured)

@@ -35,4 +35,23 @@ import Testing
         #expect(!report.text.contains("medians"))
         #expect(CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: []).medians == nil)
     }
+
+    @Test func plainRoundsReadChecksAgainstThePlainGet() throws {
+        let rounds: [CheckBenchmark.Report.Round] = [
+            .init(http: Self.part(12_000), baseline: Self.part(24_000), plain: Self.part(40_000)),  // 0.30
+            .init(http: Self.part(15_000), baseline: Self.part(25_000), plain: Self.part(30_000)),  // 0.50
+            .init(http: Self.part(18_000), baseline: Self.part(30_000), plain: Self.part(36_000)),  // 0.50
+        ]
+        let report = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: rounds)
+        let plain = try #require(report.plainMedians)
+        #expect(plain.plain == 36_000 && plain.ratio == 0.5)
+        #expect(report.text.contains("plain Hummingbird GET, same connections: 40000 req/s"))
+        #expect(report.text.contains("medians: plain Hummingbird GET 36000 req/s; checks/plain 0.50 against the floor's 0.625 (30,000 where plain does ~48,000)"))
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any])
+        let encoded = try #require(json["rounds"] as? [[String: Any]])
+        #expect((encoded[0]["plain_ratio"] as? Double) == 0.3)
+        // Without a plain phase in every round there is no plain median, and none is printed.
+        let mixed = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: [rounds[0], .init(http: Self.part(1), baseline: Self.part(2))])
+        #expect(mixed.plainMedians == nil && !mixed.text.contains("checks/plain 0.30 against"))
+    }
 }

@@ -41,6 +41,18 @@ import Testing
             #expect((json["verification"] as? [String: Any])?["ok"] as? Bool == true)
             #expect((json["latency_ms"] as? [String: Double])?["p99"] != nil)
             #expect(report.text.contains("verification: ok"))
+            #expect(json["plain_ratio"] == nil && !report.text.contains("plain Hummingbird"))
+
+            // With a plain Hummingbird GET measured, requests/s are read against it.
+            let plain = IngestBenchReport.PlainGet(requestsPerSecond: report.requestsPerSecond * 4, p99Milliseconds: 1.5)
+            let withPlain = IngestBenchReport(
+                runID: "x", url: "http://test", connections: 4, batchSize: 25, duplicateRatio: 0.2, load: load, verification: verification, baseline: nil, plain: plain
+            )
+            #expect(withPlain.plainRatio == 0.25)
+            let plainJSON = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(withPlain)) as? [String: Any])
+            #expect(plainJSON["plain_ratio"] as? Double == 0.25)
+            #expect((plainJSON["plain"] as? [String: Double])?["p99_ms"] == 1.5)
+            #expect(withPlain.text.contains("requests/plain 0.25 (the single-event floor, 15,000 where plain does ~48,000, is 0.313)"))
         }
     }
 

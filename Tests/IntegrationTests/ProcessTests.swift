@@ -1,3 +1,4 @@
+import Bench
 import Core
 import Foundation
 import Storage
@@ -53,6 +54,30 @@ import Testing
         let overridden = try await TallyProcess.run(["migrate", "--config", file], env: ["TALLY_HTTP_ADDRESS": "127.0.0.1:9"])
         #expect(overridden.status == 0, "\(overridden.err)")
         #expect(FileManager.default.fileExists(atPath: dir + "/data/tally.sqlite"))
+    }
+
+    /// `tally bench plain-server` is Hummingbird with one route: `GET /health/live` answers as
+    /// Tally's does, nothing else is routed, and the bench's plain phase loads it with nothing
+    /// but 200s. A malformed `--plain-url` is refused before any load.
+    @Test func plainServerServesTheBaselineGet() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-plain-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = try TallyProcess.Server(env: [:], workDir: dir, arguments: ["bench", "plain-server", "--address", "127.0.0.1:0"])
+        try await server.waitUntilListening()
+        let live = try await server.request("GET", "/health/live")
+        #expect(live.status == 200 && live.body["status"] as? String == "ok")
+        #expect(try await server.request("GET", "/v1/tenants").status == 404)
+        let url = try #require(URL(string: server.baseURL))
+        let measured = try await CheckBenchmark().plain(host: "127.0.0.1", port: try #require(url.port), connections: 2, duration: .milliseconds(300))
+        #expect(measured.requests > 0 && measured.checksPerSecond > 0)
+        #expect(measured.statuses == ["200": measured.requests], "\(measured.statuses)")
+        #expect(try await server.terminate() == 0)
+
+        for command in [["bench", "check", "--http-only", "--plain-url", "localhost:1"], ["bench", "ingest", "--plain-url", "https://x"]] {
+            let refused = try await TallyProcess.run(command, env: [:])
+            #expect(refused.status != 0 && refused.err.contains("--plain-url must look like"), "\(refused.err)")
+        }
     }
 
     /// `TALLY_ACCESS_LOG`: every request gets a JSON line by default; `errors` keeps only those
