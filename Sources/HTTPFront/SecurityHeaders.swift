@@ -8,10 +8,16 @@ struct SecurityHeaders: Sendable {
     let environment: Settings.Environment
 
     func apply(to response: inout Response) {
-        // Appended, not assigned through the subscript (which rebuilds the fields each time);
-        // a handler that set one of these already keeps its own.
-        for field in Self.fields where response.headers.single(field.name) == nil { response.headers.append(field) }
-        if environment != .dev, response.headers.single(.strictTransportSecurity) == nil { response.headers.append(Self.hsts) }
+        // One scan notes which of ours a handler set already (it keeps its own), then the rest
+        // are appended, not assigned through the subscript (which rebuilds the fields each
+        // time). Every response passes here, so the fields are read once, not once per name.
+        let names = environment == .dev ? Self.names.dropLast() : Self.names[...]
+        var present: UInt32 = 0
+        for field in response.headers {
+            for (index, name) in names.enumerated() where field.name == name { present |= 1 << index }
+        }
+        response.headers.reserveCapacity(response.headers.count + names.count)
+        for (index, field) in Self.all.prefix(names.count).enumerated() where present & (1 << index) == 0 { response.headers.append(field) }
     }
 
     static let fields = [
@@ -21,6 +27,9 @@ struct SecurityHeaders: Sendable {
         HTTPField(name: .cacheControl, value: "no-store"),
     ]
     static let hsts = HTTPField(name: .strictTransportSecurity, value: "max-age=31536000; includeSubDomains")
+    /// Every field, HSTS last (it is left out in development).
+    static let all = fields + [hsts]
+    static let names = all.map(\.name)
 }
 
 extension HTTPField.Name {
