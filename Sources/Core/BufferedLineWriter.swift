@@ -9,24 +9,47 @@ import Dispatch
 import Synchronization
 
 /// Log lines bound for a file descriptor, written in batches: a line joins a buffer, and the
-/// buffer is written when it passes `limit` bytes, when a line is `urgent` (warnings and
-/// errors), every `interval`, and at `flush()` (the server calls it at exit).
+/// buffer is written every `interval`, when it passes `limit` bytes (by the writer's own queue,
+/// not by the thread that filled it), at once when a line is `urgent` (warnings and errors), and
+/// at `flush()` (the server calls it at exit).
 ///
 /// A server writing one access line per request spends a `write(2)` per request without this
-/// (about a twentieth of a small request's CPU). The cost: an info line reaches the log up to
-/// `interval` late, and a process killed with SIGKILL loses at most that much of them.
-/// Lines are never split or interleaved: each is appended whole under the lock.
+/// (about a twentieth of a small request's CPU). Request threads only append under a short
+/// lock: a batch is swapped out and written under a second lock they never wait on (unless a
+/// line is urgent, or the buffer reaches 16 times `limit` because the descriptor is too slow,
+/// which makes the writer that got there write it: memory stays bounded). The cost: an info
+/// line reaches the log up to `interval` late, and a process killed with SIGKILL loses at most
+/// that much of them. Lines are never split or interleaved, and batches are written in order:
+/// each line is appended whole, and a batch is taken and written under the one output lock.
 public final class BufferedLineWriter: Sendable {
+    private struct Pending {
+        var bytes: [UInt8] = []
+        /// A written batch's storage, kept for the next one (its capacity is reused).
+        var spare: [UInt8] = []
+        /// A flush for a full buffer is on the queue already.
+        var flushQueued = false
+    }
+
+    private enum Action { case none, queue, now }
+
     private let fileDescriptor: Int32
     private let limit: Int
-    private let buffer = Mutex<[UInt8]>([])
+    private let pending = Mutex(Pending())
+    /// Held while one batch is taken and written: batches reach the descriptor whole, in order.
+    private let output = Mutex(())
+    /// Where full buffers and the timer are written from (serial).
+    private let queue: DispatchQueue
     /// Set up once in `init`, cancelled in `deinit`; Dispatch serializes its handler.
     private nonisolated(unsafe) let timer: any DispatchSourceTimer
 
-    public init(fileDescriptor: Int32, limit: Int = 64 * 1024, interval: Duration = .milliseconds(100)) {
+    public init(
+        fileDescriptor: Int32, limit: Int = 64 * 1024, interval: Duration = .milliseconds(100),
+        queue: DispatchQueue = DispatchQueue(label: "tally.log-flush")
+    ) {
         self.fileDescriptor = fileDescriptor
         self.limit = limit
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tally.log-flush"))
+        self.queue = queue
+        timer = DispatchSource.makeTimerSource(queue: queue)
         let period = DispatchTimeInterval.nanoseconds(Int(interval.totalNanoseconds))
         timer.schedule(deadline: .now() + period, repeating: period)
         timer.setEventHandler { [weak self] in self?.flush() }
@@ -35,23 +58,42 @@ public final class BufferedLineWriter: Sendable {
 
     deinit { timer.cancel() }
 
-    /// Adds one whole line (with its newline); writes everything buffered at once when the
-    /// buffer is full or the line is `urgent`.
+    /// Adds one whole line (with its newline). An urgent line is written before this returns,
+    /// with everything buffered before it; a full buffer is handed to the writer's queue.
     public func write(_ line: [UInt8], urgent: Bool) {
-        buffer.withLock { buffer in
-            buffer.append(contentsOf: line)
-            if urgent || buffer.count >= limit { Self.drain(&buffer, to: fileDescriptor) }
+        let action = pending.withLock { pending -> Action in
+            pending.bytes.append(contentsOf: line)
+            if urgent || pending.bytes.count >= limit * 16 { return .now }
+            guard pending.bytes.count >= limit, !pending.flushQueued else { return .none }
+            pending.flushQueued = true
+            return .queue
+        }
+        switch action {
+        case .none: break
+        case .queue: queue.async { [weak self] in self?.flush() }
+        case .now: flush()
         }
     }
 
     /// Writes everything buffered now.
     public func flush() {
-        buffer.withLock { Self.drain(&$0, to: fileDescriptor) }
+        output.withLock { _ in
+            var batch = pending.withLock { pending -> [UInt8] in
+                pending.flushQueued = false
+                var taken = pending.spare
+                swap(&taken, &pending.bytes)
+                pending.spare = []
+                return taken
+            }
+            guard !batch.isEmpty else { return }
+            Self.drain(batch, to: fileDescriptor)
+            batch.removeAll(keepingCapacity: true)
+            pending.withLock { $0.spare = batch }
+        }
     }
 
-    private static func drain(_ buffer: inout [UInt8], to fileDescriptor: Int32) {
-        guard !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { raw in
+    private static func drain(_ batch: [UInt8], to fileDescriptor: Int32) {
+        batch.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = systemWrite(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
@@ -62,7 +104,6 @@ public final class BufferedLineWriter: Sendable {
                 offset += written
             }
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 }
 
