@@ -54,6 +54,38 @@ public struct JSONLogHandler: LogHandler {
         emit(writer.bytes, event.level)
     }
 
+    /// Logs one line whose own fields are text and already sorted by key (`sortedFields`), merged
+    /// with the handler's metadata (a field wins over metadata of the same key): the same line
+    /// `Logger` would write for these fields as event metadata, without building a metadata
+    /// dictionary, merging or sorting it. The access log writes one per request this way.
+    public func log(level: Logger.Level, message: String, sortedFields: [(key: String, value: String)]) {
+        guard level >= logLevel else { return }
+        var writer = JSONWriter(capacity: 384)
+        Self.timestamp(into: &writer)
+        Self.header(into: &writer, level: level, message: message, label: label)
+        var own = metadata.isEmpty ? [] : metadata.keys.filter { key in !sortedFields.contains { $0.key == key } }
+        if own.count > 1 { own.sort() }
+        var next = 0
+        for field in sortedFields {
+            while next < own.count, own[next] < field.key {
+                writer.bytes.append(UInt8(ascii: ","))
+                writer.key(own[next])
+                Self.writeValue(metadata[own[next]]!, to: &writer)
+                next += 1
+            }
+            writer.bytes.append(UInt8(ascii: ","))
+            writer.key(field.key)
+            writer.write(field.value)
+        }
+        for key in own[next...] {
+            writer.bytes.append(UInt8(ascii: ","))
+            writer.key(key)
+            Self.writeValue(metadata[key]!, to: &writer)
+        }
+        writer.raw("}\n")
+        emit(writer.bytes, level)
+    }
+
     /// One JSON line (with the trailing newline) for a log event.
     public static func render(timestamp: String, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata) -> String {
         var writer = JSONWriter()
@@ -69,12 +101,7 @@ public struct JSONLogHandler: LogHandler {
     private static func render(
         into writer: inout JSONWriter, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata, extra: Logger.Metadata
     ) {
-        writer.raw(",\"level\":")
-        writer.write(level.rawValue)
-        writer.raw(",\"msg\":")
-        writer.write(message)
-        writer.raw(",\"logger\":")
-        writer.write(label)
+        header(into: &writer, level: level, message: message, label: label)
         var keys = Array(metadata.keys)
         for key in extra.keys where metadata[key] == nil { keys.append(key) }
         keys.sort()
@@ -84,6 +111,16 @@ public struct JSONLogHandler: LogHandler {
             writeValue(extra[key] ?? metadata[key]!, to: &writer)
         }
         writer.raw("}\n")
+    }
+
+    /// `,"level":…,"msg":…,"logger":…` after the timestamp.
+    private static func header(into writer: inout JSONWriter, level: Logger.Level, message: String, label: String) {
+        writer.raw(",\"level\":")
+        writer.write(level.rawValue)
+        writer.raw(",\"msg\":")
+        writer.write(message)
+        writer.raw(",\"logger\":")
+        writer.write(label)
     }
 
     private static func writeValue(_ value: Logger.MetadataValue, to writer: inout JSONWriter) {

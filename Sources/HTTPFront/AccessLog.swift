@@ -19,14 +19,22 @@ struct AccessLog: Sendable {
         metrics.record(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
         // Build the line only when it is written.
         guard lines == .all || (lines == .errors && response.status.code >= 400), context.logger.logLevel <= .info else { return }
-        var metadata: Logger.Metadata = [
-            LogKey.method: .string(request.method.rawValue), LogKey.route: .string(route),
-            LogKey.status: .string(Self.statusText(response.status.code)),
-            LogKey.durationMS: .string(Self.milliseconds(microseconds: elapsed.totalMicroseconds)),
-        ]
-        if let tenant = context.locals.tenantID { metadata[LogKey.tenantID] = .string(tenant) }
-        if let key = context.locals.keyID { metadata[LogKey.apiKeyID] = .string(key) }
-        context.logger.info("request", metadata: metadata)
+        // Sorted by key, as a JSON log line orders its fields.
+        var fields: [(key: String, value: String)] = []
+        fields.reserveCapacity(6)
+        if let key = context.locals.keyID { fields.append((LogKey.apiKeyID, key)) }
+        fields.append((LogKey.durationMS, Self.milliseconds(microseconds: elapsed.totalMicroseconds)))
+        fields.append((LogKey.method, request.method.rawValue))
+        fields.append((LogKey.route, route))
+        fields.append((LogKey.status, Self.statusText(response.status.code)))
+        if let tenant = context.locals.tenantID { fields.append((LogKey.tenantID, tenant)) }
+        // The server's handler takes the fields as they are (no metadata dictionary per request);
+        // another handler gets them through `Logger`.
+        if let handler = context.logger.handler as? JSONLogHandler {
+            handler.log(level: .info, message: "request", sortedFields: fields)
+        } else {
+            context.logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: fields.map { ($0.key, .string($0.value)) }))
+        }
     }
 
     /// The status code as text, from a table for the codes HTTP defines.

@@ -47,6 +47,32 @@ import Testing
         let parsed = try #require(formatter.date(from: stamp))
         #expect(abs(parsed.timeIntervalSince(before)) < 60)
     }
+
+    /// The access log's path (text fields already sorted) writes the very line `Logger` writes
+    /// for the same fields as event metadata: the handler's metadata merged in key order, a
+    /// field winning over metadata of the same key.
+    @Test(arguments: [[:], ["request.id": "req_1"], ["a.first": "1", "request.id": "req_1", "zz.last": .stringConvertible(9), "http.route": "/own"]] as [Logger.Metadata])
+    func sortedFieldsWriteTheLineLoggerWrites(metadata: Logger.Metadata) throws {
+        let lines = LineCapture()
+        var handler = JSONLogHandler(label: "tally", level: .info) { lines.append($0) }
+        handler.metadata = metadata
+        let fields: [(key: String, value: String)] = [
+            ("api_key.id", "key_1"), ("duration.ms", "0.125"), ("http.method", "POST"), ("http.route", "/v1/x \"y\""), ("tenant.id", "ten_1"),
+        ]
+        handler.log(level: .info, message: "request", sortedFields: fields)
+        var logger = Logger(label: "tally") { _ in handler }
+        logger.logLevel = .info
+        logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: fields.map { ($0.key, .string($0.value)) }))
+        handler.log(level: .debug, message: "below the level", sortedFields: fields)
+        let captured = lines.all
+        try #require(captured.count == 2)
+        // Everything after the timestamp is the same.
+        let tails = captured.map { String(decoding: $0, as: UTF8.self).split(separator: ",", maxSplits: 1)[1] }
+        #expect(tails[0] == tails[1])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(captured[0])) as? [String: Any])
+        #expect(object["http.route"] as? String == "/v1/x \"y\"")
+        #expect(object.count == 4 + fields.count + metadata.keys.filter { key in !fields.contains { $0.key == key } }.count)
+    }
 }
 
 /// Lines a test handler wrote.
