@@ -22,12 +22,30 @@ public final class RateLimiter: Sendable {
     /// it, and only then is it recorded against all of them (a refusal spends nothing anywhere).
     public func check(_ items: [(key: String, policy: RateLimitPolicy)], now: Int64) -> [RateLimitVerdict] {
         state.withLock { table in
-            let decisions = items.map { $0.policy.decide(tat: table[$0.key], now: now) }
-            if decisions.allSatisfy(\.verdict.allowed) {
-                for (item, decision) in zip(items, decisions) { table[item.key] = decision.tat }
+            // Each key is hashed once: its slot is remembered and written in place when allowed.
+            var verdicts: [RateLimitVerdict] = []
+            verdicts.reserveCapacity(items.count)
+            var writes: [(slot: Dictionary<String, Int64>.Index?, tat: Int64?)] = []
+            writes.reserveCapacity(items.count)
+            var allowed = true
+            for item in items {
+                let slot = table.index(forKey: item.key)
+                let decision = item.policy.decide(tat: slot.map { table.values[$0] }, now: now)
+                verdicts.append(decision.verdict)
+                writes.append((slot, decision.tat))
+                allowed = allowed && decision.verdict.allowed
+            }
+            if allowed {
+                // In place first (slots stay valid until something is inserted), then new keys.
+                for write in writes {
+                    if let slot = write.slot, let tat = write.tat { table.values[slot] = tat }
+                }
+                for (write, item) in zip(writes, items) where write.slot == nil || write.tat == nil {
+                    table[item.key] = write.tat
+                }
                 if table.count > capacity { table = table.filter { $0.value > now } }
             }
-            return decisions.map(\.verdict)
+            return verdicts
         }
     }
 

@@ -56,10 +56,9 @@ public final class TenantDirectory: Service, Sendable {
 
     private func entry(_ tenant: TenantID, in state: inout State) -> Entry {
         let now = ContinuousClock.now
-        if var entry = state.tenants[tenant] {
-            entry.lastUsed = now
-            state.tenants[tenant] = entry
-            return entry
+        if let slot = state.tenants.index(forKey: tenant) {  // one hash; the entry is touched in place
+            state.tenants.values[slot].lastUsed = now
+            return state.tenants.values[slot]
         }
         let quota = TenantQuota(tenantID: tenant, loader: loader.quota, refresh: quotaRefresh, leasing: leasing, logger: logger)
         let entry = Entry(actor: TenantActor(tenantID: tenant, loader: loader, policyTTL: policyTTL, quota: quota), lastUsed: now)

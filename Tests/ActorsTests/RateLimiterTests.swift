@@ -17,4 +17,20 @@ import Testing
         for index in 0..<10 { _ = limiter.check("later\(index)", policy: policy, now: 60_000_000_000) }
         #expect(limiter.count == 10)  // the twelve idle keys went; the ten active ones stay
     }
+
+    /// Several keys at once: allowed only if every one allows, recorded against all of them
+    /// then, and a refusal by one spends nothing on the others.
+    @Test func aRequestAgainstSeveralKeysSpendsAllOrNothing() {
+        let limiter = RateLimiter()
+        let wide = RateLimitPolicy(name: "tenant", limit: 3, window: 1), narrow = RateLimitPolicy(name: "key", limit: 1, window: 1)
+        let first = limiter.check([("t", wide), ("k", narrow)], now: 0)
+        #expect(first.map(\.allowed) == [true, true] && first.map(\.remaining) == [2, 0])
+        let second = limiter.check([("t", wide), ("k", narrow)], now: 0)
+        #expect(second.map(\.allowed) == [true, false])
+        // The refused request took nothing from "t": two of its three are still there.
+        #expect(limiter.check("t", policy: wide, now: 0).remaining == 1)
+        #expect(limiter.check("t", policy: wide, now: 0).remaining == 0)
+        #expect(!limiter.check("t", policy: wide, now: 0).allowed)
+        #expect(limiter.count == 2)
+    }
 }
