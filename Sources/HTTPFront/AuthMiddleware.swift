@@ -47,10 +47,8 @@ struct AuthMiddleware: RouterMiddleware {
         }
         var context = context
         context.principal = principal
-        context.logger[metadataKey: LogKey.apiKeyID] = .string(principal.keyID.rawValue)
-        if let tenant = principal.tenantScope {
-            context.logger[metadataKey: LogKey.tenantID] = .string(tenant.tenantID.rawValue)
-        }
+        // Into the request's locals, not the logger's metadata (each request would copy the
+        // logger): the access line and the failure line read them from there.
         context.locals.record(tenantID: principal.tenantScope?.tenantID.rawValue, keyID: principal.keyID.rawValue)
         return try await limits.handle(request, context: context, next: next)
     }
@@ -59,10 +57,20 @@ struct AuthMiddleware: RouterMiddleware {
         guard let header = request.headers.single(.authorization) else {
             throw TallyError(.missingCredentials, "send an API key as 'Authorization: Bearer <key>'")
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+        guard let token = Self.bearerToken(header) else {
             throw TallyError(.missingCredentials, "the Authorization header must use the Bearer scheme")
         }
-        return try await keys.authenticate(token: String(parts[1]).trimmingWhitespace())
+        return try await keys.authenticate(token: token)
+    }
+
+    /// The credential of `Bearer <credential>` (the scheme in any case, the credential trimmed),
+    /// read off the header's bytes; `nil` for another scheme or no credential.
+    static func bearerToken(_ header: String) -> String? {
+        let bytes = header.utf8
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = bytes[..<space]
+        guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let token = String(Substring(bytes[bytes.index(after: space)...])).trimmingWhitespace()
+        return token.isEmpty ? nil : token
     }
 }

@@ -23,7 +23,10 @@ struct ErrorResponses: Sendable {
             }
         }
         if mapped.code.status >= 500 {
-            context.logger.error("request failed", metadata: [LogKey.errorCode: "\(mapped.code.rawValue)", "error": "\(String(reflecting: error))"])
+            var metadata: Logger.Metadata = [LogKey.errorCode: "\(mapped.code.rawValue)", "error": "\(String(reflecting: error))"]
+            if let tenant = context.locals.tenantID { metadata[LogKey.tenantID] = .string(tenant) }
+            if let key = context.locals.keyID { metadata[LogKey.apiKeyID] = .string(key) }
+            context.logger.error("request failed", metadata: metadata)
         }
         if mapped.code.status == 503 || mapped.code.status == 429 { headers[.retryAfter] = "1" }
         return ProblemResponse.make(mapped, requestID: context.requestID, headers: headers)
