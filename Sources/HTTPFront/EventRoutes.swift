@@ -86,14 +86,15 @@ struct EventRoutes {
 
     /// Runs `produce` once per Idempotency-Key (IETF httpapi draft): a repeat of the same request
     /// gets the stored response, another request under the key 422, one still running 409.
+    /// The fingerprint's material is built only when the request carries a key (most do not).
     func idempotent(
-        _ request: Request, scope: TenantScope, fingerprint material: [UInt8], produce: () async throws -> StoredResponse
+        _ request: Request, scope: TenantScope, fingerprint material: @autoclosure () -> [UInt8], produce: () async throws -> StoredResponse
     ) async throws -> Response {
         guard let header = request.headers.single(.idempotencyKey) else { return Self.response(try await produce()) }
         guard let key = IdempotencyDecision.normalizedKey(header) else {
             throw TallyError(.invalidParameter, "Idempotency-Key must be 1-255 visible ASCII characters", field: "Idempotency-Key")
         }
-        let fingerprint = Array(SHA256.hash(data: material)).hexString
+        let fingerprint = Array(SHA256.hash(data: material())).hexString
         switch try await idempotency.claimIdempotencyKey(key, in: scope, fingerprint: fingerprint, now: Date(), lock: .seconds(60), ttl: idempotencyTTL) {
         case .replay(let stored):
             var response = Self.response(stored)
