@@ -219,11 +219,6 @@ public struct CheckBenchmark: Sendable {
         try await Self.measure(request, host: setup.host, port: setup.port, connections: connections, duration: duration)
     }
 
-    /// `GET /health/live` with the same load: the server's own ceiling.
-    public func baseline(setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        try await Self.get(host: setup.host, port: setup.port, connections: connections, duration: duration)
-    }
-
     /// `GET /health/live` of another server (`tally bench plain-server`) with the same load.
     public func plain(host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
         try await Self.get(host: host, port: port, connections: connections, duration: duration)
@@ -234,8 +229,36 @@ public struct CheckBenchmark: Sendable {
         return try await measure(request, host: host, port: port, connections: connections, duration: duration)
     }
 
+    /// One round: checks, the server's `/health/live` and (with `plain`) a plain Hummingbird
+    /// GET, each for `duration` in all, taken in `slices` turns (checks, baseline, plain, checks,
+    /// …) and summed, so a machine that swings within seconds weighs on every part alike.
+    public func round(
+        _ request: ByteBuffer, setup: BenchSetup, plain: (host: String, port: Int)?, connections: Int, duration: Duration, slices: Int
+    ) async throws -> Report.Round {
+        let live = RequestLoad.render(method: "GET", path: "/health/live", host: setup.host, token: "-", body: nil)
+        var parts: [(request: ByteBuffer, host: String, port: Int)] = [(request, setup.host, setup.port), (live, setup.host, setup.port)]
+        if let plain {
+            parts.append((RequestLoad.render(method: "GET", path: "/health/live", host: plain.host, token: "-", body: nil), plain.host, plain.port))
+        }
+        let slice = duration / max(1, slices)
+        var totals = [(stats: RequestLoopStats, seconds: Double)](repeating: (RequestLoopStats(), 0), count: parts.count)
+        for _ in 0..<max(1, slices) {
+            for (index, part) in parts.enumerated() {
+                let (stats, seconds) = try await RequestLoad(host: part.host, port: part.port, connections: connections, duration: slice).run(part.request)
+                totals[index].stats.merge(stats)
+                totals[index].seconds += seconds
+            }
+        }
+        let measured = totals.map { Self.report($0.stats, seconds: $0.seconds, connections: connections) }
+        return Report.Round(http: measured[0], baseline: measured[1], plain: measured.count > 2 ? measured[2] : nil)
+    }
+
     static func measure(_ request: ByteBuffer, host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
         let (stats, seconds) = try await RequestLoad(host: host, port: port, connections: connections, duration: duration).run(request)
+        return report(stats, seconds: seconds, connections: connections)
+    }
+
+    static func report(_ stats: RequestLoopStats, seconds: Double, connections: Int) -> Report.OverHTTP {
         let ok = stats.statuses[200] ?? 0
         return Report.OverHTTP(
             connections: connections, requests: stats.requests, seconds: seconds, checksPerSecond: Double(ok) / seconds,

@@ -157,7 +157,8 @@ struct BenchCheck: AsyncParsableCommand {
             TALLY_OPERATOR_TOKEN): it creates a tenant entitled to a metered feature and sends checks on N keep-alive connections, \
             then GET /health/live on the same connections as the baseline; --rounds N alternates the two N times and \
             reports their medians (shared machines are noisy). With --plain-url, each round also loads a plain Hummingbird GET \
-            (`tally bench plain-server`) and the report reads checks against it, as the issue's floor is written.
+            (`tally bench plain-server`) and the report reads checks against it, as the issue's floor is written. --slices K \
+            takes each round's parts in K interleaved turns, so swings within seconds fall on every part alike.
             """
     )
 
@@ -167,12 +168,14 @@ struct BenchCheck: AsyncParsableCommand {
     @Option(help: "Seconds of each part.") var duration = 10
     @Option(help: "Rounds over HTTP, each checks then the baseline; the report gives each and their medians.") var rounds = 1
     @Option(help: "A `tally bench plain-server` URL: each round also loads its GET /health/live, and the report reads checks against it.") var plainURL: String?
+    @Option(help: "Turns each part of a round takes, interleaved (checks, baseline, plain, checks, …), within --duration in all.") var slices = 1
     @Flag(help: "Only the in-process part (no server needed).") var inProcessOnly = false
     @Flag(help: "Only the HTTP part.") var httpOnly = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard (1...100).contains(slices) else { throw ValidationError("--slices must be 1...100") }
         guard !(inProcessOnly && httpOnly) else { throw ValidationError("--in-process-only and --http-only exclude each other") }
         if let plainURL, BenchIngest.hostPort(plainURL) == nil { throw ValidationError("--plain-url must look like http://127.0.0.1:18099") }
     }
@@ -186,15 +189,11 @@ struct BenchCheck: AsyncParsableCommand {
             guard let (host, port) = BenchIngest.hostPort(url) else { CommandContext.fail("tally: bench: --url must look like http://127.0.0.1:8080") }
             let setup = BenchSetup(host: host, port: port, operatorToken: BenchTenant.operatorToken(operatorToken))
             let request = try await bench.prepare(setup: setup, runID: runID)
-            let plainServer = plainURL.flatMap(BenchIngest.hostPort)
+            let plainServer = plainURL.flatMap(BenchIngest.hostPort).map { (host: $0.0, port: $0.1) }
             for _ in 0..<rounds {
-                let http = try await bench.checks(request, setup: setup, connections: connections, duration: .seconds(duration))
-                let baseline = try await bench.baseline(setup: setup, connections: connections, duration: .seconds(duration))
-                var plain: CheckBenchmark.Report.OverHTTP?
-                if let (host, port) = plainServer {
-                    plain = try await bench.plain(host: host, port: port, connections: connections, duration: .seconds(duration))
-                }
-                measured.append(.init(http: http, baseline: baseline, plain: plain))
+                measured.append(try await bench.round(
+                    request, setup: setup, plain: plainServer, connections: connections, duration: .seconds(duration), slices: slices
+                ))
             }
         }
         let report = CheckBenchmark.Report(runID: runID, inProcess: inProcess, rounds: measured)

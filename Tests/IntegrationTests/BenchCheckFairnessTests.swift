@@ -22,6 +22,25 @@ import Testing
         }
     }
 
+    /// A round in slices: every part (checks, the server's `/health/live`, the plain GET: here
+    /// the same server's) is loaded in each turn, and its figures are the sums of its turns.
+    @Test func aRoundInSlicesSumsEveryPartsTurns() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let port = try #require(server.client.port)
+            let setup = BenchSetup(host: "127.0.0.1", port: port, operatorToken: server.operatorToken)
+            let bench = CheckBenchmark()
+            let request = try await bench.prepare(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
+            let round = try await bench.round(request, setup: setup, plain: ("127.0.0.1", port), connections: 2, duration: .milliseconds(900), slices: 3)
+            let plain = try #require(round.plain)
+            for part in [round.http, round.baseline, plain] {
+                #expect(part.requests > 0 && part.statuses == ["200": part.requests], "\(part.statuses)")
+                // Its turns add up to the round's duration (plus connecting each turn).
+                #expect(part.seconds >= 0.85 && part.seconds < 5, "\(part.seconds)")
+            }
+            #expect(round.plainRatio == round.http.checksPerSecond / plain.checksPerSecond)
+        }
+    }
+
     @Test func theNoisyTenantIsRefusedAndTheQuietOneIsNot() async throws {
         try await TestServer.run(.sqlite) { server in
             let setup = BenchSetup(host: "127.0.0.1", port: try #require(server.client.port), operatorToken: server.operatorToken)
