@@ -30,12 +30,13 @@ import Testing
             let setup = BenchSetup(host: "127.0.0.1", port: port, operatorToken: server.operatorToken)
             let bench = CheckBenchmark()
             let request = try await bench.prepare(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
-            let round = try await bench.round(request, setup: setup, plain: ("127.0.0.1", port), connections: 2, duration: .milliseconds(900), slices: 3)
+            let round = try await bench.round(request, setup: setup, plain: ("127.0.0.1", port), connections: 2, duration: .seconds(3), slices: 3)
             let plain = try #require(round.plain)
             for part in [round.http, round.baseline, plain] {
                 #expect(part.requests > 0 && part.statuses == ["200": part.requests], "\(part.statuses)")
-                // Its turns add up to the round's duration (plus connecting each turn).
-                #expect(part.seconds >= 0.85 && part.seconds < 5, "\(part.seconds)")
+                // Its turns add up to the round's duration (plus connecting each turn). A turn of a
+                // second leaves room for a busy CI machine to connect and answer.
+                #expect(part.seconds >= 2.9 && part.seconds < 60, "\(part.seconds)")
             }
             #expect(round.plainRatio == round.http.checksPerSecond / plain.checksPerSecond)
         }
