@@ -16,4 +16,15 @@ extension Array where Element == UInt8 {
             divisor /= 10
         }
     }
+
+    /// Appends `value` (not negative) in decimal, as wide as it needs.
+    public mutating func appendDecimal(_ value: Int) {
+        let start = count
+        var rest = value
+        repeat {
+            append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        } while rest > 0
+        self[start...].reverse()
+    }
 }

@@ -1,3 +1,5 @@
+import Core
+
 /// A rate limit: at most `limit` requests per `window` seconds, with bursts up to `limit`,
 /// enforced as a generic cell rate algorithm (GCRA): one timestamp of state per key, no timers.
 public struct RateLimitPolicy: Sendable, Equatable, Hashable {
@@ -59,9 +61,26 @@ public struct RateLimitVerdict: Sendable, Equatable {
     }
 
     /// `RateLimit-Policy` (IETF httpapi ratelimit-headers draft, structured fields): `"tenant";q=600;w=60`.
-    public var policyHeader: String { "\"\(policy.name)\";q=\(policy.limit);w=\(policy.window)" }
+    public var policyHeader: String { Self.item(policy.name, "q", policy.limit, "w", policy.window) }
     /// `RateLimit`: `"tenant";r=12;t=3`.
-    public var rateLimitHeader: String { "\"\(policy.name)\";r=\(remaining);t=\(resetSeconds)" }
+    public var rateLimitHeader: String { Self.item(policy.name, "r", remaining, "t", resetSeconds) }
+
+    /// `"name";a=1;b=2`, written byte by byte (every authenticated response carries two of
+    /// these; string interpolation of the numbers cost about 1 % of a check's CPU).
+    static func item(_ name: String, _ first: Unicode.Scalar, _ firstValue: Int, _ second: Unicode.Scalar, _ secondValue: Int) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count + 32)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: "\""))
+        for (key, value) in [(first, firstValue), (second, secondValue)] {
+            bytes.append(UInt8(ascii: ";"))
+            bytes.append(UInt8(ascii: key))
+            bytes.append(UInt8(ascii: "="))
+            if value < 0 { bytes.append(contentsOf: String(value).utf8) } else { bytes.appendDecimal(value) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     /// The verdict to report among several: any refusal (the longest wait), else the one with
     /// the least remaining.

@@ -8,4 +8,11 @@ import Testing
         bytes.appendDigits(value, width: width)
         #expect(String(decoding: bytes, as: UTF8.self) == "x" + expected)
     }
+
+    @Test(arguments: [0, 7, 10, 42, 1_000_000, 9_223_372_036_854_775_807])
+    func decimalsAreAsWideAsTheyNeed(value: Int) {
+        var bytes: [UInt8] = [UInt8(ascii: "x")]
+        bytes.appendDecimal(value)
+        #expect(String(decoding: bytes, as: UTF8.self) == "x" + String(value))
+    }
 }

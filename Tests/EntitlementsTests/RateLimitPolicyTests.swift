@@ -36,6 +36,9 @@ import Testing
         #expect(unchanged == tat, "a refusal spends nothing")
         #expect(refused.policyHeader == "\"tenant\";q=10;w=1")
         #expect(refused.rateLimitHeader == "\"tenant\";r=0;t=1")
+        let wide = RateLimitVerdict(policy: RateLimitPolicy(name: "key", limit: 1_000_000, window: 3_600), allowed: true, remaining: 999_999, resetSeconds: 12, retryAfterSeconds: nil)
+        #expect(wide.policyHeader == "\"key\";q=1000000;w=3600")
+        #expect(wide.rateLimitHeader == "\"key\";r=999999;t=12")
     }
 
     @Test func costlierRequestsSpendMore() {
