@@ -41,9 +41,13 @@ struct RedisQuotaLeaseStoreTests {
     @Test func aDeadNodesHoldingLapses() async throws {
         try await TestRedis.withClient { redis in
             let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)
-            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "dead", keep: .zero, want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(2))) == Quantity(60))
-            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "live", keep: .zero, want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(30))) == Quantity(40))
-            try await Task.sleep(for: .milliseconds(2_200))
+            #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "dead", keep: .zero, want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(3))) == Quantity(60))
+            let leased = ContinuousClock.now
+            let second = try await store.adjust(QuotaLeaseRequest(key: key, node: "live", keep: .zero, want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(30)))
+            // While the dead node's lease lives, the live one gets only the rest. (A test machine
+            // stalled past the lease's 3 s would see it lapse already: then all 60.)
+            #expect(second == (ContinuousClock.now - leased < .milliseconds(2_500) ? Quantity(40) : Quantity(60)))
+            try await Task.sleep(until: leased + .milliseconds(3_200))
             #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "live", keep: Quantity(40), want: Quantity(60), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(30))) == Quantity(60))
             // After SCRIPT FLUSH (a restarted Redis) the scripts are loaded again.
             _ = try await redis.send("SCRIPT", "FLUSH")
