@@ -221,12 +221,12 @@ public struct CheckBenchmark: Sendable {
 
     /// `GET /health/live` of another server (`tally bench plain-server`) with the same load.
     public func plain(host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        try await Self.get(host: host, port: port, connections: connections, duration: duration)
+        try await Self.measure(Self.live(host: host), host: host, port: port, connections: connections, duration: duration)
     }
 
-    static func get(host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        let request = RequestLoad.render(method: "GET", path: "/health/live", host: host, token: "-", body: nil)
-        return try await measure(request, host: host, port: port, connections: connections, duration: duration)
+    /// `GET /health/live` as sent to `host`: the baseline request, Tally's and the plain server's.
+    static func live(host: String) -> ByteBuffer {
+        RequestLoad.render(method: "GET", path: "/health/live", host: host, token: "-", body: nil)
     }
 
     /// One round: checks, the server's `/health/live` and (with `plain`) a plain Hummingbird
@@ -235,14 +235,12 @@ public struct CheckBenchmark: Sendable {
     public func round(
         _ request: ByteBuffer, setup: BenchSetup, plain: (host: String, port: Int)?, connections: Int, duration: Duration, slices: Int
     ) async throws -> Report.Round {
-        let live = RequestLoad.render(method: "GET", path: "/health/live", host: setup.host, token: "-", body: nil)
-        var parts: [(request: ByteBuffer, host: String, port: Int)] = [(request, setup.host, setup.port), (live, setup.host, setup.port)]
-        if let plain {
-            parts.append((RequestLoad.render(method: "GET", path: "/health/live", host: plain.host, token: "-", body: nil), plain.host, plain.port))
-        }
-        let slice = duration / max(1, slices)
+        var parts: [(request: ByteBuffer, host: String, port: Int)] = [(request, setup.host, setup.port), (Self.live(host: setup.host), setup.host, setup.port)]
+        if let plain { parts.append((Self.live(host: plain.host), plain.host, plain.port)) }
+        let turns = max(1, slices)
+        let slice = duration / turns
         var totals = [(stats: RequestLoopStats, seconds: Double)](repeating: (RequestLoopStats(), 0), count: parts.count)
-        for _ in 0..<max(1, slices) {
+        for _ in 0..<turns {
             for (index, part) in parts.enumerated() {
                 let (stats, seconds) = try await RequestLoad(host: part.host, port: part.port, connections: connections, duration: slice).run(part.request)
                 totals[index].stats.merge(stats)

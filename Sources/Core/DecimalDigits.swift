@@ -3,24 +3,17 @@ extension Array where Element == UInt8 {
     /// than `width` (a year past 9999) is written whole. For times and durations formatted byte
     /// by byte on hot paths (log lines, API answers).
     public mutating func appendDigits(_ value: Int, width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        if rest >= divisor * 10 {
-            append(contentsOf: String(rest).utf8)
-            return
-        }
-        while divisor > 0 {
-            append(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
+        let start = count
+        appendDecimal(value)
+        let written = count - start
+        if written < width { insert(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - written), at: start) }
     }
 
-    /// Appends `value` (not negative) in decimal, as wide as it needs.
+    /// Appends `value` in decimal, as wide as it needs (with a `-` when negative).
     public mutating func appendDecimal(_ value: Int) {
+        if value < 0 { append(UInt8(ascii: "-")) }
         let start = count
-        var rest = value
+        var rest = value.magnitude
         repeat {
             append(UInt8(ascii: "0") + UInt8(rest % 10))
             rest /= 10

@@ -73,12 +73,14 @@ public struct RateLimitVerdict: Sendable, Equatable {
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: name.utf8)
         bytes.append(UInt8(ascii: "\""))
-        for (key, value) in [(first, firstValue), (second, secondValue)] {
+        func parameter(_ key: Unicode.Scalar, _ value: Int) {
             bytes.append(UInt8(ascii: ";"))
             bytes.append(UInt8(ascii: key))
             bytes.append(UInt8(ascii: "="))
-            if value < 0 { bytes.append(contentsOf: String(value).utf8) } else { bytes.appendDecimal(value) }
+            bytes.appendDecimal(value)
         }
+        parameter(first, firstValue)
+        parameter(second, secondValue)
         return String(decoding: bytes, as: UTF8.self)
     }
 

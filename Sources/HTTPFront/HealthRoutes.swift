@@ -20,7 +20,7 @@ struct HealthRoutes {
         func finish(_ name: String) { _ = names.withLock { $0.remove(name) } }
     }
 
-    static let liveBody = Array(#"{"status":"ok"}"#.utf8)
+    static let liveBody = Array(TallyHTTPServer.liveText.utf8)
 
     struct Status: Encodable, Sendable {
         let status: String

@@ -14,6 +14,9 @@ import Storage
 /// Builds Tally's router and HTTP application: the middleware chain, every route, `/metrics`
 /// and `/openapi.json`.
 public enum TallyHTTPServer {
+    /// What `GET /health/live` answers (`tally bench plain-server` answers the same).
+    public static let liveText = #"{"status":"ok"}"#
+
     /// The router with every route. In front of every route, one layer (`FrontMiddleware`):
     /// request id, body limit, errors to problem+json, security headers, access log and
     /// metrics; `/v1` and `/api` add auth (with the failed-authentication limit per client

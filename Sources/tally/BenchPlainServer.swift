@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import HTTPFront
 import Hummingbird
 
 /// `tally bench plain-server`: Hummingbird with one `GET /health/live` route and nothing else
@@ -16,9 +17,6 @@ struct BenchPlainServer: AsyncParsableCommand {
 
     @Option(help: "host:port to listen on (port 0: any free port, announced on standard error).") var address = "127.0.0.1:18099"
 
-    /// The body Tally's own `/health/live` answers.
-    static let body = #"{"status":"ok"}"#
-
     func validate() throws {
         guard HostPort.split(address, defaultPort: nil) != nil else { throw ValidationError("--address must look like 127.0.0.1:18099") }
     }
@@ -26,7 +24,7 @@ struct BenchPlainServer: AsyncParsableCommand {
     func run() async throws {
         guard let (host, port) = HostPort.split(address, defaultPort: nil) else { throw ValidationError("--address must look like 127.0.0.1:18099") }
         let router = Router()
-        router.get("health/live") { _, _ in Self.body }
+        router.get("health/live") { _, _ in TallyHTTPServer.liveText }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), onServerRunning: { channel in
             Serve.announce("plain Hummingbird listening on http://\(host):\(channel.localAddress?.port ?? port)")
         })

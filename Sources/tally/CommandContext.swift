@@ -25,12 +25,12 @@ enum CommandContext {
         }
     }
 
-    /// Installs the JSON log handler at the configured level, once per process: on standard
-    /// output for `serve` and `worker` (batched: `BufferedLineWriter`, flushed at exit), on
-    /// standard error, line by line, for commands that print results.
     /// The batched log output of `serve` and `worker`, flushed by an exit handler.
     static let logWriter = Mutex<BufferedLineWriter?>(nil)
 
+    /// Installs the JSON log handler at the configured level, once per process: on standard
+    /// output for `serve` and `worker` (batched: `BufferedLineWriter`, flushed at exit), on
+    /// standard error, line by line, for commands that print results.
     static func bootstrapLogging(_ settings: Settings, toStandardError: Bool = true) -> Logger {
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
         if toStandardError {
