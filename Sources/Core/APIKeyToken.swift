@@ -70,12 +70,28 @@ public struct APIKeyToken: Sendable, Equatable {
     /// The start of the token, safe to show in lists so people can tell keys apart.
     public var displayPrefix: String { String(text.prefix(Self.prefix.count + 8)) }
 
-    /// Compares two hex digests in time independent of where they differ.
-    public static func digestsMatch(_ lhs: String, _ rhs: String) -> Bool {
-        let a = Array(lhs.utf8), b = Array(rhs.utf8)
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
+    /// Whether this token's SHA-256 digest is `hexDigest` (lowercase hex, as stored), compared
+    /// in time independent of where they differ. No copies: the token's bytes are hashed in
+    /// place and the digest is compared nibble by nibble against the stored text (this runs on
+    /// every authenticated request).
+    public func matches(digest hexDigest: String) -> Bool {
+        var text = text
+        var hasher = SHA256()
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        let digest = hasher.finalize()
+        var stored = hexDigest
+        return stored.withUTF8 { hex in
+            guard hex.count == SHA256.byteCount * 2 else { return false }
+            return digest.withUnsafeBytes { bytes in
+                var difference: UInt8 = 0
+                for (index, byte) in bytes.enumerated() {
+                    difference |= hex[2 * index] ^ Self.hexDigits[Int(byte >> 4)]
+                    difference |= hex[2 * index + 1] ^ Self.hexDigits[Int(byte & 0xF)]
+                }
+                return difference == 0
+            }
+        }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

@@ -12,7 +12,7 @@ public enum CredentialCheck {
     ///   - tenantStatus: that key's tenant status (`nil` for operator keys).
     ///   - token: the presented token (already parsed).
     public static func evaluate(key: APIKey?, tenantStatus: TenantStatus?, token: APIKeyToken, now: Date) -> Result<Principal, TallyError> {
-        guard let key, APIKeyToken.digestsMatch(key.digest, token.digest) else {
+        guard let key, token.matches(digest: key.digest) else {
             return .failure(TallyError(.invalidAPIKey, "the API key is not valid"))
         }
         if key.revokedAt != nil {

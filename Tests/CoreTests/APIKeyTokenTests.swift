@@ -29,9 +29,22 @@ import Testing
         #expect(APIKeyToken(parsing: "") == nil)
     }
 
-    @Test func digestComparison() {
-        #expect(APIKeyToken.digestsMatch("abcd", "abcd"))
-        #expect(!APIKeyToken.digestsMatch("abcd", "abce"))
-        #expect(!APIKeyToken.digestsMatch("abcd", "abc"))
+    @Test func aTokenMatchesItsOwnDigestAndNoOther() throws {
+        let token = APIKeyToken.generate(keyID: .generate())
+        let other = APIKeyToken.generate(keyID: token.keyID)
+        #expect(token.matches(digest: token.digest))
+        #expect(token.matches(digest: APIKeyToken.digest(of: token.text)))
+        #expect(!token.matches(digest: other.digest))
+        // One nibble off, at the start and at the end; upper case; short; long; empty.
+        let digest = Array(token.digest.utf8)
+        for index in [0, 1, 62, 63] {
+            var changed = digest
+            changed[index] = changed[index] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+            #expect(!token.matches(digest: String(decoding: changed, as: UTF8.self)), "nibble \(index)")
+        }
+        if token.digest.contains(where: \.isLetter) { #expect(!token.matches(digest: token.digest.uppercased())) }
+        #expect(!token.matches(digest: String(token.digest.dropLast())))
+        #expect(!token.matches(digest: token.digest + "0"))
+        #expect(!token.matches(digest: ""))
     }
 }
