@@ -2,11 +2,6 @@ import Core
 import HTTPTypes
 import Hummingbird
 import NIOCore
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// Renders errors as RFC 9457 `application/problem+json`, the one place errors become responses.
 ///
@@ -34,20 +29,60 @@ public enum ProblemResponse {
         StoredResponse(status: error.code.status, contentType: contentType, body: document(error, requestID: requestID, extra: extra))
     }
 
-    /// The problem document's bytes.
+    /// The problem document's bytes, members in key order (as before, when `JSONEncoder` with
+    /// sorted keys wrote them). Written by `JSONWriter`: refusals (429s above all) are answered
+    /// at the rate they arrive, and the generic encoder was an eighth of a refusal's CPU.
     static func document(_ error: TallyError, requestID: String, extra: [String: JSONValue]) -> [UInt8] {
-        var body: [String: JSONValue] = extra
-        body["type"] = .string("urn:tally:problem:\(error.code.rawValue)")
+        var writer = JSONWriter(capacity: 192 + error.detail.utf8.count)
+        guard extra.isEmpty else {
+            writer.write(.object(members(error, requestID: requestID, extra: extra)))
+            return writer.bytes
+        }
+        // The standard members alone, in key order, without a dictionary.
+        writer.raw("{")
+        writer.key("code")
+        writer.write(error.code.rawValue)
+        writer.raw(",")
+        writer.key("detail")
+        writer.write(error.detail)
+        if let field = error.field {
+            writer.raw(",")
+            writer.key("field")
+            writer.write(field)
+        }
+        if !requestID.isEmpty {
+            writer.raw(",")
+            writer.key("request_id")
+            writer.write(requestID)
+        }
+        writer.raw(",")
+        writer.key("status")
+        writer.write(error.code.status)
+        writer.raw(",")
+        writer.key("title")
+        writer.write(error.code.title)
+        writer.raw(",")
+        writer.key("type")
+        writer.write(typeURN(error.code))
+        writer.raw("}")
+        return writer.bytes
+    }
+
+    /// The document as a JSON object: `extra`, then the standard members over it.
+    static func members(_ error: TallyError, requestID: String, extra: [String: JSONValue]) -> [String: JSONValue] {
+        var body = extra
+        body["type"] = .string(typeURN(error.code))
         body["title"] = .string(error.code.title)
         body["status"] = .number(Double(error.code.status))
         body["detail"] = .string(error.detail)
         body["code"] = .string(error.code.rawValue)
         if let field = error.field { body["field"] = .string(field) }
         if !requestID.isEmpty { body["request_id"] = .string(requestID) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Array((try? encoder.encode(body)) ?? Data("{}".utf8))
+        return body
     }
+
+    /// `urn:tally:problem:<code>`, the problem's `type`.
+    static func typeURN(_ code: TallyError.Code) -> String { "urn:tally:problem:" + code.rawValue }
 }
 
 extension TallyError.Code {
