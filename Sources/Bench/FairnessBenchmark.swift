@@ -6,9 +6,12 @@ import Foundation
 #endif
 
 /// `tally bench fairness`: does one tenant sending 10x its rate limit raise another tenant's
-/// latency? A quiet tenant posts events at a steady rate below its limit, alone and then while a
-/// noisy tenant offers ten times its own limit, in alternating rounds; the report compares the
-/// quiet tenant's p99 between the two (medians over the rounds).
+/// latency? A quiet tenant posts events at a steady rate below its limit in three phases per
+/// round: alone, beside a neighbour sending at its own limit, and beside the same neighbour
+/// offering ten times its limit. The report compares the quiet tenant's p99 (medians over the
+/// rounds): flooding against alone is the floor as written; flooding against a
+/// neighbour within its limit is what the refused excess alone costs the quiet tenant (the
+/// accepted part is ordinary shared load: the same ledger, the same cores).
 public struct FairnessBenchmark: Sendable {
     public struct Configuration: Sendable {
         /// Both tenants' limit, requests per second.
@@ -40,6 +43,11 @@ public struct FairnessBenchmark: Sendable {
         public var quietContendedP99: Double
         public var quietAloneRate: Double
         public var quietContendedRate: Double
+        /// Beside the neighbour sending at its limit.
+        public var quietWithinP50: Double
+        public var quietWithinP99: Double
+        public var quietWithinRate: Double
+        public var neighbourWithinAccepted: Double
         public var noisyOffered: Double
         public var noisyAccepted: Double
         public var noisyRefused: Double
@@ -53,19 +61,24 @@ public struct FairnessBenchmark: Sendable {
         /// Median over rounds of the quiet tenant's p99, in milliseconds.
         public var quietAloneP99: Double
         public var quietContendedP99: Double
+        public var quietWithinP99: Double
         /// Contended over alone: 1.10 is the 10 % the floor allows.
         public var p99Ratio: Double
+        /// Contended over beside a neighbour within its limit: what the refused excess adds.
+        public var excessRatio: Double
 
         public var text: String {
             var lines = ["tally bench fairness (run \(runID)): both tenants limited to \(rateLimit) req/s"]
             for (index, round) in rounds.enumerated() {
                 lines.append(String(
-                    format: "  round %d: quiet alone p50/p99 %.2f/%.2f ms at %.0f req/s; with noisy p50/p99 %.2f/%.2f ms at %.0f req/s; noisy offered %.0f req/s, %.0f accepted, %.0f refused (429) per s; quiet refused %d",
-                    index + 1, round.quietAloneP50, round.quietAloneP99, round.quietAloneRate, round.quietContendedP50, round.quietContendedP99,
+                    format: "  round %d: quiet p50/p99 alone %.2f/%.2f ms at %.0f req/s; beside a neighbour at its limit (%.0f accepted/s) %.2f/%.2f ms at %.0f req/s; beside it flooding %.2f/%.2f ms at %.0f req/s (offered %.0f req/s, %.0f accepted, %.0f refused (429) per s); quiet refused %d",
+                    index + 1, round.quietAloneP50, round.quietAloneP99, round.quietAloneRate, round.neighbourWithinAccepted,
+                    round.quietWithinP50, round.quietWithinP99, round.quietWithinRate, round.quietContendedP50, round.quietContendedP99,
                     round.quietContendedRate, round.noisyOffered, round.noisyAccepted, round.noisyRefused, round.quietRefused
                 ))
             }
-            lines.append(String(format: "  median quiet p99: alone %.2f ms, with noisy %.2f ms, ratio %.3f", quietAloneP99, quietContendedP99, p99Ratio))
+            lines.append(String(format: "  median quiet p99: alone %.2f ms, beside a neighbour at its limit %.2f ms, beside it flooding %.2f ms", quietAloneP99, quietWithinP99, quietContendedP99))
+            lines.append(String(format: "  flooding over alone %.3f (floor 1.10); flooding over at its limit %.3f (the refused excess alone)", p99Ratio, excessRatio))
             return lines.joined(separator: "\n")
         }
     }
@@ -101,11 +114,21 @@ public struct FairnessBenchmark: Sendable {
             host: setup.host, port: setup.port, connections: c.noisyConnections, duration: c.phase,
             interval: .nanoseconds(Int64(Double(c.noisyConnections) / noisyRate * 1e9))
         )
+        // The same neighbour within its limit: the accepted load of the flooding phase, without
+        // the excess (fewer connections at the same pace each, so it never waits on a refusal).
+        let withinConnections = max(1, c.noisyConnections / c.noisyFactor)
+        let withinLoad = RequestLoad(
+            host: setup.host, port: setup.port, connections: withinConnections, duration: c.phase,
+            interval: .nanoseconds(Int64(Double(withinConnections) / Double(c.rateLimit) * 1e9))
+        )
         // Warm up with one request (more would spend the quiet tenant's own rate limit).
         _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(1)).run(quietRequest)
         var rounds: [Round] = []
         for _ in 0..<c.rounds {
             let alone = try await quietLoad.run(quietRequest)
+            async let withinNeighbour = withinLoad.run(noisyRequest)
+            let within = try await quietLoad.run(quietRequest)
+            let neighbour = try await withinNeighbour
             async let contendedNoisy = noisyLoad.run(noisyRequest)
             let contended = try await quietLoad.run(quietRequest)
             let noise = try await contendedNoisy
@@ -113,14 +136,19 @@ public struct FairnessBenchmark: Sendable {
                 quietAloneP50: alone.stats.milliseconds(50), quietAloneP99: alone.stats.milliseconds(99),
                 quietContendedP50: contended.stats.milliseconds(50), quietContendedP99: contended.stats.milliseconds(99),
                 quietAloneRate: Double(alone.stats.requests) / alone.seconds, quietContendedRate: Double(contended.stats.requests) / contended.seconds,
+                quietWithinP50: within.stats.milliseconds(50), quietWithinP99: within.stats.milliseconds(99),
+                quietWithinRate: Double(within.stats.requests) / within.seconds,
+                neighbourWithinAccepted: Double(neighbour.stats.statuses[200] ?? 0) / neighbour.seconds,
                 noisyOffered: Double(noise.stats.requests) / noise.seconds, noisyAccepted: Double(noise.stats.statuses[200] ?? 0) / noise.seconds,
                 noisyRefused: Double(noise.stats.statuses[429] ?? 0) / noise.seconds,
-                quietRefused: (alone.stats.statuses[429] ?? 0) + (contended.stats.statuses[429] ?? 0)
+                quietRefused: (alone.stats.statuses[429] ?? 0) + (within.stats.statuses[429] ?? 0) + (contended.stats.statuses[429] ?? 0)
             ))
         }
         try? await quietGroup.shutdownGracefully()
         let aloneP99 = median(rounds.map(\.quietAloneP99)), contendedP99 = median(rounds.map(\.quietContendedP99))
+        let withinP99 = median(rounds.map(\.quietWithinP99))
         return Report(runID: runID, rateLimit: c.rateLimit, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
-                      p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0)
+                      quietWithinP99: withinP99, p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0,
+                      excessRatio: withinP99 > 0 ? contendedP99 / withinP99 : 0)
     }
 }

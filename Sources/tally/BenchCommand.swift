@@ -209,7 +209,9 @@ struct BenchFairness: AsyncParsableCommand {
         discussion: """
             Needs a running server and an operator key (--operator-token or TALLY_OPERATOR_TOKEN): it creates a quiet and a \
             noisy tenant with the same rate limit. Each round measures the quiet tenant posting events at a steady rate below \
-            its limit, first alone, then while the noisy tenant offers ten times its own limit.
+            its limit: alone, beside the noisy tenant sending at its limit, and beside it offering ten times its limit. The \
+            report gives flooding over alone (the floor: at most 1.10) and flooding over at-its-limit (what the refused \
+            excess alone adds).
             """
     )
 
@@ -218,7 +220,7 @@ struct BenchFairness: AsyncParsableCommand {
     @Option(help: "Both tenants' rate limit, requests per second.") var rateLimit = 500
     @Option(help: "The noisy tenant's offered rate, as a multiple of its limit.") var noisyFactor = 10
     @Option(help: "Seconds of each phase.") var duration = 10
-    @Option(help: "Rounds (each: quiet alone, then quiet with noisy).") var rounds = 3
+    @Option(help: "Rounds (each: quiet alone, beside the noisy tenant at its limit, beside it flooding).") var rounds = 3
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {

@@ -52,10 +52,14 @@ import Testing
             let report = try await bench.run(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
             let round = try #require(report.rounds.first)
             #expect(round.quietRefused == 0, "\(round)")
-            #expect(round.quietAloneRate > 0 && round.quietContendedRate > 0, "\(round)")
+            #expect(round.quietAloneRate > 0 && round.quietWithinRate > 0 && round.quietContendedRate > 0, "\(round)")
+            // Within its limit the neighbour is served; flooding, it is held to the limit.
+            #expect(round.neighbourWithinAccepted > 0, "\(round)")
             #expect(round.noisyRefused > 0, "\(round)")
             #expect(round.noisyAccepted * 2 <= 4 * 2 + 4 + 1, "\(round)")  // 4/s for 2 s plus the burst of 4 (and rounding)
-            #expect(report.p99Ratio > 0)
+            #expect(report.p99Ratio > 0 && report.excessRatio > 0)
+            #expect(report.p99Ratio == report.quietContendedP99 / report.quietAloneP99)
+            #expect(report.excessRatio == report.quietContendedP99 / report.quietWithinP99)
         }
     }
 }
