@@ -10,9 +10,9 @@ import Synchronization
 /// Requests queue their entries; a committer loop takes everything queued (up to `maxEvents`)
 /// and books it in a single transaction, then resumes every request with its own outcomes. No
 /// timer adds latency: whatever queued while a transaction was committing goes into the next.
-/// `concurrency` loops (default 2) keep that many transactions in flight, so one group is booked
-/// while the previous one waits for its commit; the ledger orders its row locks so concurrent
-/// groups cannot deadlock.
+/// Up to `overlap.limit` loops (default 2) keep that many transactions in flight, a second one
+/// only once enough is queued to be worth its own statement (`CommitOverlap`); the ledger
+/// orders its row locks so concurrent groups cannot deadlock.
 /// Each request is answered only after its transaction is durable. If a shared transaction
 /// fails, each request in it is retried alone, so one bad request cannot fail its neighbours.
 public final class GroupCommitter: LedgerAppender, Service {
@@ -23,22 +23,26 @@ public final class GroupCommitter: LedgerAppender, Service {
 
     private struct State {
         var queue: [Submission] = []
+        /// Events in `queue`.
+        var queuedEvents = 0
+        /// Groups being committed.
+        var inFlight = 0
         /// Committer loops waiting for work.
         var waiting: [CheckedContinuation<Void, Never>] = []
         var stopped = false
     }
 
     private let state = Mutex(State())
-    private let ledger: any LedgerStore
+    private let ledger: any LedgerAppender
     private let maxEvents: Int
-    /// Transactions in flight at once: while one commits, the next group is being booked.
-    private let concurrency: Int
+    /// How many transactions may be in flight, and when a second one starts.
+    private let overlap: CommitOverlap
     private let logger: Logger
 
-    public init(ledger: any LedgerStore, maxEvents: Int = 20_000, concurrency: Int = 2, logger: Logger) {
+    public init(ledger: any LedgerAppender, maxEvents: Int = 20_000, overlap: CommitOverlap = CommitOverlap(), logger: Logger) {
         self.ledger = ledger
         self.maxEvents = maxEvents
-        self.concurrency = max(1, concurrency)
+        self.overlap = overlap
         self.logger = logger
     }
 
@@ -48,6 +52,8 @@ public final class GroupCommitter: LedgerAppender, Service {
             let (accepted, wake) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !state.stopped else { return (false, nil) }
                 state.queue.append(Submission(entries: entries, continuation: continuation))
+                state.queuedEvents += entries.count
+                guard overlap.mayStart(queuedEvents: state.queuedEvents, inFlight: state.inFlight) else { return (true, nil) }
                 return (true, state.waiting.popLast())
             }
             if !accepted {
@@ -62,10 +68,11 @@ public final class GroupCommitter: LedgerAppender, Service {
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { loops in
-                for _ in 0..<concurrency {
+                for _ in 0..<overlap.limit {
                     loops.addTask {
                         while let group = await self.nextGroup() {
                             await self.commit(group)
+                            self.state.withLock { $0.inFlight -= 1 }
                         }
                     }
                 }
@@ -85,12 +92,13 @@ public final class GroupCommitter: LedgerAppender, Service {
         for loop in waiting { loop.resume() }
     }
 
-    /// Everything queued, up to `maxEvents` events (a single larger submission goes alone);
-    /// `nil` once stopped and drained.
+    /// Everything queued, up to `maxEvents` events (a single larger submission goes alone), once
+    /// `overlap` lets it start (after shutdown began: at once); `nil` once stopped and drained.
     private func nextGroup() async -> [Submission]? {
         while true {
             let taken = state.withLock { state -> [Submission]? in
                 guard !state.queue.isEmpty else { return state.stopped ? nil : [] }
+                guard state.stopped || overlap.mayStart(queuedEvents: state.queuedEvents, inFlight: state.inFlight) else { return [] }
                 var count = 0
                 var end = 0
                 while end < state.queue.count, end == 0 || count + state.queue[end].entries.count <= maxEvents {
@@ -99,6 +107,8 @@ public final class GroupCommitter: LedgerAppender, Service {
                 }
                 let group = Array(state.queue[..<end])
                 state.queue.removeFirst(end)
+                state.queuedEvents -= count
+                state.inFlight += 1
                 return group
             }
             guard let taken else { return nil }
@@ -106,7 +116,7 @@ public final class GroupCommitter: LedgerAppender, Service {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state -> Bool in
-                        if !state.queue.isEmpty || state.stopped { return true }
+                        if state.stopped || overlap.mayStart(queuedEvents: state.queuedEvents, inFlight: state.inFlight) { return true }
                         state.waiting.append(continuation)
                         return false
                     }

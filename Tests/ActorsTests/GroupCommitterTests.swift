@@ -4,6 +4,7 @@ import Foundation
 import Metering
 import ServiceLifecycle
 import Storage
+import Synchronization
 import TallyTestSupport
 import Testing
 
@@ -17,8 +18,10 @@ import Testing
     }
 
     /// Runs a committer in a service group for `body`, then shuts it down gracefully.
-    static func withCommitter<T: Sendable>(_ ledger: any LedgerStore, _ body: @escaping @Sendable (GroupCommitter) async throws -> T) async throws -> T {
-        let committer = GroupCommitter(ledger: ledger, maxEvents: 500, logger: TestBackend.logger)
+    static func withCommitter<T: Sendable>(
+        _ ledger: any LedgerAppender, overlap: CommitOverlap = CommitOverlap(), _ body: @escaping @Sendable (GroupCommitter) async throws -> T
+    ) async throws -> T {
+        let committer = GroupCommitter(ledger: ledger, maxEvents: 500, overlap: overlap, logger: TestBackend.logger)
         let group = ServiceGroup(services: [committer], logger: TestBackend.logger)
         return try await withThrowingTaskGroup(of: T?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
@@ -91,6 +94,105 @@ import Testing
                 return committer
             }
             await #expect(throws: TallyError.self) { try await committer.append([Self.entry(tenantID, "after")]) }
+        }
+    }
+
+    /// The real ledger, watched: how many appends run at once and how large each group is; while
+    /// `held`, an append waits (its transaction "in flight") until released.
+    final class WatchedLedger: LedgerAppender, Sendable {
+        struct Watch {
+            var inFlight = 0
+            var mostInFlight = 0
+            var groups: [Int] = []
+            var held = true
+            var holding: [CheckedContinuation<Void, Never>] = []
+        }
+
+        let ledger: any LedgerStore
+        let watch = Mutex(Watch())
+
+        init(_ ledger: any LedgerStore) { self.ledger = ledger }
+
+        func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
+            await withCheckedContinuation { continuation in
+                let wait = watch.withLock { watch -> Bool in
+                    watch.inFlight += 1
+                    watch.mostInFlight = max(watch.mostInFlight, watch.inFlight)
+                    watch.groups.append(entries.count)
+                    if watch.held { watch.holding.append(continuation) }
+                    return watch.held
+                }
+                if !wait { continuation.resume() }
+            }
+            defer { watch.withLock { $0.inFlight -= 1 } }
+            return try await ledger.append(entries)
+        }
+
+        func release() {
+            let holding = watch.withLock { watch in
+                watch.held = false
+                defer { watch.holding.removeAll() }
+                return watch.holding
+            }
+            for waiter in holding { waiter.resume() }
+        }
+
+        /// Waits (up to 10 s) until `condition` holds of the watch.
+        func until(_ condition: (Watch) -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !watch.withLock({ condition($0) }) {
+                guard ContinuousClock.now < deadline else { Issue.record("timed out; watch: \(watch.withLock { $0.groups })"); return }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    @Test func smallWorkWaitsForTheCommitInFlightAndJoinsOneGroup() async throws {
+        try await TestBackend.sqlite.withBackend { storage, _ in
+            let tenantID = try await tenant(storage)
+            let ledger = WatchedLedger(storage.ledger)
+            let accepted = try await Self.withCommitter(ledger, overlap: CommitOverlap(limit: 2, minimumEvents: 64)) { committer in
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    group.addTask { try await committer.append([Self.entry(tenantID, "first")]).filter { $0 == .accepted }.count }
+                    try await ledger.until { $0.inFlight == 1 }
+                    for request in 0..<20 {
+                        group.addTask { try await committer.append([Self.entry(tenantID, "r\(request)")]).filter { $0 == .accepted }.count }
+                    }
+                    // Twenty single events queue behind the held commit; none starts a second one.
+                    try await Task.sleep(for: .milliseconds(300))
+                    #expect(ledger.watch.withLock { $0.inFlight } == 1)
+                    ledger.release()
+                    return try await group.reduce(0, +)
+                }
+            }
+            #expect(accepted == 21)
+            let watch = ledger.watch.withLock { $0 }
+            #expect(watch.mostInFlight == 1)
+            #expect(watch.groups == [1, 20], "the twenty queued requests share the next group")
+        }
+    }
+
+    @Test func aBacklogStartsASecondCommitBesideTheOneInFlight() async throws {
+        try await TestBackend.sqlite.withBackend { storage, _ in
+            let tenantID = try await tenant(storage)
+            let ledger = WatchedLedger(storage.ledger)
+            let accepted = try await Self.withCommitter(ledger, overlap: CommitOverlap(limit: 2, minimumEvents: 64)) { committer in
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    group.addTask { try await committer.append([Self.entry(tenantID, "first")]).filter { $0 == .accepted }.count }
+                    try await ledger.until { $0.inFlight == 1 }
+                    group.addTask {
+                        try await committer.append((0..<100).map { Self.entry(tenantID, "b\($0)") }).filter { $0 == .accepted }.count
+                    }
+                    // A 100-event batch is a backlog past 64: it starts while the first is held.
+                    try await ledger.until { $0.inFlight == 2 }
+                    ledger.release()
+                    return try await group.reduce(0, +)
+                }
+            }
+            #expect(accepted == 101)
+            let watch = ledger.watch.withLock { $0 }
+            #expect(watch.mostInFlight == 2)
+            #expect(watch.groups == [1, 100])
         }
     }
 }
