@@ -10,10 +10,11 @@ import PostgresNIO
 /// the inserted events into the rollups with MeterState's arithmetic (count of readings, exact
 /// NUMERIC sum, min, max, latest by time then event id byte-wise), upserted so concurrent nodes
 /// merge exactly; add the distinct values. Rows are written in key order, so concurrent group
-/// commits cannot deadlock. It returns the problems (`missing`/`stale` tenants) and the
-/// inserted events' keys.
+/// commits cannot deadlock. It returns the problems (`missing`/`stale` tenants) and, in one row,
+/// the positions (1-based, in the statement's order) of the events it inserted: numbers, not
+/// keys, so the answer costs one small array to decode rather than a row of strings per event.
 struct PostgresAppendStatement: PostgresPreparedStatement {
-    static let name = "tally_ledger_append_v1"
+    static let name = "tally_ledger_append_v2"
 
     static let sql = """
         WITH locked AS (
@@ -51,12 +52,14 @@ struct PostgresAppendStatement: PostgresPreparedStatement {
             ON CONFLICT DO NOTHING
             RETURNING 1
         )
-        SELECT kind, id, NULL::text FROM problems
+        SELECT kind, id, NULL::int8[] FROM problems
         UNION ALL
-        SELECT 'inserted', tenant_id || ' ' || source, event_id FROM ins
+        SELECT 'inserted', NULL, array_agg(u.n ORDER BY u.n)
+        FROM ins JOIN unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(t, s, i, n)
+             ON ins.tenant_id = u.t AND ins.source = u.s AND ins.event_id = u.i
         """
 
-    typealias Row = (String, String, String?)
+    typealias Row = (String, String?, [Int64]?)
 
     var tenantIDs: [String] = []
     var pairTenants: [String] = [], pairVersions: [Int64] = []

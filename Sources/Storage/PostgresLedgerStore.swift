@@ -106,19 +106,23 @@ public final class PostgresLedgerStore: LedgerStore {
         guard !firsts.isEmpty else { return outcomes }
         let statement = try PostgresAppendStatement(entries, firsts: firsts)
         let rows = try await client.execute(statement, logger: logger)
-        var booked = Set<DedupKey>()
+        var inserted: [Int64] = []
         var stale = Set<TenantID>()
-        for try await (kind, key, id) in rows {
+        for try await (kind, tenant, positions) in rows {
             switch kind {
             case "missing": throw TallyError.notFound("tenant")
-            case "stale": stale.insert(TenantID(trusted: key))
-            default:
-                guard let space = key.firstIndex(of: " "), let id else { throw StorageDecodingError(column: "event key") }
-                booked.insert(DedupKey(tenantID: TenantID(trusted: String(key[..<space])), source: String(key[key.index(after: space)...]), eventID: id))
+            case "stale":
+                guard let tenant else { throw StorageDecodingError(column: "tenant") }
+                stale.insert(TenantID(trusted: tenant))
+            default: inserted = positions ?? []
             }
         }
         guard stale.isEmpty else { throw StaleMeterCatalog(tenants: stale) }
-        for index in firsts where booked.contains(entries[index].dedupKey) { outcomes[index] = .accepted }
+        // Positions are 1-based in the statement's rows, which are `firsts` in order.
+        for position in inserted {
+            guard position >= 1, position <= firsts.count else { throw StorageDecodingError(column: "inserted position") }
+            outcomes[firsts[Int(position) - 1]] = .accepted
+        }
         return outcomes
     }
 
