@@ -31,6 +31,7 @@ public struct Settings: Sendable, Equatable {
         public static let ingestMaxInFlightBytes = "TALLY_INGEST_MAX_INFLIGHT_BYTES"
         public static let ingestTenantMaxInFlightRequests = "TALLY_INGEST_TENANT_MAX_INFLIGHT_REQUESTS"
         public static let ingestMaxInFlightRequests = "TALLY_INGEST_MAX_INFLIGHT_REQUESTS"
+        public static let ingestCommitOverlapEvents = "TALLY_INGEST_COMMIT_OVERLAP_EVENTS"
         public static let tenantIdleSeconds = "TALLY_TENANT_IDLE_SECONDS"
         public static let idempotencyTTL = "TALLY_IDEMPOTENCY_TTL_SECONDS"
         public static let rateLimitTenant = "TALLY_RATE_LIMIT_TENANT_PER_SECOND"
@@ -63,7 +64,7 @@ public struct Settings: Sendable, Equatable {
         public static let all = [
             databaseURL, redisURL, httpAddress, dataDir, logLevel, accessLog, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
-            ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, tenantIdleSeconds, idempotencyTTL,
+            ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, ingestCommitOverlapEvents, tenantIdleSeconds, idempotencyTTL,
             rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
             redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
             webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets, periodicJobsFile, queueRateLimits,
@@ -87,6 +88,9 @@ public struct Settings: Sendable, Equatable {
     public var maxBatchBytes: Int
     /// Admission control for ingest: what one tenant, and the whole node, may have in flight.
     public var ingestLimits: AdmissionLimits
+    /// Queued events that start a second ledger transaction beside one in flight (below it,
+    /// requests wait for the commit in flight and share the next, larger group).
+    public var ingestCommitOverlapEvents = 256
     /// How long a tenant's actor (meter catalog, policy) stays in memory unused.
     public var tenantIdleSeconds: Int
     /// How long an Idempotency-Key (and its stored response) is remembered.
@@ -232,6 +236,8 @@ public struct Settings: Sendable, Equatable {
             totalRequests: try integer(value(Name.ingestMaxInFlightRequests), Name.ingestMaxInFlightRequests, in: 1...1_000_000)
                 ?? settings.ingestLimits.totalRequests
         )
+        settings.ingestCommitOverlapEvents = try integer(value(Name.ingestCommitOverlapEvents), Name.ingestCommitOverlapEvents, in: 1...1_000_000)
+            ?? settings.ingestCommitOverlapEvents
         settings.tenantIdleSeconds = try integer(value(Name.tenantIdleSeconds), Name.tenantIdleSeconds, in: 1...86_400) ?? settings.tenantIdleSeconds
         settings.idempotencyTTLSeconds = try integer(value(Name.idempotencyTTL), Name.idempotencyTTL, in: 60...2_592_000) ?? settings.idempotencyTTLSeconds
         settings.rateLimitTenantPerSecond = try integer(value(Name.rateLimitTenant), Name.rateLimitTenant, in: 1...1_000_000) ?? settings.rateLimitTenantPerSecond

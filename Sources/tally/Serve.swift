@@ -35,7 +35,9 @@ struct Serve: AsyncParsableCommand {
 
             let usage = KeyUsageRecorder(store: backend.store, logger: logger)
             let cache = CredentialCache(ttl: .seconds(settings.authCacheTTLSeconds))
-            let committer = GroupCommitter(ledger: backend.ledger, logger: logger)
+            let committer = GroupCommitter(
+                ledger: backend.ledger, overlap: CommitOverlap(minimumEvents: settings.ingestCommitOverlapEvents), logger: logger
+            )
             let janitor = IdempotencyJanitor(store: backend.idempotency, logger: logger)
             let leasing = backend.redis.map { redis in
                 TenantQuota.Leasing(

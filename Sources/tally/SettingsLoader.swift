@@ -27,6 +27,7 @@ enum SettingsLoader {
         (Settings.Name.ingestMaxInFlightBytes, "ingest.max_inflight_bytes"),
         (Settings.Name.ingestTenantMaxInFlightRequests, "ingest.tenant_max_inflight_requests"),
         (Settings.Name.ingestMaxInFlightRequests, "ingest.max_inflight_requests"),
+        (Settings.Name.ingestCommitOverlapEvents, "ingest.commit_overlap_events"),
         (Settings.Name.tenantIdleSeconds, "tenant_idle_seconds"),
         (Settings.Name.idempotencyTTL, "idempotency.ttl_seconds"),
         (Settings.Name.rateLimitTenant, "rate_limit.tenant_per_second"),

@@ -35,6 +35,14 @@ import Testing
         #expect(throws: ConfigurationError.self) { try Settings.parse([Settings.Name.ingestMaxInFlightRequests: "0"]) }
         #expect(throws: ConfigurationError.self) { try Settings.parse([Settings.Name.tenantIdleSeconds: "forever"]) }
     }
+
+    @Test func settingsParseTheCommitOverlap() throws {
+        #expect(try Settings.parse([:]).ingestCommitOverlapEvents == 256)
+        #expect(try Settings.parse([Settings.Name.ingestCommitOverlapEvents: "1"]).ingestCommitOverlapEvents == 1)
+        for bad in ["0", "-5", "1000001", "many"] {
+            #expect(throws: ConfigurationError.self) { try Settings.parse([Settings.Name.ingestCommitOverlapEvents: bad]) }
+        }
+    }
 }
 
 @Suite struct PercentDecodingTests {
