@@ -147,52 +147,49 @@ import Testing
         }
     }
 
-    @Test func smallWorkWaitsForTheCommitInFlightAndJoinsOneGroup() async throws {
+    /// On SQLite, a committer that overlaps at 64 queued events, whose first (one-event) commit
+    /// is held in flight while `submissions` are made; `beforeRelease` runs before it is let go.
+    /// Returns how many events were accepted in all and what the ledger saw.
+    func withFirstCommitHeld(
+        then submissions: @escaping @Sendable (TenantID) -> [[LedgerEntry]],
+        beforeRelease: @escaping @Sendable (WatchedLedger) async throws -> Void
+    ) async throws -> (accepted: Int, watch: WatchedLedger.Watch) {
         try await TestBackend.sqlite.withBackend { storage, _ in
             let tenantID = try await tenant(storage)
             let ledger = WatchedLedger(storage.ledger)
             let accepted = try await Self.withCommitter(ledger, overlap: CommitOverlap(limit: 2, minimumEvents: 64)) { committer in
                 try await withThrowingTaskGroup(of: Int.self) { group in
-                    group.addTask { try await committer.append([Self.entry(tenantID, "first")]).filter { $0 == .accepted }.count }
-                    try await ledger.until { $0.inFlight == 1 }
-                    for request in 0..<20 {
-                        group.addTask { try await committer.append([Self.entry(tenantID, "r\(request)")]).filter { $0 == .accepted }.count }
+                    for (position, entries) in ([[Self.entry(tenantID, "first")]] + submissions(tenantID)).enumerated() {
+                        group.addTask { try await committer.append(entries).filter { $0 == .accepted }.count }
+                        if position == 0 { try await ledger.until { $0.inFlight == 1 } }
                     }
-                    // Twenty single events queue behind the held commit; none starts a second one.
-                    try await Task.sleep(for: .milliseconds(300))
-                    #expect(ledger.watch.withLock { $0.inFlight } == 1)
+                    try await beforeRelease(ledger)
                     ledger.release()
                     return try await group.reduce(0, +)
                 }
             }
-            #expect(accepted == 21)
-            let watch = ledger.watch.withLock { $0 }
-            #expect(watch.mostInFlight == 1)
-            #expect(watch.groups == [1, 20], "the twenty queued requests share the next group")
+            return (accepted, ledger.watch.withLock { $0 })
         }
     }
 
-    @Test func aBacklogStartsASecondCommitBesideTheOneInFlight() async throws {
-        try await TestBackend.sqlite.withBackend { storage, _ in
-            let tenantID = try await tenant(storage)
-            let ledger = WatchedLedger(storage.ledger)
-            let accepted = try await Self.withCommitter(ledger, overlap: CommitOverlap(limit: 2, minimumEvents: 64)) { committer in
-                try await withThrowingTaskGroup(of: Int.self) { group in
-                    group.addTask { try await committer.append([Self.entry(tenantID, "first")]).filter { $0 == .accepted }.count }
-                    try await ledger.until { $0.inFlight == 1 }
-                    group.addTask {
-                        try await committer.append((0..<100).map { Self.entry(tenantID, "b\($0)") }).filter { $0 == .accepted }.count
-                    }
-                    // A 100-event batch is a backlog past 64: it starts while the first is held.
-                    try await ledger.until { $0.inFlight == 2 }
-                    ledger.release()
-                    return try await group.reduce(0, +)
-                }
-            }
-            #expect(accepted == 101)
-            let watch = ledger.watch.withLock { $0 }
-            #expect(watch.mostInFlight == 2)
-            #expect(watch.groups == [1, 100])
+    @Test func smallWorkWaitsForTheCommitInFlightAndJoinsOneGroup() async throws {
+        let (accepted, watch) = try await withFirstCommitHeld(then: { tenantID in (0..<20).map { [Self.entry(tenantID, "r\($0)")] } }) { ledger in
+            // Twenty single events queue behind the held commit; none starts a second one.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(ledger.watch.withLock { $0.inFlight } == 1)
         }
+        #expect(accepted == 21)
+        #expect(watch.mostInFlight == 1)
+        #expect(watch.groups == [1, 20], "the twenty queued requests share the next group")
+    }
+
+    @Test func aBacklogStartsASecondCommitBesideTheOneInFlight() async throws {
+        let (accepted, watch) = try await withFirstCommitHeld(then: { tenantID in [(0..<100).map { Self.entry(tenantID, "b\($0)") }] }) { ledger in
+            // A 100-event batch is a backlog past 64: it starts while the first is held.
+            try await ledger.until { $0.inFlight == 2 }
+        }
+        #expect(accepted == 101)
+        #expect(watch.mostInFlight == 2)
+        #expect(watch.groups == [1, 100])
     }
 }
