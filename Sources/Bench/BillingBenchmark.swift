@@ -51,7 +51,7 @@ public struct BillingBenchmark: Sendable {
         public var failures: Int
         public var mismatches: Int
 
-        public var aggregateMedian: Double { aggregateSeconds.sorted()[aggregateSeconds.count / 2] }
+        public var aggregateMedian: Double { median(aggregateSeconds) }
         /// Billing run time over the aggregate's median: at most 1 is the floor.
         public var ratio: Double { aggregateMedian > 0 ? billingSeconds / aggregateMedian : 0 }
         public var verified: Bool { invoices == subscriptions && failures == 0 && mismatches == 0 }

@@ -52,7 +52,7 @@ struct BenchIngest: AsyncParsableCommand {
         guard (0..<1).contains(duplicateRatio) else { throw ValidationError("--duplicate-ratio must be at least 0 and below 1") }
         guard duration > 0 else { throw ValidationError("--duration must be positive") }
         guard baselineEvents >= 0 else { throw ValidationError("--baseline-events must not be negative") }
-        if let plainURL, Self.hostPort(plainURL) == nil { throw ValidationError("--plain-url must look like http://127.0.0.1:18099") }
+        try Self.validatePlainURL(plainURL)
     }
 
     func run() async throws {
@@ -111,6 +111,11 @@ struct BenchIngest: AsyncParsableCommand {
         var rest = String(url.dropFirst(7))
         while rest.hasSuffix("/") { rest.removeLast() }
         return HostPort.split(rest, defaultPort: 80)
+    }
+
+    /// Refuses a `--plain-url` (of `bench ingest` and `bench check`) that is not `http://host:port`.
+    static func validatePlainURL(_ url: String?) throws {
+        if let url, hostPort(url) == nil { throw ValidationError("--plain-url must look like http://127.0.0.1:18099") }
     }
 
     /// A short lowercase id for the run's source, type, meter and tenant.
@@ -177,7 +182,7 @@ struct BenchCheck: AsyncParsableCommand {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard (1...100).contains(slices) else { throw ValidationError("--slices must be 1...100") }
         guard !(inProcessOnly && httpOnly) else { throw ValidationError("--in-process-only and --http-only exclude each other") }
-        if let plainURL, BenchIngest.hostPort(plainURL) == nil { throw ValidationError("--plain-url must look like http://127.0.0.1:18099") }
+        try BenchIngest.validatePlainURL(plainURL)
     }
 
     func run() async throws {
