@@ -23,3 +23,26 @@ install_packages() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
+
+# The newest PostgreSQL server binaries Debian installed.
+postgres_bin() {
+    ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1
+}
+
+# start_postgres DIR PORT [MAX_CONNECTIONS]: a throwaway PostgreSQL with its data in DIR/pg (socket
+# and log in DIR/sock) on 127.0.0.1:PORT, run as the postgres user (it refuses root). Durable, as
+# in production: fsync and synchronous_commit stay on (the defaults). stop_postgres DIR stops it.
+start_postgres() {
+    local dir=$1 port=$2 max=${3:-200} bin
+    bin=$(postgres_bin)
+    mkdir -p "$dir/pg" "$dir/sock" && chown -R postgres:postgres "$dir/pg" "$dir/sock"
+    runuser -u postgres -- "$bin/initdb" -D "$dir/pg" -U postgres -A trust >/dev/null
+    runuser -u postgres -- "$bin/pg_ctl" -D "$dir/pg" -l "$dir/sock/pg.log" -w \
+        -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c max_connections=$max -c shared_buffers=512MB" start >/dev/null
+}
+
+# stop_postgres DIR: stops a PostgreSQL that start_postgres DIR started, if it runs.
+stop_postgres() {
+    [ -f "$1/pg/postmaster.pid" ] && runuser -u postgres -- "$(postgres_bin)/pg_ctl" -D "$1/pg" -m fast stop >/dev/null 2>&1
+    return 0
+}

@@ -185,8 +185,9 @@ public struct BillingBenchmark: Sendable {
         return try await withThrowingTaskGroup(of: [BenchTenant].self) { group in
             let slice = (count + configuration.loaders - 1) / configuration.loaders
             for part in 0..<configuration.loaders {
+                // Fewer subscriptions than loaders leave the last parts empty.
+                guard part * slice < count else { break }
                 let range = (part * slice)..<min(count, (part + 1) * slice)
-                guard !range.isEmpty else { continue }
                 group.addTask {
                     var out: [BenchTenant] = []
                     for index in range {
