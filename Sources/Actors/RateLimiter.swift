@@ -40,7 +40,7 @@ public final class RateLimiter: Sendable {
                 for write in writes {
                     if let slot = write.slot, let tat = write.tat { table.values[slot] = tat }
                 }
-                for (write, item) in zip(writes, items) where write.slot == nil || write.tat == nil {
+                for (write, item) in zip(writes, items) where write.slot == nil {
                     table[item.key] = write.tat
                 }
                 if table.count > capacity { table = table.filter { $0.value > now } }

@@ -1,3 +1,5 @@
+import Core
+
 /// The events a benchmark run sends, pure: per worker, batches of CloudEvents with ids of the
 /// run (`<run>-w<worker>-<n>`), a given share of which repeat an id the worker sent before, so
 /// the server must answer them `duplicate`.
@@ -59,22 +61,11 @@ public struct BenchEventSource: Sendable {
             let (number, isNew) = cursor.nextID(duplicateRatio: duplicateRatio)
             if isNew { new += 1 }
             body += head
-            Self.appendDecimal(number, to: &body)
+            body.appendDecimal(number)
             body += tail
         }
         if batchSize > 1 { body.append(UInt8(ascii: "]")) }
         return Batch(body: body, newEvents: new, repeats: batchSize - new)
-    }
-
-    static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        } while divisor > 0
     }
 }
 

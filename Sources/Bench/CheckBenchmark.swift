@@ -195,7 +195,7 @@ public struct CheckBenchmark: Sendable {
     /// Sets up a tenant entitled to a metered feature (through `setup`) and runs checks of it
     /// over HTTP.
     public func overHTTP(setup: BenchSetup, runID: String, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        try await checks(try await prepare(setup: setup, runID: runID), setup: setup, connections: connections, duration: duration)
+        try await Self.measure(try await prepare(setup: setup, runID: runID), host: setup.host, port: setup.port, connections: connections, duration: duration)
     }
 
     /// Sets up the tenant, meter, feature and plan, warms the tenant, and returns the check
@@ -212,11 +212,6 @@ public struct CheckBenchmark: Sendable {
         )
         _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(200)).run(request)  // warm the tenant
         return request
-    }
-
-    /// Sends `request` (from `prepare`) on `connections` for `duration`.
-    public func checks(_ request: ByteBuffer, setup: BenchSetup, connections: Int, duration: Duration) async throws -> Report.OverHTTP {
-        try await Self.measure(request, host: setup.host, port: setup.port, connections: connections, duration: duration)
     }
 
     /// `GET /health/live` of another server (`tally bench plain-server`) with the same load.
