@@ -40,6 +40,40 @@ public actor TenantQuota {
         /// Set while a reload drains charges in flight and reads usage: new charges wait, so the
         /// usage read counts every booking exactly once.
         var gated = false
+        /// Callers waiting for the gate to open (charges) or for the charges in flight to settle
+        /// (a reload), by ticket.
+        var waiters: [Int: Waiter] = [:]
+        var nextTicket = 0
+
+        /// Whether `condition` holds now.
+        func holds(_ condition: Condition) -> Bool {
+            switch condition {
+            case .gateOpen: !gated
+            case .settled: book?.lines.values.allSatisfy { $0.pending == .zero } ?? true
+            }
+        }
+
+        /// Takes the waiters whose condition holds now (to be resumed outside the lock).
+        mutating func takeReady() -> [CheckedContinuation<Bool, Never>] {
+            guard !waiters.isEmpty else { return [] }
+            var ready: [CheckedContinuation<Bool, Never>] = []
+            for (ticket, waiter) in waiters where holds(waiter.until) {
+                waiters[ticket] = nil
+                ready.append(waiter.continuation)
+            }
+            return ready
+        }
+    }
+
+    /// What a waiter waits for.
+    enum Condition {
+        case gateOpen
+        case settled
+    }
+
+    struct Waiter {
+        let until: Condition
+        let continuation: CheckedContinuation<Bool, Never>
     }
 
     public nonisolated let tenantID: TenantID
@@ -52,8 +86,13 @@ public actor TenantQuota {
     private var adjusting: [String: Task<Quantity, any Error>] = [:]
     private let logger: Logger
 
-    public init(tenantID: TenantID, loader: @escaping Loader, refresh: Duration, leasing: Leasing?, logger: Logger) {
+    /// How long a charge waits for a reload (then it is refused as `unavailable`), and a reload
+    /// for charges in flight (then it reads usage anyway, and the view errs high).
+    private nonisolated let gateTimeout: Duration
+
+    public init(tenantID: TenantID, loader: @escaping Loader, refresh: Duration, leasing: Leasing?, logger: Logger, gateTimeout: Duration = .seconds(3)) {
         self.tenantID = tenantID
+        self.gateTimeout = gateTimeout
         self.loader = loader
         self.refresh = refresh
         self.leasing = leasing
@@ -84,8 +123,7 @@ public actor TenantQuota {
             }
             if gated {
                 waits += 1
-                guard waits <= Self.gateWaits else { break }
-                try await Task.sleep(for: .milliseconds(1))
+                guard waits <= 3, await wait(until: .gateOpen, timeout: gateTimeout) else { break }
                 continue
             }
             loads += 1
@@ -95,8 +133,52 @@ public actor TenantQuota {
         throw TallyError(.unavailable, "the tenant's entitlements are being reloaded; retry shortly")
     }
 
-    /// How many milliseconds a charge waits for a reload, and a reload for charges in flight.
-    static let gateWaits = 3_000
+    /// Whether a reload is draining charges in flight and reading usage now (new charges wait).
+    public nonisolated var isReloadGated: Bool { state.withLock { $0.gated } }
+
+    /// Waits until `condition` holds (`true`) or `timeout` passes (`false`). Woken by the change
+    /// that makes it hold (`settle`, the end of a reload), not by polling.
+    private nonisolated func wait(until condition: Condition, timeout: Duration) async -> Bool {
+        let ticket = state.withLock { state in
+            state.nextTicket += 1
+            return state.nextTicket
+        }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                        let now = self.state.withLock { state -> Bool? in
+                            if state.holds(condition) { return true }
+                            // Cancelled before it could register: onCancel found nothing to resume.
+                            if Task.isCancelled { return false }
+                            state.waiters[ticket] = Waiter(until: condition, continuation: continuation)
+                            return nil
+                        }
+                        if let now { continuation.resume(returning: now) }
+                    }
+                } onCancel: {
+                    self.state.withLock { $0.waiters.removeValue(forKey: ticket) }?.continuation.resume(returning: false)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Runs `change` on the state and wakes the waiters it satisfies.
+    private nonisolated func changing<T>(_ change: (inout State) -> T) -> T {
+        let (result, ready) = state.withLock { state in
+            let result = change(&state)
+            return (result, state.takeReady())
+        }
+        for waiter in ready { waiter.resume(returning: true) }
+        return result
+    }
 
     /// Reloads the book (one load at a time; callers during a load wait for it). With a book in
     /// memory, new charges wait and charges in flight settle first, so the usage read from the
@@ -105,11 +187,8 @@ public actor TenantQuota {
         if let loading { return try await loading.value }
         let task = Task { [loader, tenantID] in
             state.withLock { $0.gated = $0.book != nil }
-            defer { state.withLock { $0.gated = false } }
-            for _ in 0..<Self.gateWaits {
-                if state.withLock({ $0.book?.lines.values.allSatisfy { $0.pending == .zero } ?? true }) { break }
-                try? await Task.sleep(for: .milliseconds(1))
-            }
+            defer { changing { $0.gated = false } }
+            _ = await wait(until: .settled, timeout: gateTimeout)
             // From here on, what settles was not in the ledger when the read began... unless the
             // wait above timed out with charges still in flight (then the view errs high).
             state.withLock { $0.bookedSince = [:] }
@@ -221,7 +300,7 @@ public actor TenantQuota {
     /// Settles charges after the ledger answered; returns the thresholds booked usage crossed.
     public nonisolated func settle(_ charges: [QuotaBook.Charge], booked: Bool) -> [QuotaBook.ThresholdCrossing] {
         guard !charges.isEmpty else { return [] }
-        return state.withLock { state in
+        return changing { state in
             guard state.book != nil else { return [] }
             if booked, state.bookedSince != nil {
                 for charge in charges { state.bookedSince![charge.feature, default: .zero] += charge.amount }

@@ -61,6 +61,100 @@ import Testing
         #expect(check?.allowed == false)
     }
 
+    /// A door the test opens: loads after the first wait at it.
+    final class Door: Sendable {
+        private let state = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+        let arrivals = Mutex(0)
+
+        func pass() async {
+            await withCheckedContinuation { continuation in
+                let through = state.withLock { state -> Bool in
+                    arrivals.withLock { $0 += 1 }
+                    if state.open { return true }
+                    state.waiting.append(continuation)
+                    return false
+                }
+                if through { continuation.resume() }
+            }
+        }
+
+        func open() {
+            for waiting in state.withLock({ state -> [CheckedContinuation<Void, Never>] in
+                state.open = true
+                defer { state.waiting = [] }
+                return state.waiting
+            }) { waiting.resume() }
+        }
+    }
+
+    /// A quota whose first load answers at once and whose later loads wait at `door`.
+    static func quota(limit: Int, ledger: Ledger, door: Door, refresh: Duration, gateTimeout: Duration = .seconds(3)) -> TenantQuota {
+        let window = PeriodWindow(start: 0, end: 4_000_000_000, resetsAt: 4_000_000_000)
+        return TenantQuota(
+            tenantID: .generate(),
+            loader: { _, _ in
+                if ledger.loads.withLock({ $0 += 1; return $0 }) > 1 { await door.pass() }
+                let used = ledger.booked.withLock { $0 }
+                return QuotaBook(lines: ["calls": QuotaBook.Line(
+                    feature: "calls", meter: "calls", spec: MeteredSpec(limit: Quantity(limit)), window: window, grants: [], used: Quantity(used)
+                )])
+            },
+            refresh: refresh, leasing: nil, logger: Logger(label: "test"), gateTimeout: gateTimeout
+        )
+    }
+
+    /// Until `condition` holds (a bounded wait for another task to get somewhere).
+    static func eventually(_ condition: () -> Bool) async throws {
+        for _ in 0..<2_000 where !condition() { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(condition())
+    }
+
+    @Test func aReloadWaitsForChargesInFlightAndChargesWaitForTheReload() async throws {
+        let ledger = Ledger(), door = Door()
+        let quota = Self.quota(limit: 10, ledger: ledger, door: door, refresh: .milliseconds(50))
+        let first = try await quota.charge([[("calls", Quantity(4))]], now: 1_000)
+        guard case .charged(let inFlight) = first.first else { Issue.record("refused"); return }
+        // Once the book is older than `refresh`, a check (answered from it at once) starts a
+        // reload in the background while those 4 are in flight: the reload waits for them to
+        // settle before reading usage, and new charges wait for the reload.
+        try await Task.sleep(for: .milliseconds(60))
+        #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == Quantity(4))
+        try await Self.eventually { quota.isReloadGated }
+        let charged = Mutex(false)
+        let waiting = Task {
+            defer { charged.withLock { $0 = true } }
+            return try await quota.charge([[("calls", Quantity(6))]], now: 1_000)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(ledger.loads.withLock { $0 } == 1)  // not read while 4 are unsettled
+        ledger.booked.withLock { $0 += 4 }  // the commit
+        _ = quota.settle(inFlight, booked: true)
+        try await Self.eventually { door.arrivals.withLock { $0 } == 1 }  // now it reads
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(!charged.withLock { $0 })  // the new charge waits for the reload
+        door.open()
+        // The reloaded book holds the 4 once (twice, and the 6 would not fit): exactly 6 more fit.
+        guard case .charged? = try await waiting.value.first else { Issue.record("the waiting charge was refused"); return }
+        #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == Quantity(10))
+        guard case .refused? = try await quota.charge([[("calls", Quantity.one)]], now: 1_000).first else {
+            Issue.record("the limit was passed"); return
+        }
+    }
+
+    @Test func aChargeGivesUpOnAReloadThatDoesNotEnd() async throws {
+        let ledger = Ledger(), door = Door()
+        let quota = Self.quota(limit: 10, ledger: ledger, door: door, refresh: .milliseconds(20), gateTimeout: .milliseconds(100))
+        #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == .zero)
+        try await Task.sleep(for: .milliseconds(30))
+        _ = try await quota.check("calls", amount: .zero, now: 1_000)  // starts a reload, which hangs
+        try await Self.eventually { door.arrivals.withLock { $0 } == 1 }
+        #expect(quota.isReloadGated)
+        await #expect(throws: TallyError.self) { try await quota.charge([[("calls", Quantity.one)]], now: 1_000) }
+        door.open()  // the reload ends; charges go through again
+        try await Self.eventually { !quota.isReloadGated }
+        guard case .charged? = try await quota.charge([[("calls", Quantity.one)]], now: 1_000).first else { Issue.record("refused"); return }
+    }
+
     @Test func unsettledAndDuplicateChargesAreReleased() async throws {
         let ledger = Ledger()
         let quota = Self.quota(limit: 3, ledger: ledger, refresh: .seconds(60))
