@@ -68,7 +68,10 @@ public struct FairnessBenchmark: Sendable {
         public var excessRatio: Double
 
         public var text: String {
-            var lines = ["tally bench fairness (run \(runID)): both tenants limited to \(rateLimit) req/s"]
+            var lines = [
+                "tally bench fairness (run \(runID)): both tenants limited to \(rateLimit) req/s, with bursts of up to \(rateLimit) "
+                    + "(so a phase's accepted rate can pass the limit by one burst over the phase's length)",
+            ]
             for (index, round) in rounds.enumerated() {
                 lines.append(String(
                     format: "  round %d: quiet p50/p99 alone %.2f/%.2f ms at %.0f req/s; beside a neighbour at its limit (%.0f accepted/s) %.2f/%.2f ms at %.0f req/s; beside it flooding %.2f/%.2f ms at %.0f req/s (offered %.0f req/s, %.0f accepted, %.0f refused (429) per s); quiet refused %d",

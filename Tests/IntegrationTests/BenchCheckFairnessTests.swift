@@ -60,6 +60,7 @@ import Testing
             #expect(report.p99Ratio > 0 && report.excessRatio > 0)
             #expect(report.p99Ratio == report.quietContendedP99 / report.quietAloneP99)
             #expect(report.excessRatio == report.quietContendedP99 / report.quietWithinP99)
+            #expect(report.text.contains("limited to 4 req/s, with bursts of up to 4"), "\(report.text)")
         }
     }
 }
