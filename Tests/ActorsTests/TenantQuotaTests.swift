@@ -15,22 +15,6 @@ import Testing
         let loads = Mutex(0)
     }
 
-    static func quota(limit: Int, ledger: Ledger, refresh: Duration) -> TenantQuota {
-        let window = PeriodWindow(start: 0, end: 4_000_000_000, resetsAt: 4_000_000_000)
-        return TenantQuota(
-            tenantID: .generate(),
-            loader: { _, _ in
-                ledger.loads.withLock { $0 += 1 }
-                try await Task.sleep(for: .milliseconds(2))  // a read that takes a while, as a database's does
-                let used = ledger.booked.withLock { $0 }
-                return QuotaBook(lines: ["calls": QuotaBook.Line(
-                    feature: "calls", meter: "calls", spec: MeteredSpec(limit: Quantity(limit)), window: window, grants: [], used: Quantity(used)
-                )])
-            },
-            refresh: refresh, leasing: nil, logger: Logger(label: "test")
-        )
-    }
-
     @Test func concurrentChargesWithReloadsReachTheLimitExactly() async throws {
         let ledger = Ledger()
         let quota = Self.quota(limit: 2_000, ledger: ledger, refresh: .milliseconds(10))
@@ -87,13 +71,19 @@ import Testing
         }
     }
 
-    /// A quota whose first load answers at once and whose later loads wait at `door`.
-    static func quota(limit: Int, ledger: Ledger, door: Door, refresh: Duration, gateTimeout: Duration = .seconds(3)) -> TenantQuota {
+    /// A quota over `ledger`. Each load reads the ledger after 2 ms (a read that takes a while, as
+    /// a database's does); with a `door`, the first load answers at once and later ones wait at it.
+    static func quota(limit: Int, ledger: Ledger, refresh: Duration, door: Door? = nil, gateTimeout: Duration = .seconds(3)) -> TenantQuota {
         let window = PeriodWindow(start: 0, end: 4_000_000_000, resetsAt: 4_000_000_000)
         return TenantQuota(
             tenantID: .generate(),
             loader: { _, _ in
-                if ledger.loads.withLock({ $0 += 1; return $0 }) > 1 { await door.pass() }
+                let load = ledger.loads.withLock { $0 += 1; return $0 }
+                if let door {
+                    if load > 1 { await door.pass() }
+                } else {
+                    try await Task.sleep(for: .milliseconds(2))
+                }
                 let used = ledger.booked.withLock { $0 }
                 return QuotaBook(lines: ["calls": QuotaBook.Line(
                     feature: "calls", meter: "calls", spec: MeteredSpec(limit: Quantity(limit)), window: window, grants: [], used: Quantity(used)
@@ -111,7 +101,7 @@ import Testing
 
     @Test func aReloadWaitsForChargesInFlightAndChargesWaitForTheReload() async throws {
         let ledger = Ledger(), door = Door()
-        let quota = Self.quota(limit: 10, ledger: ledger, door: door, refresh: .milliseconds(50))
+        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .milliseconds(50), door: door)
         let first = try await quota.charge([[("calls", Quantity(4))]], now: 1_000)
         guard case .charged(let inFlight) = first.first else { Issue.record("refused"); return }
         // Once the book is older than `refresh`, a check (answered from it at once) starts a
@@ -143,7 +133,7 @@ import Testing
 
     @Test func aChargeGivesUpOnAReloadThatDoesNotEnd() async throws {
         let ledger = Ledger(), door = Door()
-        let quota = Self.quota(limit: 10, ledger: ledger, door: door, refresh: .milliseconds(20), gateTimeout: .milliseconds(100))
+        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .milliseconds(20), door: door, gateTimeout: .milliseconds(100))
         #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == .zero)
         try await Task.sleep(for: .milliseconds(30))
         _ = try await quota.check("calls", amount: .zero, now: 1_000)  // starts a reload, which hangs

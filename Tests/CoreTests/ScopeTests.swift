@@ -2,8 +2,8 @@ import Core
 import Foundation
 import Testing
 
-/// Scopes are a closed set compared by their place in it: equality, hashing, parsing and the
-/// wire form must still agree with the text.
+/// Scopes are a closed set of known texts: equality, hashing, parsing and the wire form all
+/// agree with the text.
 @Suite struct ScopeTests {
     @Test func equalityAndHashingFollowTheText() {
         for a in Scope.known {
