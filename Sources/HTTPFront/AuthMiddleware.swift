@@ -63,14 +63,17 @@ struct AuthMiddleware: RouterMiddleware {
         return try await keys.authenticate(token: token)
     }
 
-    /// The credential of `Bearer <credential>` (the scheme in any case, the credential trimmed),
-    /// read off the header's bytes; `nil` for another scheme or no credential.
+    /// The credential of `Bearer <credential>` (the scheme in any case, the credential without
+    /// the spaces and tabs around it: HTTP's optional whitespace), read off the header's bytes;
+    /// `nil` for another scheme or no credential. Byte-wise: trimming by `Character` cost about
+    /// a microsecond a request in grapheme breaking.
     static func bearerToken(_ header: String) -> String? {
         let bytes = header.utf8
         guard let space = bytes.firstIndex(of: UInt8(ascii: " ")) else { return nil }
         let scheme = bytes[..<space]
         guard scheme.count == 6, zip(scheme, "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
-        let token = String(Substring(bytes[bytes.index(after: space)...])).trimmingWhitespace()
-        return token.isEmpty ? nil : token
+        let isOWS = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes[space...].firstIndex(where: { !isOWS($0) }), let last = bytes.lastIndex(where: { !isOWS($0) }) else { return nil }
+        return String(Substring(bytes[first...last]))
     }
 }
