@@ -12,6 +12,12 @@ import Foundation
 /// rounds): flooding against alone is the floor as written; flooding against a
 /// neighbour within its limit is what the refused excess alone costs the quiet tenant (the
 /// accepted part is ordinary shared load: the same ledger, the same cores).
+///
+/// With `slices` above 1, each round takes its three phases in that many short turns (alone,
+/// at its limit, flooding, alone, …) and merges each phase's turns: a machine whose speed
+/// drifts over seconds then weighs on the three alike, rather than on whichever phase ran
+/// during a slow spell. The neighbour's bucket refills while it waits, so each of its turns
+/// starts with a full burst.
 public struct FairnessBenchmark: Sendable {
     public struct Configuration: Sendable {
         /// Both tenants' limit, requests per second.
@@ -22,10 +28,17 @@ public struct FairnessBenchmark: Sendable {
         public var noisyFactor: Int
         public var quietConnections: Int
         public var noisyConnections: Int
+        /// Each phase's length in a round, all its turns together.
         public var phase: Duration
         public var rounds: Int
+        /// Turns each phase takes in a round, interleaved with the other phases' turns.
+        public var slices: Int
 
-        public init(rateLimit: Int, quietShare: Double = 0.8, noisyFactor: Int = 10, quietConnections: Int = 8, noisyConnections: Int = 32, phase: Duration, rounds: Int) {
+        public init(
+            rateLimit: Int, quietShare: Double = 0.8, noisyFactor: Int = 10, quietConnections: Int = 8, noisyConnections: Int = 32,
+            phase: Duration, rounds: Int, slices: Int = 1
+        ) {
+            self.slices = max(1, slices)
             self.rateLimit = rateLimit
             self.quietShare = quietShare
             self.noisyFactor = noisyFactor
@@ -57,6 +70,8 @@ public struct FairnessBenchmark: Sendable {
     public struct Report: Sendable, Encodable {
         public var runID: String
         public var rateLimit: Int
+        /// Turns per phase in each round.
+        public var slices: Int
         public var rounds: [Round]
         /// Median over rounds of the quiet tenant's p99, in milliseconds.
         public var quietAloneP99: Double
@@ -72,6 +87,9 @@ public struct FairnessBenchmark: Sendable {
                 "tally bench fairness (run \(runID)): both tenants limited to \(rateLimit) req/s, with bursts of up to \(rateLimit) "
                     + "(so a phase's accepted rate can pass the limit by one burst over the phase's length)",
             ]
+            if slices > 1 {
+                lines.append("  each phase in \(slices) turns per round, interleaved (alone, at its limit, flooding, alone, …), each turn starting the neighbour with a full burst")
+            }
             for (index, round) in rounds.enumerated() {
                 lines.append(String(
                     format: "  round %d: quiet p50/p99 alone %.2f/%.2f ms at %.0f req/s; beside a neighbour at its limit (%.0f accepted/s) %.2f/%.2f ms at %.0f req/s; beside it flooding %.2f/%.2f ms at %.0f req/s (offered %.0f req/s, %.0f accepted, %.0f refused (429) per s); quiet refused %d",
@@ -106,52 +124,71 @@ public struct FairnessBenchmark: Sendable {
         let noisyRequest = RequestLoad.render(method: "POST", path: "/v1/events", host: setup.host, token: noisy.token, body: event("noisy-\(runID)"))
         let quietRate = Double(c.rateLimit) * c.quietShare
         let noisyRate = Double(c.rateLimit * c.noisyFactor)
+        let turn = c.phase / c.slices
         // The quiet tenant's connections get an event loop of their own, so its answers are not
         // timed behind the noisy tenant's in this client.
         let quietGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let quietLoad = RequestLoad(
-            host: setup.host, port: setup.port, connections: c.quietConnections, duration: c.phase,
+            host: setup.host, port: setup.port, connections: c.quietConnections, duration: turn,
             interval: .nanoseconds(Int64(Double(c.quietConnections) / quietRate * 1e9)), group: quietGroup
         )
         let noisyLoad = RequestLoad(
-            host: setup.host, port: setup.port, connections: c.noisyConnections, duration: c.phase,
+            host: setup.host, port: setup.port, connections: c.noisyConnections, duration: turn,
             interval: .nanoseconds(Int64(Double(c.noisyConnections) / noisyRate * 1e9))
         )
         // The same neighbour within its limit: the accepted load of the flooding phase, without
         // the excess (fewer connections at the same pace each, so it never waits on a refusal).
         let withinConnections = max(1, c.noisyConnections / c.noisyFactor)
         let withinLoad = RequestLoad(
-            host: setup.host, port: setup.port, connections: withinConnections, duration: c.phase,
+            host: setup.host, port: setup.port, connections: withinConnections, duration: turn,
             interval: .nanoseconds(Int64(Double(withinConnections) / Double(c.rateLimit) * 1e9))
         )
         // Warm up with one request (more would spend the quiet tenant's own rate limit).
         _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(1)).run(quietRequest)
         var rounds: [Round] = []
         for _ in 0..<c.rounds {
-            let alone = try await quietLoad.run(quietRequest)
-            async let withinNeighbour = withinLoad.run(noisyRequest)
-            let within = try await quietLoad.run(quietRequest)
-            let neighbour = try await withinNeighbour
-            async let contendedNoisy = noisyLoad.run(noisyRequest)
-            let contended = try await quietLoad.run(quietRequest)
-            let noise = try await contendedNoisy
+            var alone = Measured(), within = Measured(), neighbour = Measured(), contended = Measured(), noise = Measured()
+            for _ in 0..<c.slices {
+                alone.add(try await quietLoad.run(quietRequest))
+                async let withinNeighbour = withinLoad.run(noisyRequest)
+                within.add(try await quietLoad.run(quietRequest))
+                neighbour.add(try await withinNeighbour)
+                async let contendedNoisy = noisyLoad.run(noisyRequest)
+                contended.add(try await quietLoad.run(quietRequest))
+                noise.add(try await contendedNoisy)
+            }
             rounds.append(Round(
                 quietAloneP50: alone.stats.milliseconds(50), quietAloneP99: alone.stats.milliseconds(99),
                 quietContendedP50: contended.stats.milliseconds(50), quietContendedP99: contended.stats.milliseconds(99),
-                quietAloneRate: Double(alone.stats.requests) / alone.seconds, quietContendedRate: Double(contended.stats.requests) / contended.seconds,
+                quietAloneRate: alone.rate(), quietContendedRate: contended.rate(),
                 quietWithinP50: within.stats.milliseconds(50), quietWithinP99: within.stats.milliseconds(99),
-                quietWithinRate: Double(within.stats.requests) / within.seconds,
-                neighbourWithinAccepted: Double(neighbour.stats.statuses[200] ?? 0) / neighbour.seconds,
-                noisyOffered: Double(noise.stats.requests) / noise.seconds, noisyAccepted: Double(noise.stats.statuses[200] ?? 0) / noise.seconds,
-                noisyRefused: Double(noise.stats.statuses[429] ?? 0) / noise.seconds,
+                quietWithinRate: within.rate(), neighbourWithinAccepted: neighbour.rate(status: 200),
+                noisyOffered: noise.rate(), noisyAccepted: noise.rate(status: 200), noisyRefused: noise.rate(status: 429),
                 quietRefused: (alone.stats.statuses[429] ?? 0) + (within.stats.statuses[429] ?? 0) + (contended.stats.statuses[429] ?? 0)
             ))
         }
         try? await quietGroup.shutdownGracefully()
         let aloneP99 = median(rounds.map(\.quietAloneP99)), contendedP99 = median(rounds.map(\.quietContendedP99))
         let withinP99 = median(rounds.map(\.quietWithinP99))
-        return Report(runID: runID, rateLimit: c.rateLimit, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
+        return Report(runID: runID, rateLimit: c.rateLimit, slices: c.slices, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
                       quietWithinP99: withinP99, p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0,
                       excessRatio: withinP99 > 0 ? contendedP99 / withinP99 : 0)
+    }
+
+    /// One phase's turns in a round, merged.
+    private struct Measured {
+        var stats = RequestLoopStats()
+        var seconds = 0.0
+
+        mutating func add(_ turn: (stats: RequestLoopStats, seconds: Double)) {
+            stats.merge(turn.stats)
+            seconds += turn.seconds
+        }
+
+        /// Answers per second, all of them or those with `status`.
+        func rate(status: Int? = nil) -> Double {
+            guard seconds > 0 else { return 0 }
+            return Double(status.map { stats.statuses[$0] ?? 0 } ?? stats.requests) / seconds
+        }
     }
 }

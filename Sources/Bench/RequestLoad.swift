@@ -7,7 +7,8 @@ public struct RequestLoad: Sendable {
     public var port: Int
     public var connections: Int
     public var duration: Duration
-    /// Per connection: start requests at most this often (`nil`: back to back).
+    /// Per connection: start requests at most this often (`nil`: back to back). Paced
+    /// connections spread their first requests evenly over one interval.
     public var interval: Duration?
     /// Where the connections run (a group of their own keeps one load's answers from queueing
     /// behind another's in the client).
@@ -42,18 +43,19 @@ public struct RequestLoad: Sendable {
         let started = ContinuousClock.now
         let deadline = started + duration
         let stats = try await withThrowingTaskGroup(of: RequestLoopStats.self) { group in
-            for _ in 0..<connections {
+            for index in 0..<connections {
                 group.addTask {
                     let eventLoop = self.group.next()
                     let promise = eventLoop.makePromise(of: RequestLoopStats.self)
                     let (interval, host, port) = (self.interval, self.host, self.port)
+                    let firstDelay = (interval ?? .zero) * index / self.connections
                     let channel = try await ClientBootstrap(group: eventLoop)
                         .channelOption(.socketOption(.tcp_nodelay), value: 1)
                         .channelInitializer { channel in
                             channel.eventLoop.makeCompletedFuture {
                                 try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPResponseReader()))
                                 try channel.pipeline.syncOperations.addHandler(
-                                    RequestLoopHandler(request: request, deadline: deadline, interval: interval, promise: promise)
+                                    RequestLoopHandler(request: request, deadline: deadline, interval: interval, firstDelay: firstDelay, promise: promise)
                                 )
                             }
                         }

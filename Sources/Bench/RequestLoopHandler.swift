@@ -5,7 +5,9 @@ import NIOCore
 /// event loop until a deadline, recording each response's status and latency: the load of
 /// `tally bench check` and `tally bench fairness`. With `interval`, requests start on a fixed
 /// schedule (one every `interval`, never bunched up to catch up after a slow answer, so the
-/// offered rate is at most 1/interval); without, each starts as the previous one ends.
+/// offered rate is at most 1/interval); without, each starts as the previous one ends. A paced
+/// connection can wait `firstDelay` before its first request, so that N connections spread
+/// their starts over one interval instead of all sending at once.
 final class RequestLoopHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPResponseReader.Response
     typealias OutboundOut = ByteBuffer
@@ -13,22 +15,31 @@ final class RequestLoopHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let request: ByteBuffer
     private let deadline: ContinuousClock.Instant
     private let interval: Duration?
+    private let firstDelay: Duration
     private let promise: EventLoopPromise<RequestLoopStats>
     private var stats = RequestLoopStats()
     private var sentAt = ContinuousClock.now
     private var nextStart = ContinuousClock.now
     private var finished = false
 
-    init(request: ByteBuffer, deadline: ContinuousClock.Instant, interval: Duration?, promise: EventLoopPromise<RequestLoopStats>) {
+    init(
+        request: ByteBuffer, deadline: ContinuousClock.Instant, interval: Duration?, firstDelay: Duration = .zero,
+        promise: EventLoopPromise<RequestLoopStats>
+    ) {
         self.request = request
         self.deadline = deadline
         self.interval = interval
+        self.firstDelay = interval == nil ? .zero : firstDelay
         self.promise = promise
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        nextStart = .now
-        send(context: context)
+        nextStart = .now + firstDelay
+        if firstDelay > .zero {
+            sendLater(firstDelay, context: context)
+        } else {
+            send(context: context)
+        }
         context.fireChannelActive()
     }
 
@@ -53,11 +64,15 @@ final class RequestLoopHandler: ChannelInboundHandler, RemovableChannelHandler {
         if delay <= .zero {
             send(context: context)
         } else {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .nanoseconds(delay.totalNanoseconds)) {
-                let (handler, context) = loopBound.value
-                handler.send(context: context)
-            }
+            sendLater(delay, context: context)
+        }
+    }
+
+    private func sendLater(_ delay: Duration, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(delay.totalNanoseconds)) {
+            let (handler, context) = loopBound.value
+            handler.send(context: context)
         }
     }
 

@@ -226,19 +226,21 @@ struct BenchFairness: AsyncParsableCommand {
     @Option(help: "The noisy tenant's offered rate, as a multiple of its limit.") var noisyFactor = 10
     @Option(help: "Seconds of each phase.") var duration = 10
     @Option(help: "Rounds (each: quiet alone, beside the noisy tenant at its limit, beside it flooding).") var rounds = 3
+    @Option(help: "Turns each phase takes per round, interleaved with the other phases' turns (1: one stretch each).") var slices = 1
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
         guard (1...100_000).contains(rateLimit) else { throw ValidationError("--rate-limit must be 1...100000") }
         guard (1...100).contains(noisyFactor) else { throw ValidationError("--noisy-factor must be 1...100") }
         guard duration > 0, rounds > 0 else { throw ValidationError("--duration and --rounds must be positive") }
+        guard (1...100).contains(slices) else { throw ValidationError("--slices must be 1...100") }
     }
 
     func run() async throws {
         guard let (host, port) = BenchIngest.hostPort(url) else { CommandContext.fail("tally: bench: --url must look like http://127.0.0.1:8080") }
         let setup = BenchSetup(host: host, port: port, operatorToken: BenchTenant.operatorToken(operatorToken))
         let bench = FairnessBenchmark(FairnessBenchmark.Configuration(
-            rateLimit: rateLimit, noisyFactor: noisyFactor, phase: .seconds(duration), rounds: rounds
+            rateLimit: rateLimit, noisyFactor: noisyFactor, phase: .seconds(duration), rounds: rounds, slices: slices
         ))
         let report = try await bench.run(setup: setup, runID: BenchIngest.runID())
         try BenchTenant.print(report, text: report.text, json: json)
