@@ -4,6 +4,7 @@ import Entitlements
 import Logging
 import Metering
 import Synchronization
+import TallyTestSupport
 import Testing
 
 /// The tenant's quota under concurrent charges and reloads: a hard limit is reached exactly,
@@ -93,12 +94,6 @@ import Testing
         )
     }
 
-    /// Until `condition` holds (a bounded wait for another task to get somewhere).
-    static func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<2_000 where !condition() { try await Task.sleep(for: .milliseconds(1)) }
-        #expect(condition())
-    }
-
     @Test func aReloadWaitsForChargesInFlightAndChargesWaitForTheReload() async throws {
         let ledger = Ledger(), door = Door()
         let quota = Self.quota(limit: 10, ledger: ledger, refresh: .milliseconds(50), door: door)
@@ -109,7 +104,7 @@ import Testing
         // settle before reading usage, and new charges wait for the reload.
         try await Task.sleep(for: .milliseconds(60))
         #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == Quantity(4))
-        try await Self.eventually { quota.isReloadGated }
+        try await Polling.until { quota.isReloadGated }
         let charged = Mutex(false)
         let waiting = Task {
             defer { charged.withLock { $0 = true } }
@@ -119,7 +114,7 @@ import Testing
         #expect(ledger.loads.withLock { $0 } == 1)  // not read while 4 are unsettled
         ledger.booked.withLock { $0 += 4 }  // the commit
         _ = quota.settle(inFlight, booked: true)
-        try await Self.eventually { door.arrivals.withLock { $0 } == 1 }  // now it reads
+        try await Polling.until { door.arrivals.withLock { $0 } == 1 }  // now it reads
         try await Task.sleep(for: .milliseconds(20))
         #expect(!charged.withLock { $0 })  // the new charge waits for the reload
         door.open()
@@ -137,11 +132,11 @@ import Testing
         #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == .zero)
         try await Task.sleep(for: .milliseconds(30))
         _ = try await quota.check("calls", amount: .zero, now: 1_000)  // starts a reload, which hangs
-        try await Self.eventually { door.arrivals.withLock { $0 } == 1 }
+        try await Polling.until { door.arrivals.withLock { $0 } == 1 }
         #expect(quota.isReloadGated)
         await #expect(throws: TallyError.self) { try await quota.charge([[("calls", Quantity.one)]], now: 1_000) }
         door.open()  // the reload ends; charges go through again
-        try await Self.eventually { !quota.isReloadGated }
+        try await Polling.until { !quota.isReloadGated }
         guard case .charged? = try await quota.charge([[("calls", Quantity.one)]], now: 1_000).first else { Issue.record("refused"); return }
     }
 

@@ -191,15 +191,6 @@ import Testing
         }
     }
 
-    /// Polls `condition` (bounded: 10 s) instead of guessing how long the server takes.
-    static func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { throw TestSetupError("condition not met within 10 s") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-    }
-
     @Test(arguments: TestBackend.available)
     func admissionControlAnswers429And503InsteadOfQueueing(backend: TestBackend) async throws {
         let limits = AdmissionLimits(tenantBytes: 1_000_000, totalBytes: 10_000_000, tenantRequests: 1, totalRequests: 2)
@@ -213,7 +204,7 @@ import Testing
             let body = String(decoding: try JSONSerialization.data(withJSONObject: MeteringHTTPTests.event("held", at: MeteringHTTPTests.base, tokens: 1)), as: UTF8.self)
             held.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(acme.token)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n")
             let directory = server.platform.metering.directory
-            try await Self.waitUntil { directory.inFlight(TenantID(acme.tenantID)!).tenant.requests == 1 }
+            try await Polling.until { directory.inFlight(TenantID(acme.tenantID)!).tenant.requests == 1 }
 
             let second = try await server.call(.post, "/v1/events", token: acme.token, json: MeteringHTTPTests.event("second", at: MeteringHTTPTests.base, tokens: 1))
             #expect(second.status == 429, "\(second)")
@@ -223,7 +214,7 @@ import Testing
             // Another tenant still gets in (its own share), until the node's two slots are taken.
             let heldOther = try RawHTTPConnection(port: port)
             heldOther.send("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(other.token)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n")
-            try await Self.waitUntil { directory.inFlight(TenantID(acme.tenantID)!).total.requests == 2 }
+            try await Polling.until { directory.inFlight(TenantID(acme.tenantID)!).total.requests == 2 }
             let full = try await server.call(.post, "/v1/events", token: third.token, json: MeteringHTTPTests.event("third", at: MeteringHTTPTests.base, tokens: 1))
             #expect(full.status == 503, "\(full)")
             #expect(full.object["code"] as? String == "server_overloaded")
