@@ -173,8 +173,17 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
     }
 
     private static func text<Magnitude: FixedWidthInteger & UnsignedInteger>(magnitude whole: Magnitude, negative: Bool) -> String {
+        // On the stack, filled from the end: the String is the only allocation (none for up to
+        // 15 bytes, a small string).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { digits in
+            text(magnitude: whole, negative: negative, into: digits)
+        }
+    }
+
+    private static func text<Magnitude: FixedWidthInteger & UnsignedInteger>(
+        magnitude whole: Magnitude, negative: Bool, into digits: UnsafeMutableBufferPointer<UInt8>
+    ) -> String {
         var magnitude = whole
-        var digits = [UInt8](repeating: 0, count: 48)  // filled from the end
         var position = digits.count
         var fraction = magnitude % 1_000_000_000
         magnitude /= 1_000_000_000
@@ -201,7 +210,7 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible,
             position -= 1
             digits[position] = UInt8(ascii: "-")
         }
-        return String(decoding: digits[position...], as: UTF8.self)
+        return String(decoding: UnsafeBufferPointer(rebasing: digits[position...]), as: UTF8.self)
     }
 
     /// Encoded as its exact decimal text (a JSON string), so no client parses it as a double.
