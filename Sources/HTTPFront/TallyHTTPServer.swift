@@ -43,9 +43,12 @@ public enum TallyHTTPServer {
 
         HealthRoutes(dependencies: dependencies, timeout: .seconds(2)).register(on: router)
         router.get("metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: .init(bytes: registry.emitToBuffer()))
+            // Tally's own series, then the process's (CPU, memory, file descriptors) as the
+            // standard Prometheus process collector names them.
+            var text = registry.emitToBuffer()
+            if let process = ProcessStats.current() { text += Array(process.prometheusText.utf8) }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: .init(bytes: text))
             )
         }
         router.get("openapi.json") { _, _ in

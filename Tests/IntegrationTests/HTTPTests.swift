@@ -264,4 +264,35 @@ import Testing
             #expect(!metrics.text.contains(acme.tenantID))
         }
     }
+
+    /// `/metrics` also carries the process's own series, as Prometheus's process collector
+    /// names them, read at scrape time: CPU only grows, memory and descriptors are this
+    /// process's, the start time is in the past.
+    @Test func metricsCarryTheProcessSeries() async throws {
+        try await TestServer.run(.sqlite) { server in
+            func values() async throws -> [String: Double] {
+                let metrics = try await server.call(.get, "/metrics")
+                #expect(metrics.status == 200)
+                var found: [String: Double] = [:]
+                for line in metrics.text.split(separator: "\n") where line.hasPrefix("process_") {
+                    let parts = line.split(separator: " ")
+                    if parts.count == 2, let value = Double(parts[1]) { found[String(parts[0])] = value }
+                }
+                return found
+            }
+            let before = try await values()
+            for _ in 0..<200 { _ = try await server.call(.get, "/v1/me") }  // some CPU between the scrapes
+            let after = try await values()
+            let names = ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
+                         "process_start_time_seconds", "process_open_fds", "process_max_fds"]
+            #expect(Set(after.keys) == Set(names), "\(after)")
+            let cpu = try #require(before["process_cpu_seconds_total"]), cpuAfter = try #require(after["process_cpu_seconds_total"])
+            #expect(cpu > 0 && cpuAfter >= cpu)
+            #expect(try #require(after["process_resident_memory_bytes"]) > 1_000_000)
+            #expect(try #require(after["process_virtual_memory_bytes"]) >= after["process_resident_memory_bytes"]!)
+            let started = try #require(after["process_start_time_seconds"]), now = Date().timeIntervalSince1970
+            #expect(started <= now && started > now - 86_400 * 365)
+            #expect(try #require(after["process_open_fds"]) > 2 && after["process_open_fds"]! <= after["process_max_fds"]!)
+        }
+    }
 }
