@@ -34,6 +34,21 @@ public struct BenchSetup: Sendable {
         }
     }
 
+    /// The server's `process_cpu_seconds_total` from its `/metrics`; `nil` when it has none.
+    public func serverCPUSeconds() async throws -> Double? {
+        let reply = try await HTTPLoadConnection.with(host: host, port: port) { session in try await session.send(.GET, "/metrics") }
+        guard reply.status == 200 else { return nil }
+        return Self.cpuSeconds(inMetrics: String(buffer: reply.body))
+    }
+
+    /// The value of `process_cpu_seconds_total` in Prometheus text.
+    static func cpuSeconds(inMetrics text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix("process_cpu_seconds_total ") {
+            return Double(line.dropFirst("process_cpu_seconds_total ".count))
+        }
+        return nil
+    }
+
     /// A tenant with `tenantPerSecond` requests per second (and as many per key), and a key
     /// for it; returns the tenant id and the key's secret.
     public func tenant(slug: String, tenantPerSecond: Int) async throws -> (id: String, token: String) {

@@ -33,6 +33,10 @@ public struct CheckBenchmark: Sendable {
             public var p99Milliseconds: Double
             public var p999Milliseconds: Double
             public var statuses: [String: Int]
+            /// The server's CPU time per request over the part (its `process_cpu_seconds_total`
+            /// before and after each turn), in microseconds; `nil` when it has no such series.
+            /// Less noisy than throughput on a shared machine: a slow spell costs time, not CPU.
+            public var serverMicrosecondsPerRequest: Double?
         }
 
         /// One round over HTTP: checks, then the baseline, on the same connections; with
@@ -47,6 +51,11 @@ public struct CheckBenchmark: Sendable {
             public var ratio: Double { Self.ratio(http, baseline) }
             /// Checks per second over plain Hummingbird GETs per second.
             public var plainRatio: Double? { plain.map { Self.ratio(http, $0) } }
+            /// Server CPU per check over server CPU per `/health/live`, when both were measured.
+            public var cpuRatio: Double? {
+                guard let check = http.serverMicrosecondsPerRequest, let live = baseline.serverMicrosecondsPerRequest, live > 0 else { return nil }
+                return check / live
+            }
 
             public init(http: OverHTTP, baseline: OverHTTP, plain: OverHTTP? = nil) {
                 self.http = http
@@ -58,7 +67,7 @@ public struct CheckBenchmark: Sendable {
                 base.checksPerSecond > 0 ? part.checksPerSecond / base.checksPerSecond : 0
             }
 
-            enum CodingKeys: String, CodingKey { case http, baseline, ratio, plain, plainRatio = "plain_ratio" }
+            enum CodingKeys: String, CodingKey { case http, baseline, ratio, plain, plainRatio = "plain_ratio", cpuRatio = "cpu_ratio" }
 
             public func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
@@ -67,6 +76,7 @@ public struct CheckBenchmark: Sendable {
                 try container.encode(ratio, forKey: .ratio)
                 try container.encodeIfPresent(plain, forKey: .plain)
                 try container.encodeIfPresent(plainRatio, forKey: .plainRatio)
+                try container.encodeIfPresent(cpuRatio, forKey: .cpuRatio)
             }
         }
 
@@ -126,6 +136,9 @@ public struct CheckBenchmark: Sendable {
                 lines.append(label + "statuses: \(http.statuses.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))")
                 lines.append(label + String(format: "baseline GET /health/live, same connections: %.0f req/s, p99 %.2f ms; checks/baseline %.2f",
                                             baseline.checksPerSecond, baseline.p99Milliseconds, round.ratio))
+                if let check = round.http.serverMicrosecondsPerRequest, let live = round.baseline.serverMicrosecondsPerRequest, let ratio = round.cpuRatio {
+                    lines.append(label + String(format: "server CPU: %.1f µs per check, %.1f µs per /health/live; over it %.2f", check, live, ratio))
+                }
                 if let plain = round.plain, let ratio = round.plainRatio {
                     lines.append(label + String(format: "plain Hummingbird GET, same connections: %.0f req/s, p99 %.2f ms; checks/plain %.2f",
                                                 plain.checksPerSecond, plain.p99Milliseconds, ratio))
@@ -134,6 +147,10 @@ public struct CheckBenchmark: Sendable {
             if rounds.count > 1, let medians {
                 lines.append(String(format: "  medians of %d rounds: %.0f checks/s, baseline %.0f req/s, checks/baseline %.2f",
                                     rounds.count, medians.checks, medians.baseline, medians.ratio))
+            }
+            let cpuRatios = rounds.compactMap(\.cpuRatio)
+            if rounds.count > 1, cpuRatios.count == rounds.count {
+                lines.append(String(format: "  median server CPU per check over per /health/live: %.2f", median(cpuRatios)))
             }
             if let plainMedians {
                 let label = rounds.count > 1 ? "  medians: plain" : "  plain"
@@ -234,15 +251,24 @@ public struct CheckBenchmark: Sendable {
         if let plain { parts.append((Self.live(host: plain.host), plain.host, plain.port)) }
         let turns = max(1, slices)
         let slice = duration / turns
-        var totals = [(stats: RequestLoopStats, seconds: Double)](repeating: (RequestLoopStats(), 0), count: parts.count)
+        var totals = [(stats: RequestLoopStats, seconds: Double, cpu: Double?)](repeating: (RequestLoopStats(), 0, 0), count: parts.count)
         for _ in 0..<turns {
             for (index, part) in parts.enumerated() {
+                // The server's CPU over the turn, for the parts it serves (the plain server has no /metrics).
+                let onServer = part.host == setup.host && part.port == setup.port
+                let before = onServer ? try await setup.serverCPUSeconds() : nil
                 let (stats, seconds) = try await RequestLoad(host: part.host, port: part.port, connections: connections, duration: slice).run(part.request)
+                let after = onServer ? try await setup.serverCPUSeconds() : nil
                 totals[index].stats.merge(stats)
                 totals[index].seconds += seconds
+                if let before, let after, let cpu = totals[index].cpu { totals[index].cpu = cpu + (after - before) } else { totals[index].cpu = nil }
             }
         }
-        let measured = totals.map { Self.report($0.stats, seconds: $0.seconds, connections: connections) }
+        let measured = totals.map { total in
+            var part = Self.report(total.stats, seconds: total.seconds, connections: connections)
+            if let cpu = total.cpu, total.stats.requests > 0 { part.serverMicrosecondsPerRequest = cpu * 1_000_000 / Double(total.stats.requests) }
+            return part
+        }
         return Report.Round(http: measured[0], baseline: measured[1], plain: measured.count > 2 ? measured[2] : nil)
     }
 

@@ -28,6 +28,36 @@ import Testing
         #expect(encoded.count == 3 && (encoded[1]["ratio"] as? Double) == 0.625)
     }
 
+    /// With the server's CPU per request measured, each round reads it and the report gives the
+    /// median of CPU per check over CPU per `/health/live`; without, nothing is said of CPU.
+    @Test func serverCPUPerRequestIsReportedWhenMeasured() throws {
+        func round(_ check: Double?, _ live: Double?) -> CheckBenchmark.Report.Round {
+            var http = Self.part(15_000), baseline = Self.part(30_000)
+            http.serverMicrosecondsPerRequest = check
+            baseline.serverMicrosecondsPerRequest = live
+            return .init(http: http, baseline: baseline)
+        }
+        let measured = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: [round(90, 45), round(100, 40), round(80, 50)])
+        #expect(measured.rounds.map(\.cpuRatio) == [2.0, 2.5, 1.6])
+        #expect(measured.text.contains("round 1: server CPU: 90.0 µs per check, 45.0 µs per /health/live; over it 2.00"), "\(measured.text)")
+        #expect(measured.text.contains("median server CPU per check over per /health/live: 2.00"))
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(measured)) as? [String: Any])
+        let encoded = try #require(json["rounds"] as? [[String: Any]])
+        #expect(encoded[1]["cpu_ratio"] as? Double == 2.5)
+        #expect((encoded[1]["http"] as? [String: Any])?["serverMicrosecondsPerRequest"] as? Double == 100)
+
+        let unmeasured = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: [round(nil, nil), round(90, nil)])
+        #expect(unmeasured.rounds.allSatisfy { $0.cpuRatio == nil })
+        #expect(!unmeasured.text.contains("server CPU"))
+    }
+
+    @Test func theServersCPUIsReadOffItsMetrics() {
+        let text = "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+            + "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.34\nprocess_cpu_seconds_totally 9\n"
+        #expect(BenchSetup.cpuSeconds(inMetrics: text) == 12.34)
+        #expect(BenchSetup.cpuSeconds(inMetrics: "tally_http_requests_total 3\n") == nil)
+    }
+
     @Test func oneRoundReadsAsBefore() {
         let report = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: [.init(http: Self.part(12_000), baseline: Self.part(24_000))])
         #expect(report.text.contains("  over HTTP, 64 connections: 12000 checks/s"))

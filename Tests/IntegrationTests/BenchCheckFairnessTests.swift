@@ -46,6 +46,11 @@ import Testing
             let request = try await bench.prepare(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
             let round = try await bench.round(request, setup: setup, plain: ("127.0.0.1", port), connections: 2, duration: .seconds(3), slices: 3)
             let plain = try #require(round.plain)
+            // The server's CPU per request, read off its /metrics around each turn (here the
+            // test process's, load generator included).
+            let check = try #require(round.http.serverMicrosecondsPerRequest), live = try #require(round.baseline.serverMicrosecondsPerRequest)
+            #expect(check > 0 && live > 0)
+            #expect(round.cpuRatio == check / live)
             for part in [round.http, round.baseline, plain] {
                 #expect(part.requests > 0 && part.statuses == ["200": part.requests], "\(part.statuses)")
                 // Its turns add up to the round's duration (plus connecting each turn). A turn of a
