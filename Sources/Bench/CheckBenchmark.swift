@@ -251,22 +251,20 @@ public struct CheckBenchmark: Sendable {
         if let plain { parts.append((Self.live(host: plain.host), plain.host, plain.port)) }
         let turns = max(1, slices)
         let slice = duration / turns
-        var totals = [(stats: RequestLoopStats, seconds: Double, cpu: Double?)](repeating: (RequestLoopStats(), 0, 0), count: parts.count)
+        var totals = [(turns: MergedTurns, cpu: Double?)](repeating: (MergedTurns(), 0), count: parts.count)
         for _ in 0..<turns {
             for (index, part) in parts.enumerated() {
                 // The server's CPU over the turn, for the parts it serves (the plain server has no /metrics).
                 let onServer = part.host == setup.host && part.port == setup.port
                 let before = onServer ? try await setup.serverCPUSeconds() : nil
-                let (stats, seconds) = try await RequestLoad(host: part.host, port: part.port, connections: connections, duration: slice).run(part.request)
+                totals[index].turns.add(try await RequestLoad(host: part.host, port: part.port, connections: connections, duration: slice).run(part.request))
                 let after = onServer ? try await setup.serverCPUSeconds() : nil
-                totals[index].stats.merge(stats)
-                totals[index].seconds += seconds
                 if let before, let after, let cpu = totals[index].cpu { totals[index].cpu = cpu + (after - before) } else { totals[index].cpu = nil }
             }
         }
         let measured = totals.map { total in
-            var part = Self.report(total.stats, seconds: total.seconds, connections: connections)
-            if let cpu = total.cpu, total.stats.requests > 0 { part.serverMicrosecondsPerRequest = cpu * 1_000_000 / Double(total.stats.requests) }
+            var part = Self.report(total.turns.stats, seconds: total.turns.seconds, connections: connections)
+            if let cpu = total.cpu, total.turns.stats.requests > 0 { part.serverMicrosecondsPerRequest = cpu * 1_000_000 / Double(total.turns.stats.requests) }
             return part
         }
         return Report.Round(http: measured[0], baseline: measured[1], plain: measured.count > 2 ? measured[2] : nil)

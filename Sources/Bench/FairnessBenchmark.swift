@@ -147,7 +147,7 @@ public struct FairnessBenchmark: Sendable {
         _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(1)).run(quietRequest)
         var rounds: [Round] = []
         for _ in 0..<c.rounds {
-            var alone = Measured(), within = Measured(), neighbour = Measured(), contended = Measured(), noise = Measured()
+            var alone = MergedTurns(), within = MergedTurns(), neighbour = MergedTurns(), contended = MergedTurns(), noise = MergedTurns()
             for _ in 0..<c.slices {
                 alone.add(try await quietLoad.run(quietRequest))
                 async let withinNeighbour = withinLoad.run(noisyRequest)
@@ -173,22 +173,5 @@ public struct FairnessBenchmark: Sendable {
         return Report(runID: runID, rateLimit: c.rateLimit, slices: c.slices, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
                       quietWithinP99: withinP99, p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0,
                       excessRatio: withinP99 > 0 ? contendedP99 / withinP99 : 0)
-    }
-
-    /// One phase's turns in a round, merged.
-    private struct Measured {
-        var stats = RequestLoopStats()
-        var seconds = 0.0
-
-        mutating func add(_ turn: (stats: RequestLoopStats, seconds: Double)) {
-            stats.merge(turn.stats)
-            seconds += turn.seconds
-        }
-
-        /// Answers per second, all of them or those with `status`.
-        func rate(status: Int? = nil) -> Double {
-            guard seconds > 0 else { return 0 }
-            return Double(status.map { stats.statuses[$0] ?? 0 } ?? stats.requests) / seconds
-        }
     }
 }
