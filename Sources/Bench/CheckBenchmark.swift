@@ -47,27 +47,41 @@ public struct CheckBenchmark: Sendable {
             /// `GET /health/live` of `tally bench plain-server` (Hummingbird with one route and no
             /// middleware): what the floors are written against.
             public var plain: OverHTTP?
+            /// The same check request sent to the plain server, which reads its body and answers
+            /// a fixed check-shaped answer: what the request's shape costs without Tally's work.
+            public var plainCheck: OverHTTP?
             /// Checks per second over baseline requests per second.
             public var ratio: Double { Self.ratio(http, baseline) }
             /// Checks per second over plain Hummingbird GETs per second.
             public var plainRatio: Double? { plain.map { Self.ratio(http, $0) } }
+            /// Check-shaped POSTs to the plain server per second over its GETs per second.
+            public var plainShapeRatio: Double? {
+                guard let plain, let plainCheck else { return nil }
+                return Self.ratio(plainCheck, plain)
+            }
+            /// Checks per second over the plain server's check-shaped POSTs per second.
+            public var plainCheckRatio: Double? { plainCheck.map { Self.ratio(http, $0) } }
             /// Server CPU per check over server CPU per `/health/live`, when both were measured.
             public var cpuRatio: Double? {
                 guard let check = http.serverMicrosecondsPerRequest, let live = baseline.serverMicrosecondsPerRequest, live > 0 else { return nil }
                 return check / live
             }
 
-            public init(http: OverHTTP, baseline: OverHTTP, plain: OverHTTP? = nil) {
+            public init(http: OverHTTP, baseline: OverHTTP, plain: OverHTTP? = nil, plainCheck: OverHTTP? = nil) {
                 self.http = http
                 self.baseline = baseline
                 self.plain = plain
+                self.plainCheck = plainCheck
             }
 
             static func ratio(_ part: OverHTTP, _ base: OverHTTP) -> Double {
                 base.checksPerSecond > 0 ? part.checksPerSecond / base.checksPerSecond : 0
             }
 
-            enum CodingKeys: String, CodingKey { case http, baseline, ratio, plain, plainRatio = "plain_ratio", cpuRatio = "cpu_ratio" }
+            enum CodingKeys: String, CodingKey {
+                case http, baseline, ratio, plain, plainRatio = "plain_ratio", cpuRatio = "cpu_ratio", plainCheck = "plain_check"
+                case plainShapeRatio = "plain_shape_ratio", plainCheckRatio = "plain_check_ratio"
+            }
 
             public func encode(to encoder: any Encoder) throws {
                 var container = encoder.container(keyedBy: CodingKeys.self)
@@ -77,6 +91,9 @@ public struct CheckBenchmark: Sendable {
                 try container.encodeIfPresent(plain, forKey: .plain)
                 try container.encodeIfPresent(plainRatio, forKey: .plainRatio)
                 try container.encodeIfPresent(cpuRatio, forKey: .cpuRatio)
+                try container.encodeIfPresent(plainCheck, forKey: .plainCheck)
+                try container.encodeIfPresent(plainShapeRatio, forKey: .plainShapeRatio)
+                try container.encodeIfPresent(plainCheckRatio, forKey: .plainCheckRatio)
             }
         }
 
@@ -116,6 +133,14 @@ public struct CheckBenchmark: Sendable {
             return (median(plains.map(\.checksPerSecond)), median(ratios))
         }
 
+        /// The medians of the plain server's check-shaped POSTs over its GETs, and of checks over
+        /// those POSTs, when every round measured both.
+        public var plainCheckMedians: (shape: Double, checks: Double)? {
+            let shapes = rounds.compactMap(\.plainShapeRatio), checks = rounds.compactMap(\.plainCheckRatio)
+            guard !rounds.isEmpty, shapes.count == rounds.count, checks.count == rounds.count else { return nil }
+            return (median(shapes), median(checks))
+        }
+
         /// The HTTP floor, 30,000 checks/s where a plain Hummingbird GET does about
         /// 48,000, as a share of the plain GET rate measured in the same run.
         public static let floorPlainRatio = 30_000.0 / 48_000.0
@@ -143,6 +168,10 @@ public struct CheckBenchmark: Sendable {
                     lines.append(label + String(format: "plain Hummingbird GET, same connections: %.0f req/s, p99 %.2f ms; checks/plain %.2f",
                                                 plain.checksPerSecond, plain.p99Milliseconds, ratio))
                 }
+                if let plainCheck = round.plainCheck, let shape = round.plainShapeRatio, let checks = round.plainCheckRatio {
+                    lines.append(label + String(format: "the same check request to the plain server (body read, fixed answer of a check's shape): %.0f req/s, p99 %.2f ms; %.2f of its GET; checks over it %.2f",
+                                                plainCheck.checksPerSecond, plainCheck.p99Milliseconds, shape, checks))
+                }
             }
             if rounds.count > 1, let medians {
                 lines.append(String(format: "  medians of %d rounds: %.0f checks/s, baseline %.0f req/s, checks/baseline %.2f",
@@ -156,6 +185,10 @@ public struct CheckBenchmark: Sendable {
                 let label = rounds.count > 1 ? "  medians: plain" : "  plain"
                 lines.append(label + String(format: " Hummingbird GET %.0f req/s; checks/plain %.2f against the floor's %.3f (30,000 where plain does ~48,000)",
                                             plainMedians.plain, plainMedians.ratio, Self.floorPlainRatio))
+            }
+            if let plainCheckMedians {
+                lines.append(String(format: "  the plain server's check-shaped POST does %.2f of its GET (the request's shape alone); checks do %.2f of that POST (Tally's work)",
+                                    plainCheckMedians.shape, plainCheckMedians.checks))
             }
             return lines.joined(separator: "\n")
         }
@@ -241,14 +274,18 @@ public struct CheckBenchmark: Sendable {
         RequestLoad.render(method: "GET", path: "/health/live", host: host, token: "-", body: nil)
     }
 
-    /// One round: checks, the server's `/health/live` and (with `plain`) a plain Hummingbird
-    /// GET, each for `duration` in all, taken in `slices` turns (checks, baseline, plain, checks,
-    /// …) and summed, so a machine that swings within seconds weighs on every part alike.
+    /// One round: checks, the server's `/health/live` and (with `plain`) a plain Hummingbird GET
+    /// and the same check request sent to the plain server, each for `duration` in all, taken
+    /// in `slices` turns (checks, baseline, plain, plain check, checks, …) and summed, so a
+    /// machine that swings within seconds weighs on every part alike.
     public func round(
         _ request: ByteBuffer, setup: BenchSetup, plain: (host: String, port: Int)?, connections: Int, duration: Duration, slices: Int
     ) async throws -> Report.Round {
         var parts: [(request: ByteBuffer, host: String, port: Int)] = [(request, setup.host, setup.port), (Self.live(host: setup.host), setup.host, setup.port)]
-        if let plain { parts.append((Self.live(host: plain.host), plain.host, plain.port)) }
+        if let plain {
+            parts.append((Self.live(host: plain.host), plain.host, plain.port))
+            parts.append((request, plain.host, plain.port))
+        }
         let turns = max(1, slices)
         let slice = duration / turns
         var totals = [(turns: MergedTurns, cpu: Double?)](repeating: (MergedTurns(), 0), count: parts.count)
@@ -267,7 +304,9 @@ public struct CheckBenchmark: Sendable {
             if let cpu = total.cpu, total.turns.stats.requests > 0 { part.serverMicrosecondsPerRequest = cpu * 1_000_000 / Double(total.turns.stats.requests) }
             return part
         }
-        return Report.Round(http: measured[0], baseline: measured[1], plain: measured.count > 2 ? measured[2] : nil)
+        return Report.Round(
+            http: measured[0], baseline: measured[1], plain: measured.count > 2 ? measured[2] : nil, plainCheck: measured.count > 3 ? measured[3] : nil
+        )
     }
 
     static func measure(_ request: ByteBuffer, host: String, port: Int, connections: Int, duration: Duration) async throws -> Report.OverHTTP {

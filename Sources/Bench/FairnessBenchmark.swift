@@ -18,6 +18,13 @@ import Foundation
 /// drifts over seconds then weighs on the three alike, rather than on whichever phase ran
 /// during a slow spell. The neighbour's bucket refills while it waits, so each of its turns
 /// starts with a full burst.
+///
+/// With a plain server (`plain`, `tally bench plain-server`), each turn takes a fourth phase:
+/// the quiet tenant beside the same flood (as many connections, at the same pace) sent to the
+/// plain server's `GET /health/live` instead of to Tally. That flood costs this machine about
+/// the least any HTTP flood can, and none of it is Tally's; the quiet tenant's p99 beside it,
+/// over its p99 alone, is what the machine itself adds, the share of the floor no server on it
+/// could win back.
 public struct FairnessBenchmark: Sendable {
     public struct Configuration: Sendable {
         /// Both tenants' limit, requests per second.
@@ -33,12 +40,15 @@ public struct FairnessBenchmark: Sendable {
         public var rounds: Int
         /// Turns each phase takes in a round, interleaved with the other phases' turns.
         public var slices: Int
+        /// A plain Hummingbird server to flood in a fourth phase (`nil`: three phases).
+        public var plain: (host: String, port: Int)?
 
         public init(
             rateLimit: Int, quietShare: Double = 0.8, noisyFactor: Int = 10, quietConnections: Int = 8, noisyConnections: Int = 32,
-            phase: Duration, rounds: Int, slices: Int = 1
+            phase: Duration, rounds: Int, slices: Int = 1, plain: (host: String, port: Int)? = nil
         ) {
             self.slices = max(1, slices)
+            self.plain = plain
             self.rateLimit = rateLimit
             self.quietShare = quietShare
             self.noisyFactor = noisyFactor
@@ -65,6 +75,13 @@ public struct FairnessBenchmark: Sendable {
         public var noisyAccepted: Double
         public var noisyRefused: Double
         public var quietRefused: Int
+        /// Beside the same flood sent to the plain server (with a plain server only).
+        public var quietBesidePlainP50: Double?
+        public var quietBesidePlainP99: Double?
+        public var quietBesidePlainRate: Double?
+        /// The plain server's answers per second to that flood, and how many were not 200.
+        public var plainFloodAnswered: Double?
+        public var plainFloodFailed: Int?
     }
 
     public struct Report: Sendable, Encodable {
@@ -81,6 +98,13 @@ public struct FairnessBenchmark: Sendable {
         public var p99Ratio: Double
         /// Contended over beside a neighbour within its limit: what the refused excess adds.
         public var excessRatio: Double
+        /// Median over rounds of the quiet tenant's p99 beside the flood sent to the plain server.
+        public var quietBesidePlainP99: Double?
+        /// Beside the plain server's flood over alone: what such a flood costs on this machine
+        /// whatever the server (with a plain server only).
+        public var plainFloodRatio: Double?
+        /// Contended over beside the plain server's flood: what Tally adds to the machine's share.
+        public var overPlainFloodRatio: Double?
 
         public var text: String {
             var lines = [
@@ -91,15 +115,27 @@ public struct FairnessBenchmark: Sendable {
                 lines.append("  each phase in \(slices) turns per round, interleaved (alone, at its limit, flooding, alone, …), each turn starting the neighbour with a full burst")
             }
             for (index, round) in rounds.enumerated() {
-                lines.append(String(
+                var line = String(
                     format: "  round %d: quiet p50/p99 alone %.2f/%.2f ms at %.0f req/s; beside a neighbour at its limit (%.0f accepted/s) %.2f/%.2f ms at %.0f req/s; beside it flooding %.2f/%.2f ms at %.0f req/s (offered %.0f req/s, %.0f accepted, %.0f refused (429) per s); quiet refused %d",
                     index + 1, round.quietAloneP50, round.quietAloneP99, round.quietAloneRate, round.neighbourWithinAccepted,
                     round.quietWithinP50, round.quietWithinP99, round.quietWithinRate, round.quietContendedP50, round.quietContendedP99,
                     round.quietContendedRate, round.noisyOffered, round.noisyAccepted, round.noisyRefused, round.quietRefused
-                ))
+                )
+                if let p50 = round.quietBesidePlainP50, let p99 = round.quietBesidePlainP99, let rate = round.quietBesidePlainRate,
+                   let answered = round.plainFloodAnswered {
+                    line += String(format: "; beside the same flood sent to the plain server %.2f/%.2f ms at %.0f req/s (%.0f answered/s, %d not 200)",
+                                   p50, p99, rate, answered, round.plainFloodFailed ?? 0)
+                }
+                lines.append(line)
             }
             lines.append(String(format: "  median quiet p99: alone %.2f ms, beside a neighbour at its limit %.2f ms, beside it flooding %.2f ms", quietAloneP99, quietWithinP99, quietContendedP99))
             lines.append(String(format: "  flooding over alone %.3f (floor 1.10); flooding over at its limit %.3f (the refused excess alone)", p99Ratio, excessRatio))
+            if let besidePlain = quietBesidePlainP99, let machine = plainFloodRatio, let over = overPlainFloodRatio {
+                lines.append(String(
+                    format: "  beside the same flood sent to a plain Hummingbird GET: quiet p99 %.2f ms, %.3f of alone (what such a flood costs on this machine, whatever the server); flooding Tally over flooding the plain server %.3f",
+                    besidePlain, machine, over
+                ))
+            }
             return lines.joined(separator: "\n")
         }
     }
@@ -143,11 +179,17 @@ public struct FairnessBenchmark: Sendable {
             host: setup.host, port: setup.port, connections: withinConnections, duration: turn,
             interval: .nanoseconds(Int64(Double(withinConnections) / Double(c.rateLimit) * 1e9))
         )
+        // The same flood, sent to the plain server.
+        let plainFlood = c.plain.map { plain in
+            (load: RequestLoad(host: plain.host, port: plain.port, connections: noisyLoad.connections, duration: turn, interval: noisyLoad.interval),
+             request: RequestLoad.render(method: "GET", path: "/health/live", host: plain.host, token: "-", body: nil))
+        }
         // Warm up with one request (more would spend the quiet tenant's own rate limit).
         _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(1)).run(quietRequest)
         var rounds: [Round] = []
         for _ in 0..<c.rounds {
             var alone = MergedTurns(), within = MergedTurns(), neighbour = MergedTurns(), contended = MergedTurns(), noise = MergedTurns()
+            var besidePlain = MergedTurns(), plainNoise = MergedTurns()
             for _ in 0..<c.slices {
                 alone.add(try await quietLoad.run(quietRequest))
                 async let withinNeighbour = withinLoad.run(noisyRequest)
@@ -156,7 +198,13 @@ public struct FairnessBenchmark: Sendable {
                 async let contendedNoisy = noisyLoad.run(noisyRequest)
                 contended.add(try await quietLoad.run(quietRequest))
                 noise.add(try await contendedNoisy)
+                if let plainFlood {
+                    async let flood = plainFlood.load.run(plainFlood.request)
+                    besidePlain.add(try await quietLoad.run(quietRequest))
+                    plainNoise.add(try await flood)
+                }
             }
+            let plainAnswered = plainNoise.stats.statuses[200] ?? 0
             rounds.append(Round(
                 quietAloneP50: alone.stats.milliseconds(50), quietAloneP99: alone.stats.milliseconds(99),
                 quietContendedP50: contended.stats.milliseconds(50), quietContendedP99: contended.stats.milliseconds(99),
@@ -165,13 +213,23 @@ public struct FairnessBenchmark: Sendable {
                 quietWithinRate: within.rate(), neighbourWithinAccepted: neighbour.rate(status: 200),
                 noisyOffered: noise.rate(), noisyAccepted: noise.rate(status: 200), noisyRefused: noise.rate(status: 429),
                 quietRefused: (alone.stats.statuses[429] ?? 0) + (within.stats.statuses[429] ?? 0) + (contended.stats.statuses[429] ?? 0)
+                    + (besidePlain.stats.statuses[429] ?? 0),
+                quietBesidePlainP50: plainFlood == nil ? nil : besidePlain.stats.milliseconds(50),
+                quietBesidePlainP99: plainFlood == nil ? nil : besidePlain.stats.milliseconds(99),
+                quietBesidePlainRate: plainFlood == nil ? nil : besidePlain.rate(),
+                plainFloodAnswered: plainFlood == nil ? nil : plainNoise.rate(status: 200),
+                plainFloodFailed: plainFlood == nil ? nil : plainNoise.stats.requests - plainAnswered
             ))
         }
         try? await quietGroup.shutdownGracefully()
         let aloneP99 = median(rounds.map(\.quietAloneP99)), contendedP99 = median(rounds.map(\.quietContendedP99))
         let withinP99 = median(rounds.map(\.quietWithinP99))
+        let besidePlainP99 = plainFlood == nil ? nil : median(rounds.compactMap(\.quietBesidePlainP99))
         return Report(runID: runID, rateLimit: c.rateLimit, slices: c.slices, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
                       quietWithinP99: withinP99, p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0,
-                      excessRatio: withinP99 > 0 ? contendedP99 / withinP99 : 0)
+                      excessRatio: withinP99 > 0 ? contendedP99 / withinP99 : 0,
+                      quietBesidePlainP99: besidePlainP99,
+                      plainFloodRatio: besidePlainP99.map { aloneP99 > 0 ? $0 / aloneP99 : 0 },
+                      overPlainFloodRatio: besidePlainP99.map { $0 > 0 ? contendedP99 / $0 : 0 })
     }
 }

@@ -162,7 +162,9 @@ struct BenchCheck: AsyncParsableCommand {
             TALLY_OPERATOR_TOKEN): it creates a tenant entitled to a metered feature and sends checks on N keep-alive connections, \
             then GET /health/live on the same connections as the baseline; --rounds N alternates the two N times and \
             reports their medians (shared machines are noisy). With --plain-url, each round also loads a plain Hummingbird GET \
-            (`tally bench plain-server`) and the report reads checks against it, as the issue's floor is written. --slices K \
+            (`tally bench plain-server`) and the report reads checks against it, as the issue's floor is written; it also \
+            sends the same check request to that server, which reads the body and answers a fixed check-shaped answer, and \
+            reports that POST over the plain GET (the request's shape) and checks over that POST (Tally's work). --slices K \
             takes each round's parts in K interleaved turns, so swings within seconds fall on every part alike.
             """
     )
@@ -172,8 +174,8 @@ struct BenchCheck: AsyncParsableCommand {
     @Option(help: "Concurrent keep-alive connections.") var connections = 64
     @Option(help: "Seconds of each part.") var duration = 10
     @Option(help: "Rounds over HTTP, each checks then the baseline; the report gives each and their medians.") var rounds = 1
-    @Option(help: "A `tally bench plain-server` URL: each round also loads its GET /health/live, and the report reads checks against it.") var plainURL: String?
-    @Option(help: "Turns each part of a round takes, interleaved (checks, baseline, plain, checks, …), within --duration in all.") var slices = 1
+    @Option(help: "A `tally bench plain-server` URL: each round also loads its GET /health/live and its check-shaped POST, and the report reads checks against them.") var plainURL: String?
+    @Option(help: "Turns each part of a round takes, interleaved (checks, baseline, plain, plain check, checks, …), within --duration in all.") var slices = 1
     @Flag(help: "Only the in-process part (no server needed).") var inProcessOnly = false
     @Flag(help: "Only the HTTP part.") var httpOnly = false
     @Flag(help: "Print the report as JSON.") var json = false
@@ -216,7 +218,9 @@ struct BenchFairness: AsyncParsableCommand {
             noisy tenant with the same rate limit. Each round measures the quiet tenant posting events at a steady rate below \
             its limit: alone, beside the noisy tenant sending at its limit, and beside it offering ten times its limit. The \
             report gives flooding over alone (the floor: at most 1.10) and flooding over at-its-limit (what the refused \
-            excess alone adds).
+            excess alone adds). With --plain-url (a `tally bench plain-server`), each round also measures the quiet tenant \
+            beside the same flood sent to the plain server's GET /health/live: what such a flood costs on this machine \
+            whatever the server.
             """
     )
 
@@ -227,9 +231,11 @@ struct BenchFairness: AsyncParsableCommand {
     @Option(help: "Seconds of each phase.") var duration = 10
     @Option(help: "Rounds (each: quiet alone, beside the noisy tenant at its limit, beside it flooding).") var rounds = 3
     @Option(help: "Turns each phase takes per round, interleaved with the other phases' turns (1: one stretch each).") var slices = 1
+    @Option(help: "A `tally bench plain-server` URL: each round also floods its GET /health/live, as the noisy tenant floods Tally, beside the quiet tenant.") var plainURL: String?
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
+        try BenchIngest.validatePlainURL(plainURL)
         guard (1...100_000).contains(rateLimit) else { throw ValidationError("--rate-limit must be 1...100000") }
         guard (1...100).contains(noisyFactor) else { throw ValidationError("--noisy-factor must be 1...100") }
         guard duration > 0, rounds > 0 else { throw ValidationError("--duration and --rounds must be positive") }
@@ -240,7 +246,8 @@ struct BenchFairness: AsyncParsableCommand {
         guard let (host, port) = BenchIngest.hostPort(url) else { CommandContext.fail("tally: bench: --url must look like http://127.0.0.1:8080") }
         let setup = BenchSetup(host: host, port: port, operatorToken: BenchTenant.operatorToken(operatorToken))
         let bench = FairnessBenchmark(FairnessBenchmark.Configuration(
-            rateLimit: rateLimit, noisyFactor: noisyFactor, phase: .seconds(duration), rounds: rounds, slices: slices
+            rateLimit: rateLimit, noisyFactor: noisyFactor, phase: .seconds(duration), rounds: rounds, slices: slices,
+            plain: plainURL.flatMap(BenchIngest.hostPort).map { (host: $0.0, port: $0.1) }
         ))
         let report = try await bench.run(setup: setup, runID: BenchIngest.runID())
         try BenchTenant.print(report, text: report.text, json: json)

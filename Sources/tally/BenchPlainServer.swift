@@ -1,18 +1,30 @@
 import ArgumentParser
 import Core
 import HTTPFront
+import HTTPTypes
 import Hummingbird
+import NIOCore
 
-/// `tally bench plain-server`: Hummingbird with one `GET /health/live` route and nothing else
-/// (no middleware, the default request context), the "plain Hummingbird GET" the issue's HTTP
-/// floors are written against. `tally bench check --plain-url` and `tally bench ingest
-/// --plain-url` load it in the same run as Tally, so a figure can be read against what this
-/// machine's HTTP stack does bare at that moment.
+/// `tally bench plain-server`: Hummingbird with no middleware and the default request context,
+/// serving `GET /health/live`, the "plain Hummingbird GET" the issue's HTTP floors are written
+/// against. `tally bench check --plain-url`, `tally bench ingest --plain-url` and `tally bench
+/// fairness --plain-url` load it in the same run as Tally, so a figure can be read against what
+/// this machine's HTTP stack does bare at that moment.
+///
+/// It also answers `POST /v1/entitlements/check` the way Hummingbird alone would answer a
+/// request of a check's shape: it reads the body and answers a fixed check answer, with the
+/// header fields Tally's has and a body of the same size, and no logic. `tally bench check`
+/// loads it with the very request it sends Tally, so what the request's shape costs (a body to
+/// read, a larger answer) is told apart from what Tally's work on it costs.
 struct BenchPlainServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plain-server",
-        abstract: "Serve a plain Hummingbird GET /health/live (no middleware): the baseline for bench check and bench ingest --plain-url.",
-        discussion: "Built into the same binary from the same Hummingbird as tally serve. SIGTERM or SIGINT stops it."
+        abstract: "Serve a plain Hummingbird GET /health/live and a check-shaped POST (no middleware): baselines for tally bench.",
+        discussion: """
+            Built into the same binary from the same Hummingbird as tally serve. GET /health/live answers as Tally's does; \
+            POST /v1/entitlements/check reads its body and answers a fixed check answer shaped as Tally's (the same header \
+            fields, a body of the same size), without looking at either. SIGTERM or SIGINT stops it.
+            """
     )
 
     @Option(help: "host:port to listen on (port 0: any free port, announced on standard error).") var address = "127.0.0.1:18099"
@@ -25,9 +37,41 @@ struct BenchPlainServer: AsyncParsableCommand {
         guard let (host, port) = HostPort.split(address, defaultPort: nil) else { throw ValidationError("--address must look like 127.0.0.1:18099") }
         let router = Router()
         router.get("health/live") { _, _ in TallyHTTPServer.liveText }
+        router.post("v1/entitlements/check") { request, _ in
+            _ = try await request.body.collect(upTo: Self.checkBodyLimit)
+            return Response(status: .ok, headers: Self.checkAnswerFields, body: .init(byteBuffer: Self.checkAnswerBody))
+        }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), onServerRunning: { channel in
             Serve.announce("plain Hummingbird listening on http://\(host):\(channel.localAddress?.port ?? port)")
         })
         try await app.runService()
     }
+
+    /// A check's body is read up to Tally's default body limit.
+    static let checkBodyLimit = 1 << 20
+
+    /// A check answer for a metered feature with a large limit, as Tally writes it (a test
+    /// keeps its size and fields beside a real one's).
+    static let checkAnswerBody = ByteBuffer(string: #"{"allowed":true,"enforcement":"hard","feature":"bench-check-00000000","kind":"metered","limit":"1000000000000","overage":"0","period_end":"2027-01-01T00:00:00Z","period_start":"2026-12-01T00:00:00Z","remaining":"999999999999","resets_at":"2027-01-01T00:00:00Z","used":"1"}"#)
+
+    /// The fields Tally's check answer carries besides those Hummingbird adds (Content-Length,
+    /// Date): its type, the rate-limit fields, the security headers (no HSTS, as in development)
+    /// and the request id.
+    static let checkAnswerFields: HTTPFields = {
+        var fields = HTTPFields()
+        for (name, value) in [
+            ("Content-Type", "application/json"),
+            ("RateLimit-Policy", #""tenant";q=1000000;w=1, "key";q=1000000;w=1"#),
+            ("RateLimit", #""tenant";r=999999;t=1"#),
+            ("X-Content-Type-Options", "nosniff"),
+            ("X-Frame-Options", "DENY"),
+            ("Referrer-Policy", "no-referrer"),
+            ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"),
+            ("Cache-Control", "no-store"),
+            ("X-Request-Id", "req_01M8Y4T6NZEX2KNH12R113MS0Z"),
+        ] {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return fields
+    }()
 }

@@ -84,4 +84,30 @@ import Testing
         let mixed = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: [rounds[0], .init(http: Self.part(1), baseline: Self.part(2))])
         #expect(mixed.plainMedians == nil && !mixed.text.contains("checks/plain 0.30 against"))
     }
+
+    /// With the plain server's check-shaped POST measured, each round reads it against the plain
+    /// GET (the shape alone) and the checks against it (Tally's work); the medians are of each.
+    @Test func plainCheckRoundsTellTheShapeFromTallysWork() throws {
+        let rounds: [CheckBenchmark.Report.Round] = [
+            .init(http: Self.part(12_000), baseline: Self.part(24_000), plain: Self.part(40_000), plainCheck: Self.part(30_000)),  // 0.75, 0.40
+            .init(http: Self.part(15_000), baseline: Self.part(25_000), plain: Self.part(30_000), plainCheck: Self.part(24_000)),  // 0.80, 0.625
+            .init(http: Self.part(18_000), baseline: Self.part(30_000), plain: Self.part(36_000), plainCheck: Self.part(25_200)),  // 0.70, ≈0.714
+        ]
+        #expect(rounds.map(\.plainShapeRatio) == [0.75, 0.8, 0.7])
+        #expect(rounds.map(\.plainCheckRatio) == [0.4, 0.625, 18_000.0 / 25_200])
+        let report = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: rounds)
+        let medians = try #require(report.plainCheckMedians)
+        #expect(medians.shape == 0.75 && medians.checks == 0.625)
+        #expect(report.text.contains("round 2: the same check request to the plain server (body read, fixed answer of a check's shape): 24000 req/s, p99 5.00 ms; 0.80 of its GET; checks over it 0.62"), "\(report.text)")
+        #expect(report.text.contains("the plain server's check-shaped POST does 0.75 of its GET (the request's shape alone); checks do 0.62 of that POST (Tally's work)"), "\(report.text)")
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any])
+        let encoded = try #require(json["rounds"] as? [[String: Any]])
+        #expect(encoded[1]["plain_shape_ratio"] as? Double == 0.8 && encoded[1]["plain_check_ratio"] as? Double == 0.625)
+        #expect((encoded[0]["plain_check"] as? [String: Any])?["checksPerSecond"] as? Double == 30_000)
+        // A round without it: no medians, no line, no keys.
+        let mixed = CheckBenchmark.Report(runID: "r", inProcess: nil, rounds: [rounds[0], .init(http: Self.part(1), baseline: Self.part(2), plain: Self.part(3))])
+        #expect(mixed.plainCheckMedians == nil && !mixed.text.contains("check-shaped POST does"))
+        let mixedJSON = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(mixed)) as? [String: Any])
+        #expect((mixedJSON["rounds"] as? [[String: Any]])?[1]["plain_check"] == nil)
+    }
 }

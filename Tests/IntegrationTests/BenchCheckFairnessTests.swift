@@ -36,8 +36,9 @@ import Testing
         }
     }
 
-    /// A round in slices: every part (checks, the server's `/health/live`, the plain GET: here
-    /// the same server's) is loaded in each turn, and its figures are the sums of its turns.
+    /// A round in slices: every part (checks, the server's `/health/live`, the plain GET and the
+    /// check sent to the plain server: here the same server's) is loaded in each turn, and its
+    /// figures are the sums of its turns.
     @Test func aRoundInSlicesSumsEveryPartsTurns() async throws {
         try await TestServer.run(.sqlite) { server in
             let port = try #require(server.client.port)
@@ -45,32 +46,37 @@ import Testing
             let bench = CheckBenchmark()
             let request = try await bench.prepare(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
             let round = try await bench.round(request, setup: setup, plain: ("127.0.0.1", port), connections: 2, duration: .seconds(3), slices: 3)
-            let plain = try #require(round.plain)
+            let plain = try #require(round.plain), plainCheck = try #require(round.plainCheck)
             // The server's CPU per request, read off its /metrics around each turn (here the
             // test process's, load generator included).
             let check = try #require(round.http.serverMicrosecondsPerRequest), live = try #require(round.baseline.serverMicrosecondsPerRequest)
             #expect(check > 0 && live > 0)
             #expect(round.cpuRatio == check / live)
-            for part in [round.http, round.baseline, plain] {
+            for part in [round.http, round.baseline, plain, plainCheck] {
                 #expect(part.requests > 0 && part.statuses == ["200": part.requests], "\(part.statuses)")
                 // Its turns add up to the round's duration (plus connecting each turn). A turn of a
                 // second leaves room for a busy CI machine to connect and answer.
                 #expect(part.seconds >= 2.9 && part.seconds < 60, "\(part.seconds)")
             }
             #expect(round.plainRatio == round.http.checksPerSecond / plain.checksPerSecond)
+            #expect(round.plainShapeRatio == plainCheck.checksPerSecond / plain.checksPerSecond)
+            #expect(round.plainCheckRatio == round.http.checksPerSecond / plainCheck.checksPerSecond)
         }
     }
 
     /// In one stretch per phase, and in two interleaved turns per phase (each of the neighbour's
     /// turns starts with a full burst, so the bound on what it gets accepted grows by one burst).
-    @Test(arguments: [1, 2])
-    func theNoisyTenantIsRefusedAndTheQuietOneIsNot(slices: Int) async throws {
+    /// The second also floods a plain server in a fourth phase (here the same server's
+    /// `/health/live`, which needs no key).
+    @Test(arguments: zip([1, 2], [false, true]))
+    func theNoisyTenantIsRefusedAndTheQuietOneIsNot(slices: Int, withPlain: Bool) async throws {
         try await TestServer.run(.sqlite) { server in
-            let setup = BenchSetup(host: "127.0.0.1", port: try #require(server.client.port), operatorToken: server.operatorToken)
+            let port = try #require(server.client.port)
+            let setup = BenchSetup(host: "127.0.0.1", port: port, operatorToken: server.operatorToken)
             // A low limit, so that even a slow (debug, busy) server sees the noisy tenant pass it.
             let bench = FairnessBenchmark(FairnessBenchmark.Configuration(
                 rateLimit: 4, quietShare: 0.25, noisyFactor: 10, quietConnections: 2, noisyConnections: 8, phase: .seconds(2), rounds: 1,
-                slices: slices
+                slices: slices, plain: withPlain ? (host: "127.0.0.1", port: port) : nil
             ))
             let report = try await bench.run(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
             let round = try #require(report.rounds.first)
@@ -87,6 +93,22 @@ import Testing
             #expect(report.text.contains("limited to 4 req/s, with bursts of up to 4"), "\(report.text)")
             #expect(report.slices == slices)
             #expect(report.text.contains("each phase in 2 turns per round") == (slices == 2), "\(report.text)")
+            if withPlain {
+                // The same flood (40/s offered over 8 connections) went to the plain server and
+                // was answered there; the quiet tenant was measured beside it.
+                let answered = try #require(round.plainFloodAnswered)
+                #expect(answered > 10 && answered < 60, "\(round)")
+                #expect(round.plainFloodFailed == 0, "\(round)")
+                let besidePlain = try #require(round.quietBesidePlainP99)
+                #expect(besidePlain > 0 && (round.quietBesidePlainRate ?? 0) > 0, "\(round)")
+                #expect(report.quietBesidePlainP99 == besidePlain)
+                #expect(report.plainFloodRatio == besidePlain / report.quietAloneP99)
+                #expect(report.overPlainFloodRatio == report.quietContendedP99 / besidePlain)
+                #expect(report.text.contains("beside the same flood sent to a plain Hummingbird GET"), "\(report.text)")
+            } else {
+                #expect(round.quietBesidePlainP99 == nil && round.plainFloodAnswered == nil && report.plainFloodRatio == nil)
+                #expect(!report.text.contains("plain"), "\(report.text)")
+            }
         }
     }
 }

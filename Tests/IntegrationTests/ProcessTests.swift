@@ -56,9 +56,10 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/data/tally.sqlite"))
     }
 
-    /// `tally bench plain-server` is Hummingbird with one route: `GET /health/live` answers as
-    /// Tally's does, nothing else is routed, and the bench's plain phase loads it with nothing
-    /// but 200s. A malformed `--plain-url` is refused before any load.
+    /// `tally bench plain-server` is Hummingbird with two routes: `GET /health/live` answers as
+    /// Tally's does, `POST /v1/entitlements/check` answers in a check's shape, nothing else is
+    /// routed, and the bench's plain phase loads it with nothing but 200s. A malformed
+    /// `--plain-url` is refused before any load.
     @Test func plainServerServesTheBaselineGet() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tally-plain-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -72,6 +73,30 @@ import Testing
         let measured = try await CheckBenchmark().plain(host: "127.0.0.1", port: try #require(url.port), connections: 2, duration: .seconds(2))
         #expect(measured.requests > 0 && measured.checksPerSecond > 0)
         #expect(measured.statuses == ["200": measured.requests], "\(measured.statuses)")
+
+        // Its check-shaped POST: the very request the check benchmark sends Tally, answered with
+        // the same header fields as Tally's answer and a body of about the same size.
+        let plainPort = try #require(url.port)
+        try await TestServer.run(.sqlite) { tally in
+            let setup = BenchSetup(host: "127.0.0.1", port: try #require(tally.client.port), operatorToken: tally.operatorToken)
+            let request = try await CheckBenchmark().prepare(setup: setup, runID: "t\(UInt32.random(in: 0...UInt32.max))")
+            let text = String(buffer: request)
+            func answer(_ port: Int) throws -> (names: Set<String>, body: String) {
+                let connection = try RawHTTPConnection(port: port)
+                connection.send(text)
+                let reply = connection.readAll()
+                let parts = reply.components(separatedBy: "\r\n\r\n")
+                let lines = try #require(parts.first?.components(separatedBy: "\r\n"))
+                #expect(lines.first == "HTTP/1.1 200 OK", "\(reply)")
+                return (Set(lines.dropFirst().compactMap { $0.split(separator: ":").first?.lowercased() }), parts.dropFirst().joined())
+            }
+            let real = try answer(setup.port), plain = try answer(plainPort)
+            #expect(real.names == plain.names, "\(real.names.symmetricDifference(plain.names))")
+            #expect(abs(real.body.utf8.count - plain.body.utf8.count) <= 8, "\(real.body) against \(plain.body)")
+            let realKeys = try #require(try JSONSerialization.jsonObject(with: Data(real.body.utf8)) as? [String: Any]).keys
+            let plainKeys = try #require(try JSONSerialization.jsonObject(with: Data(plain.body.utf8)) as? [String: Any]).keys
+            #expect(Set(realKeys) == Set(plainKeys))
+        }
         #expect(try await server.terminate() == 0)
 
         for command in [["bench", "check", "--http-only", "--plain-url", "localhost:1"], ["bench", "ingest", "--plain-url", "https://x"]] {
