@@ -76,15 +76,21 @@ public enum RFC3339 {
     /// The instant as local time at `offsetSeconds` from UTC, with that offset (`+05:30`), or
     /// `Z` for zero.
     public static func format(microseconds utc: Int64, offsetSeconds: Int32) -> String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        append(microseconds: utc, offsetSeconds: offsetSeconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends what `format(microseconds:offsetSeconds:)` answers to `bytes`, without a String
+    /// of its own (a check's answer writes three times straight into its JSON).
+    public static func append(microseconds utc: Int64, offsetSeconds: Int32 = 0, to bytes: inout [UInt8]) {
         let microseconds = utc + Int64(offsetSeconds) * 1_000_000
         let seconds = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
         let micros = Int(microseconds - seconds * 1_000_000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = CivilDate.civil(fromDays: Int(days))
-        // Written into one fixed buffer (responses format times on hot paths).
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(32)
         func digits(_ value: Int, _ width: Int) { bytes.appendDigits(value, width: width) }
         if year < 0 {
             bytes.append(UInt8(ascii: "-"))
@@ -115,6 +121,5 @@ public enum RFC3339 {
             bytes.append(UInt8(ascii: ":"))
             digits(minutes % 60, 2)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

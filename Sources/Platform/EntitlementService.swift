@@ -368,7 +368,12 @@ public struct EntitlementAnswer: Sendable, Equatable {
     /// sorted order, absent ones left out.
     public func jsonBytes() -> [UInt8] {
         var writer = JSONWriter(capacity: 384)
-        func time(_ seconds: Int64) -> String { RFC3339.format(microseconds: seconds * 1_000_000) }
+        // A time as a JSON string, written in place (RFC 3339 needs no escaping).
+        func time(_ seconds: Int64) {
+            writer.bytes.append(UInt8(ascii: "\""))
+            RFC3339.append(microseconds: seconds * 1_000_000, to: &writer.bytes)
+            writer.bytes.append(UInt8(ascii: "\""))
+        }
         writer.raw("{\"allowed\":")
         writer.raw(allowed ? "true" : "false")
         if let line {
@@ -398,9 +403,9 @@ public struct EntitlementAnswer: Sendable, Equatable {
         }
         if let line {
             writer.raw(",\"period_end\":")
-            writer.write(time(line.window.end))
+            time(line.window.end)
             writer.raw(",\"period_start\":")
-            writer.write(time(line.window.start))
+            time(line.window.start)
         }
         if let reason {
             writer.raw(",\"reason\":")
@@ -416,7 +421,7 @@ public struct EntitlementAnswer: Sendable, Equatable {
         }
         if let metered {
             writer.raw(",\"resets_at\":")
-            if let resetsAt = metered.resetsAt { writer.write(time(resetsAt)) } else { writer.raw("null") }
+            if let resetsAt = metered.resetsAt { time(resetsAt) } else { writer.raw("null") }
             writer.raw(",\"used\":")
             writer.write(metered.used.description)
         }

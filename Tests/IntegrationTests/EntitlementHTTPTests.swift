@@ -81,7 +81,15 @@ import Testing
             #expect(check.object["limit"] as? String == "5")
             #expect(check.object["used"] as? String == "5")
             #expect(check.object["remaining"] as? String == "0")
-            #expect(check.object["resets_at"] is String)
+            // A calendar month in UTC: this month's first instant to the next's, when it resets.
+            var utc = Calendar(identifier: .gregorian)
+            utc.timeZone = TimeZone(identifier: "UTC")!
+            let monthStart = utc.date(from: utc.dateComponents([.year, .month], from: Date()))!
+            let nextMonth = utc.date(byAdding: .month, value: 1, to: monthStart)!
+            let rfc3339 = ISO8601DateFormatter()
+            #expect(check.object["period_start"] as? String == rfc3339.string(from: monthStart), "\(check.object)")
+            #expect(check.object["period_end"] as? String == rfc3339.string(from: nextMonth), "\(check.object)")
+            #expect(check.object["resets_at"] as? String == rfc3339.string(from: nextMonth), "\(check.object)")
             let all = try await server.call(.get, "/v1/entitlements", token: acme.token)
             #expect(all.items.map { $0["feature"] as? String } == ["api-calls", "seats", "sso", "tokens"])
             #expect(all.items.first { $0["feature"] as? String == "seats" }?["value"] as? Int == 3)

@@ -42,4 +42,13 @@ import Testing
             #expect(RFC3339.microseconds(RFC3339.format(microseconds: micros)) == micros)
         }
     }
+
+    /// `append` writes after what the buffer holds, exactly what `format` answers.
+    @Test func appendWritesWhatFormatAnswers() {
+        for (micros, offset): (Int64, Int32) in [(0, 0), (1_795_860_930_123_456, 0), (-86_400_000_001, 0), (1_795_860_930_000_000, 19_800), (1_795_860_930_000_000, -3_600)] {
+            var bytes = Array("\"x\":".utf8)
+            RFC3339.append(microseconds: micros, offsetSeconds: offset, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == "\"x\":" + RFC3339.format(microseconds: micros, offsetSeconds: offset))
+        }
+    }
 }
