@@ -222,9 +222,9 @@ import Testing
 
             // Finishing the held requests frees the slots; nothing refused was booked.
             held.send(body)
-            #expect(held.readAll().hasPrefix("HTTP/1.1 200"))
+            #expect(await held.readAll().hasPrefix("HTTP/1.1 200"))
             heldOther.send(body)
-            #expect(heldOther.readAll().hasPrefix("HTTP/1.1 200"))
+            #expect(await heldOther.readAll().hasPrefix("HTTP/1.1 200"))
             let after = try await server.call(.post, "/v1/events", token: acme.token, json: MeteringHTTPTests.event("second", at: MeteringHTTPTests.base, tokens: 1))
             #expect((after.object["results"] as? [[String: Any]])?.first?["status"] as? String == "accepted")  // not a duplicate: the 429 booked nothing
             let inFlight = server.platform.metering.directory.inFlight(TenantID(acme.tenantID)!)

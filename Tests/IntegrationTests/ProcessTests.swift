@@ -197,7 +197,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))
             #expect(server.process.isRunning, "the server must wait for the in-flight request")
             connection.send(String(body.dropFirst(10)))
-            let response = await Task.detached { connection.readAll() }.value
+            let response = await connection.readAll()
             #expect(response.hasPrefix("HTTP/1.1 201"), "\(response)")
             #expect(response.contains("drained"))
             #expect(try await server.terminate() == 0)

@@ -33,8 +33,17 @@ final class RawHTTPConnection: @unchecked Sendable {
         _ = text.withUTF8 { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
     }
 
-    /// Reads until the peer closes or the receive timeout passes.
-    func readAll() -> String {
+    /// Reads until the peer closes, the response is complete or the receive timeout passes, on
+    /// a thread of its own: a blocking read on Swift's cooperative pool would hold one of its
+    /// threads (as many as cores) while the server under test, and every suite running beside
+    /// it, need them.
+    func readAll() async -> String {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.readAllBlocking()) }.start()
+        }
+    }
+
+    private func readAllBlocking() -> String {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
