@@ -6,7 +6,7 @@ import Synchronization
 /// holds a full burst, exactly as an absent key does, so such keys are dropped whenever the
 /// table passes `capacity`: what stays is the keys active within their last window.
 public final class RateLimiter: Sendable {
-    private let state = Mutex<[String: Int64]>([:])
+    private let state = Mutex<[RateLimitKey: Int64]>([:])
     public let capacity: Int
 
     public init(capacity: Int = 100_000) {
@@ -14,18 +14,18 @@ public final class RateLimiter: Sendable {
     }
 
     /// Decides a request for `key` under `policy` at `now` (monotonic nanoseconds) and records it.
-    public func check(_ key: String, policy: RateLimitPolicy, now: Int64) -> RateLimitVerdict {
+    public func check(_ key: RateLimitKey, policy: RateLimitPolicy, now: Int64) -> RateLimitVerdict {
         check([(key, policy)], now: now)[0]
     }
 
     /// Decides a request against several keys at once: it is allowed only if every one allows
     /// it, and only then is it recorded against all of them (a refusal spends nothing anywhere).
-    public func check(_ items: [(key: String, policy: RateLimitPolicy)], now: Int64) -> [RateLimitVerdict] {
+    public func check(_ items: [(key: RateLimitKey, policy: RateLimitPolicy)], now: Int64) -> [RateLimitVerdict] {
         state.withLock { table in
             // Each key is hashed once: its slot is remembered and written in place when allowed.
             var verdicts: [RateLimitVerdict] = []
             verdicts.reserveCapacity(items.count)
-            var writes: [(slot: Dictionary<String, Int64>.Index?, tat: Int64?)] = []
+            var writes: [(slot: Dictionary<RateLimitKey, Int64>.Index?, tat: Int64?)] = []
             writes.reserveCapacity(items.count)
             var allowed = true
             for item in items {
@@ -50,7 +50,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// What `check` would say, without recording anything.
-    public func peek(_ key: String, policy: RateLimitPolicy, now: Int64) -> RateLimitVerdict {
+    public func peek(_ key: RateLimitKey, policy: RateLimitPolicy, now: Int64) -> RateLimitVerdict {
         state.withLock { table in policy.decide(tat: table[key], now: now).verdict }
     }
 

@@ -28,7 +28,7 @@ struct AuthMiddleware: RouterMiddleware {
         // failure table, which holds nothing else, is empty until then); a failing credential
         // below records it either way.
         let presented = request.headers.single(.authorization) != nil
-        let addressKey = { context.clientIP.map { "a:" + $0 } }
+        let addressKey = { context.clientIP.map { RateLimitKey(.address, $0) } }
         if presented, failures.count > 0, let failureKey = addressKey() {
             let verdict = failures.peek(failureKey, policy: failurePolicy, now: RateLimits.now())
             if !verdict.allowed {

@@ -22,35 +22,38 @@ struct RateLimits: Sendable {
     let directory: TenantDirectory
     let tenantPerSecond: Int
     let keyPerSecond: Int
+    /// `RateLimit-Policy` values already written: they depend on the limits only, and a node
+    /// sees few distinct ones.
+    let policyHeaders = RateLimitPolicyHeaders()
 
     func handle(
         _ request: Request, context: TallyRequestContext, next: (Request, TallyRequestContext) async throws -> Response
     ) async throws -> Response {
         guard let principal = context.principal else { return try await next(request, context) }
-        var items: [(key: String, policy: RateLimitPolicy)] = []
+        var items: [(key: RateLimitKey, policy: RateLimitPolicy)] = []
+        items.reserveCapacity(2)
         var keyLimit = keyPerSecond
         if let scope = principal.tenantScope {
             let limits = try await directory.actor(for: scope.tenantID).snapshot().rateLimits
             keyLimit = limits.keyPerSecond ?? keyLimit
-            items.append(("t:" + scope.tenantID.rawValue, RateLimitPolicy(name: "tenant", limit: limits.tenantPerSecond ?? tenantPerSecond, window: 1)))
+            items.append((RateLimitKey(.tenant, scope.tenantID.rawValue), RateLimitPolicy(name: "tenant", limit: limits.tenantPerSecond ?? tenantPerSecond, window: 1)))
         }
-        items.append(("k:" + principal.keyID.rawValue, RateLimitPolicy(name: "key", limit: keyLimit, window: 1)))
+        items.append((RateLimitKey(.apiKey, principal.keyID.rawValue), RateLimitPolicy(name: "key", limit: keyLimit, window: 1)))
         let verdicts = limiter.check(items, now: Self.now())
         guard let shown = RateLimitVerdict.mostConstraining(verdicts) else { return try await next(request, context) }
-        var policies = ""
-        for verdict in verdicts {
-            if !policies.isEmpty { policies += ", " }
-            policies += verdict.policyHeader
-        }
-        let fields = [HTTPField(name: .rateLimitPolicy, value: policies), HTTPField(name: .rateLimit, value: shown.rateLimitHeader)]
+        let policy = HTTPField(name: .rateLimitPolicy, value: policyHeaders.value(for: verdicts))
+        let state = HTTPField(name: .rateLimit, value: shown.rateLimitHeader)
         guard shown.allowed else {
-            var headers = HTTPFields(fields)
+            var headers = HTTPFields()
+            headers.append(policy)
+            headers.append(state)
             headers.append(HTTPField(name: .retryAfter, value: String(shown.retryAfterSeconds ?? 1)))
             let error = TallyError(.rateLimited, "the \(shown.policy.name) rate limit of \(shown.policy.limit) requests per \(shown.policy.window) s is spent; retry after Retry-After seconds")
             return ProblemResponse.make(error, requestID: context.requestID, headers: headers)
         }
         var response = try await next(request, context)
-        response.headers.append(contentsOf: fields)
+        response.headers.append(policy)
+        response.headers.append(state)
         return response
     }
 

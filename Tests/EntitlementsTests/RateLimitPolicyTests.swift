@@ -39,6 +39,14 @@ import Testing
         let wide = RateLimitVerdict(policy: RateLimitPolicy(name: "key", limit: 1_000_000, window: 3_600), allowed: true, remaining: 999_999, resetSeconds: 12, retryAfterSeconds: nil)
         #expect(wide.policyHeader == "\"key\";q=1000000;w=3600")
         #expect(wide.rateLimitHeader == "\"key\";r=999999;t=12")
+        // The largest numbers, and a name past the stack buffer's room, read the same way.
+        let name = String(repeating: "n", count: 70)
+        let huge = RateLimitVerdict(policy: RateLimitPolicy(name: name, limit: Int.max, window: Int.max), allowed: true, remaining: Int.max, resetSeconds: 0, retryAfterSeconds: nil)
+        #expect(huge.policyHeader == "\"\(name)\";q=\(Int.max);w=\(Int.max)")
+        #expect(huge.rateLimitHeader == "\"\(name)\";r=\(Int.max);t=0")
+        let edge = RateLimitVerdict(policy: RateLimitPolicy(name: String(repeating: "e", count: 64), limit: Int.max, window: Int.max), allowed: true, remaining: Int.max, resetSeconds: Int.max, retryAfterSeconds: nil)
+        #expect(edge.policyHeader == "\"\(String(repeating: "e", count: 64))\";q=\(Int.max);w=\(Int.max)")
+        #expect(edge.rateLimitHeader == "\"\(String(repeating: "e", count: 64))\";r=\(Int.max);t=\(Int.max)")
     }
 
     @Test func costlierRequestsSpendMore() {

@@ -1,0 +1,32 @@
+import Entitlements
+import Synchronization
+
+/// `RateLimit-Policy` values by the policies they list, written once each. The value depends on
+/// the limits alone (`"tenant";q=600;w=1, "key";q=100;w=1`), which a node has few of, and every
+/// authenticated response carries one: a look-up replaces writing two items and joining them.
+/// Bounded: past `capacity` distinct lists, it starts over.
+final class RateLimitPolicyHeaders: Sendable {
+    private let values = Mutex<[[RateLimitPolicy]: String]>([:])
+    let capacity: Int
+
+    init(capacity: Int = 4_096) {
+        self.capacity = capacity
+    }
+
+    /// The header value for the verdicts' policies, in their order.
+    func value(for verdicts: [RateLimitVerdict]) -> String {
+        let policies = verdicts.map(\.policy)
+        if let known = values.withLock({ $0[policies] }) { return known }
+        let value = Self.render(verdicts)
+        values.withLock { values in
+            if values.count >= capacity { values.removeAll(keepingCapacity: true) }
+            values[policies] = value
+        }
+        return value
+    }
+
+    /// The value written out: each policy's item, joined by ", ".
+    static func render(_ verdicts: [RateLimitVerdict]) -> String {
+        verdicts.map(\.policyHeader).joined(separator: ", ")
+    }
+}
