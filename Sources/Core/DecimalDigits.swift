@@ -11,24 +11,43 @@ extension Array where Element == UInt8 {
         appendDecimal(value, minimumWidth: 1)
     }
 
-    /// The digits are written in place, last first, into room appended for them: no temporary
+    /// Room is appended for the digits, which are written in place, last first: no temporary
     /// and no reversal (reversing `self[start...]` copies the array's buffer for the slice).
     private mutating func appendDecimal(_ value: Int, minimumWidth: Int) {
-        if value < 0 { append(UInt8(ascii: "-")) }
-        var rest = value.magnitude
+        var position = count
+        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: UnsafeMutableBufferPointer.decimalWidth(value, minimumWidth: minimumWidth)))
+        withUnsafeMutableBufferPointer { $0.writeDecimal(value, minimumWidth: minimumWidth, at: &position) }
+    }
+}
+
+extension UnsafeMutableBufferPointer where Element == UInt8 {
+    /// Bytes `writeDecimal` takes for `value`: its digits, at least `minimumWidth`, and a sign.
+    public static func decimalWidth(_ value: Int, minimumWidth: Int = 1) -> Int {
         var digits = 1
-        var probe = rest
+        var probe = value.magnitude
         while probe >= 10 {
             probe /= 10
             digits += 1
         }
-        let width = Swift.max(digits, minimumWidth)
-        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
-        var index = count - 1
-        repeat {
+        return Swift.max(digits, minimumWidth) + (value < 0 ? 1 : 0)
+    }
+
+    /// Writes `value` in decimal at `position` (a `-` when negative, the digits zero-padded to
+    /// `minimumWidth`) and moves `position` past it. The caller leaves room for
+    /// `decimalWidth(value, minimumWidth:)` bytes: at most 21 for the default width.
+    public func writeDecimal(_ value: Int, minimumWidth: Int = 1, at position: inout Int) {
+        let end = position + Self.decimalWidth(value, minimumWidth: minimumWidth)
+        if value < 0 {
+            self[position] = UInt8(ascii: "-")
+            position += 1
+        }
+        var rest = value.magnitude
+        var index = end - 1
+        while index >= position {
             self[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
             rest /= 10
             index -= 1
-        } while rest > 0
+        }
+        position = end
     }
 }

@@ -77,21 +77,6 @@ public struct RateLimitVerdict: Sendable, Equatable {
                 buffer[count] = byte
                 count += 1
             }
-            func decimal(_ value: Int) {
-                if value < 0 { put(UInt8(ascii: "-")) }
-                var rest = value.magnitude, digits = 1, probe = rest
-                while probe >= 10 {
-                    probe /= 10
-                    digits += 1
-                }
-                count += digits
-                var index = count - 1
-                repeat {
-                    buffer[index] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                    rest /= 10
-                    index -= 1
-                } while rest > 0
-            }
             put(UInt8(ascii: "\""))
             for byte in name.utf8 { put(byte) }
             put(UInt8(ascii: "\""))
@@ -99,7 +84,7 @@ public struct RateLimitVerdict: Sendable, Equatable {
                 put(UInt8(ascii: ";"))
                 put(UInt8(ascii: key))
                 put(UInt8(ascii: "="))
-                decimal(value)
+                buffer.writeDecimal(value, at: &count)
             }
             parameter(first, firstValue)
             parameter(second, secondValue)
