@@ -27,19 +27,55 @@ public final class SQLiteDatabaseFile: Sendable {
     }
 
     /// Opens (creating if needed) the file with WAL, full sync, foreign keys and a busy timeout.
+    /// The busy timeout comes first: switching to WAL takes a lock that another process opening
+    /// the same file may hold for a moment. A connection whose setup fails is closed before the
+    /// error is thrown (SQLiteNIO requires every connection closed).
     public static func open(path: String, threadPool: NIOThreadPool = .singleton, logger: Logger) async throws -> SQLiteDatabaseFile {
         let loop = MultiThreadedEventLoopGroup.singleton.any()
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: loop)
         // WAL: readers never block the writer; FULL: a commit is on disk before it returns.
-        _ = try await writer.query("PRAGMA journal_mode = WAL")
-        for pragma in ["PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
-            _ = try await writer.query(pragma)
-        }
-        let reader = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: loop)
-        for pragma in ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000", "PRAGMA query_only = ON"] {
-            _ = try await reader.query(pragma)
+        let writer = try await connection(
+            path, ["PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"],
+            threadPool: threadPool, logger: logger, on: loop
+        )
+        let reader: SQLiteConnection
+        do {
+            reader = try await connection(
+                path, ["PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON", "PRAGMA query_only = ON"],
+                threadPool: threadPool, logger: logger, on: loop
+            )
+        } catch {
+            try? await writer.close()
+            throw error
         }
         return SQLiteDatabaseFile(path: path, writer: writer, reader: reader, logger: logger)
+    }
+
+    /// A connection to the file with `pragmas` run, or closed again if one of them fails.
+    private static func connection(
+        _ path: String, _ pragmas: [String], threadPool: NIOThreadPool, logger: Logger, on loop: any EventLoop
+    ) async throws -> SQLiteConnection {
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), threadPool: threadPool, logger: logger, on: loop)
+        do {
+            for pragma in pragmas {
+                // SQLite answers "busy" without waiting when waiting could deadlock, as when
+                // connections opening a fresh file at once all reach for the lock WAL needs. The
+                // mode is the file's: once one has set it, the others find it set.
+                var attempt = 0
+                while true {
+                    do {
+                        _ = try await connection.query(pragma)
+                        break
+                    } catch let error as SQLiteError where error.reason == .busy && attempt < 50 {
+                        attempt += 1
+                        try await Task.sleep(for: .milliseconds(10 * min(attempt, 10)))
+                    }
+                }
+            }
+            return connection
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT` on the writer, rolling back if it throws.
