@@ -182,7 +182,7 @@ public struct FairnessBenchmark: Sendable {
         // The same flood, sent to the plain server.
         let plainFlood = c.plain.map { plain in
             (load: RequestLoad(host: plain.host, port: plain.port, connections: noisyLoad.connections, duration: turn, interval: noisyLoad.interval),
-             request: RequestLoad.render(method: "GET", path: "/health/live", host: plain.host, token: "-", body: nil))
+             request: CheckBenchmark.live(host: plain.host))
         }
         // Warm up with one request (more would spend the quiet tenant's own rate limit).
         _ = try await RequestLoad(host: setup.host, port: setup.port, connections: 1, duration: .milliseconds(1)).run(quietRequest)
@@ -204,7 +204,11 @@ public struct FairnessBenchmark: Sendable {
                     plainNoise.add(try await flood)
                 }
             }
-            let plainAnswered = plainNoise.stats.statuses[200] ?? 0
+            // The fourth phase's figures, when there was one.
+            let besidePlainFigures = plainFlood.map { _ in
+                (p50: besidePlain.stats.milliseconds(50), p99: besidePlain.stats.milliseconds(99), rate: besidePlain.rate(),
+                 answered: plainNoise.rate(status: 200), failed: plainNoise.stats.requests - (plainNoise.stats.statuses[200] ?? 0))
+            }
             rounds.append(Round(
                 quietAloneP50: alone.stats.milliseconds(50), quietAloneP99: alone.stats.milliseconds(99),
                 quietContendedP50: contended.stats.milliseconds(50), quietContendedP99: contended.stats.milliseconds(99),
@@ -214,11 +218,9 @@ public struct FairnessBenchmark: Sendable {
                 noisyOffered: noise.rate(), noisyAccepted: noise.rate(status: 200), noisyRefused: noise.rate(status: 429),
                 quietRefused: (alone.stats.statuses[429] ?? 0) + (within.stats.statuses[429] ?? 0) + (contended.stats.statuses[429] ?? 0)
                     + (besidePlain.stats.statuses[429] ?? 0),
-                quietBesidePlainP50: plainFlood == nil ? nil : besidePlain.stats.milliseconds(50),
-                quietBesidePlainP99: plainFlood == nil ? nil : besidePlain.stats.milliseconds(99),
-                quietBesidePlainRate: plainFlood == nil ? nil : besidePlain.rate(),
-                plainFloodAnswered: plainFlood == nil ? nil : plainNoise.rate(status: 200),
-                plainFloodFailed: plainFlood == nil ? nil : plainNoise.stats.requests - plainAnswered
+                quietBesidePlainP50: besidePlainFigures?.p50, quietBesidePlainP99: besidePlainFigures?.p99,
+                quietBesidePlainRate: besidePlainFigures?.rate, plainFloodAnswered: besidePlainFigures?.answered,
+                plainFloodFailed: besidePlainFigures?.failed
             ))
         }
         try? await quietGroup.shutdownGracefully()

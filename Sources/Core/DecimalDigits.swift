@@ -15,8 +15,9 @@ extension Array where Element == UInt8 {
     /// and no reversal (reversing `self[start...]` copies the array's buffer for the slice).
     private mutating func appendDecimal(_ value: Int, minimumWidth: Int) {
         var position = count
-        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: UnsafeMutableBufferPointer.decimalWidth(value, minimumWidth: minimumWidth)))
-        withUnsafeMutableBufferPointer { $0.writeDecimal(value, minimumWidth: minimumWidth, at: &position) }
+        let room = UnsafeMutableBufferPointer.decimalWidth(value, minimumWidth: minimumWidth)
+        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: room))
+        withUnsafeMutableBufferPointer { $0.writeDecimal(value, room: room, at: &position) }
     }
 }
 
@@ -36,7 +37,12 @@ extension UnsafeMutableBufferPointer where Element == UInt8 {
     /// `minimumWidth`) and moves `position` past it. The caller leaves room for
     /// `decimalWidth(value, minimumWidth:)` bytes: at most 21 for the default width.
     public func writeDecimal(_ value: Int, minimumWidth: Int = 1, at position: inout Int) {
-        let end = position + Self.decimalWidth(value, minimumWidth: minimumWidth)
+        writeDecimal(value, room: Self.decimalWidth(value, minimumWidth: minimumWidth), at: &position)
+    }
+
+    /// `writeDecimal` into `room` bytes, as `decimalWidth` counted them (counted once).
+    func writeDecimal(_ value: Int, room: Int, at position: inout Int) {
+        let end = position + room
         if value < 0 {
             self[position] = UInt8(ascii: "-")
             position += 1

@@ -6,7 +6,13 @@ import Synchronization
 /// authenticated response carries one: a look-up replaces writing two items and joining them.
 /// Bounded: past `capacity` distinct lists, it starts over.
 final class RateLimitPolicyHeaders: Sendable {
-    private let values = Mutex<[[RateLimitPolicy]: String]>([:])
+    /// The policies of a request: a tenant's and a key's at most, so a key needs no array.
+    private struct Key: Hashable {
+        var first: RateLimitPolicy
+        var second: RateLimitPolicy?
+    }
+
+    private let values = Mutex<[Key: String]>([:])
     let capacity: Int
 
     init(capacity: Int = 4_096) {
@@ -15,12 +21,14 @@ final class RateLimitPolicyHeaders: Sendable {
 
     /// The header value for the verdicts' policies, in their order.
     func value(for verdicts: [RateLimitVerdict]) -> String {
-        let policies = verdicts.map(\.policy)
-        if let known = values.withLock({ $0[policies] }) { return known }
+        // Lists of one or two are looked up; any other is written out (none is made today).
+        guard let first = verdicts.first, verdicts.count <= 2 else { return Self.render(verdicts) }
+        let key = Key(first: first.policy, second: verdicts.count == 2 ? verdicts[1].policy : nil)
+        if let known = values.withLock({ $0[key] }) { return known }
         let value = Self.render(verdicts)
         values.withLock { values in
             if values.count >= capacity { values.removeAll(keepingCapacity: true) }
-            values[policies] = value
+            values[key] = value
         }
         return value
     }

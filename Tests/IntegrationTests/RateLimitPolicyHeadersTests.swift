@@ -21,5 +21,7 @@ import Testing
         #expect(headers.value(for: [Self.verdict("tenant", 1), Self.verdict("key", 100)]) == #""tenant";q=1;w=1, "key";q=100;w=1"#)
         #expect(headers.value(for: both) == #""tenant";q=600;w=1, "key";q=100;w=1"#)
         #expect(headers.value(for: []) == "")
+        // A longer list (none is made today) is written out the same way.
+        #expect(headers.value(for: both + [Self.verdict("ip", 5)]) == #""tenant";q=600;w=1, "key";q=100;w=1, "ip";q=5;w=1"#)
     }
 }
