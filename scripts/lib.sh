@@ -19,6 +19,13 @@ install_packages() {
     fi
 }
 
+# wait_listening FILE WHAT: up to 30 s for a server's "listening on" line in FILE (its standard
+# error); if it never comes, says WHAT did not start, shows FILE and returns 1.
+wait_listening() {
+    for _ in $(seq 1 300); do grep -q "listening on" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "$2 did not start:" >&2; cat "$1" >&2; return 1
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
