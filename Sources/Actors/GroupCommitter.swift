@@ -1,6 +1,7 @@
 import Core
 import Logging
 import Metering
+import Metrics
 import ServiceLifecycle
 import Storage
 import Synchronization
@@ -15,10 +16,14 @@ import Synchronization
 /// orders its row locks so concurrent groups cannot deadlock.
 /// Each request is answered only after its transaction is durable. If a shared transaction
 /// fails, each request in it is retried alone, so one bad request cannot fail its neighbours.
+///
+/// Every group is measured (`GroupCommitMetrics`): its events, how long its oldest request
+/// queued before the group started, and how long its transaction took.
 public final class GroupCommitter: LedgerAppender, Service {
     private struct Submission {
         var entries: [LedgerEntry]
         var continuation: CheckedContinuation<[AppendOutcome], any Error>
+        var queuedAt: ContinuousClock.Instant
     }
 
     private struct State {
@@ -38,20 +43,26 @@ public final class GroupCommitter: LedgerAppender, Service {
     /// How many transactions may be in flight, and when a second one starts.
     private let overlap: CommitOverlap
     private let logger: Logger
+    private let metrics: GroupCommitMetrics
 
-    public init(ledger: any LedgerAppender, maxEvents: Int = 20_000, overlap: CommitOverlap = CommitOverlap(), logger: Logger) {
+    public init(
+        ledger: any LedgerAppender, maxEvents: Int = 20_000, overlap: CommitOverlap = CommitOverlap(), metrics: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger
+    ) {
         self.ledger = ledger
         self.maxEvents = maxEvents
         self.overlap = overlap
+        self.metrics = GroupCommitMetrics(factory: metrics)
         self.logger = logger
     }
 
     public func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
         guard !entries.isEmpty else { return [] }
         return try await withCheckedThrowingContinuation { continuation in
+            let queuedAt = ContinuousClock.now
             let (accepted, wake) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
                 guard !state.stopped else { return (false, nil) }
-                state.queue.append(Submission(entries: entries, continuation: continuation))
+                state.queue.append(Submission(entries: entries, continuation: continuation, queuedAt: queuedAt))
                 state.queuedEvents += entries.count
                 guard overlap.mayStart(queuedEvents: state.queuedEvents, inFlight: state.inFlight) else { return (true, nil) }
                 return (true, state.waiting.popLast())
@@ -129,8 +140,11 @@ public final class GroupCommitter: LedgerAppender, Service {
     }
 
     private func commit(_ group: [Submission]) async {
+        let started = ContinuousClock.now
+        let entries = group.flatMap(\.entries)
+        defer { metrics.record(events: entries.count, waited: started - group[0].queuedAt, took: ContinuousClock.now - started) }
         do {
-            let outcomes = try await ledger.append(group.flatMap(\.entries))
+            let outcomes = try await ledger.append(entries)
             var offset = 0
             for submission in group {
                 submission.continuation.resume(returning: Array(outcomes[offset..<(offset + submission.entries.count)]))

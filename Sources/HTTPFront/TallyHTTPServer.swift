@@ -17,6 +17,14 @@ public enum TallyHTTPServer {
     /// What `GET /health/live` answers (`tally bench plain-server` answers the same).
     public static let liveText = #"{"status":"ok"}"#
 
+    /// The Prometheus factory for `registry` with Tally's histogram buckets: durations use
+    /// swift-prometheus's defaults, group sizes `GroupCommitMetrics.eventBuckets`.
+    public static func metricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[GroupCommitMetrics.eventsLabel] = GroupCommitMetrics.eventBuckets
+        return factory
+    }
+
     /// The router with every route. In front of every route, one layer (`FrontMiddleware`):
     /// request id, body limit, errors to problem+json, security headers, access log and
     /// metrics; `/v1` and `/api` add auth (with the failed-authentication limit per client
@@ -29,7 +37,7 @@ public enum TallyHTTPServer {
         router.add(middleware: FrontMiddleware(
             requestIDs: RequestIDs(), bodyLimit: BodyLimit(maxBytes: max(settings.maxBodyBytes, settings.maxBatchBytes)),
             errors: ErrorResponses(routes: routeTable), securityHeaders: SecurityHeaders(environment: settings.environment),
-            accessLog: AccessLog(metrics: HTTPMetrics(factory: PrometheusMetricsFactory(registry: registry)), lines: settings.accessLog)
+            accessLog: AccessLog(metrics: HTTPMetrics(factory: metricsFactory(registry: registry)), lines: settings.accessLog)
         ))
         let limiter = RateLimiter()
         let auth = AuthMiddleware(

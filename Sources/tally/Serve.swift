@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
         let settings = await CommandContext.settings(options)
         let logger = CommandContext.bootstrapLogging(settings, toStandardError: false)
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(TallyHTTPServer.metricsFactory(registry: registry))
 
         try await StorageBackend.withBackend(settings, logger: logger) { backend in
             let applied = try await StartupRetry.untilAvailable(logger: logger) { try await backend.migrations.migrate() }

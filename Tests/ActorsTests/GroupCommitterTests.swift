@@ -2,6 +2,7 @@ import Actors
 import Core
 import Foundation
 import Metering
+import MetricsTestKit
 import ServiceLifecycle
 import Storage
 import Synchronization
@@ -19,9 +20,10 @@ import Testing
 
     /// Runs a committer in a service group for `body`, then shuts it down gracefully.
     static func withCommitter<T: Sendable>(
-        _ ledger: any LedgerAppender, overlap: CommitOverlap = CommitOverlap(), _ body: @escaping @Sendable (GroupCommitter) async throws -> T
+        _ ledger: any LedgerAppender, overlap: CommitOverlap = CommitOverlap(), metrics: TestMetrics = TestMetrics(),
+        _ body: @escaping @Sendable (GroupCommitter) async throws -> T
     ) async throws -> T {
-        let committer = GroupCommitter(ledger: ledger, maxEvents: 500, overlap: overlap, logger: TestBackend.logger)
+        let committer = GroupCommitter(ledger: ledger, maxEvents: 500, overlap: overlap, metrics: metrics, logger: TestBackend.logger)
         let group = ServiceGroup(services: [committer], logger: TestBackend.logger)
         return try await withThrowingTaskGroup(of: T?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
@@ -151,13 +153,14 @@ import Testing
     /// is held in flight while `submissions` are made; `beforeRelease` runs before it is let go.
     /// Returns how many events were accepted in all and what the ledger saw.
     func withFirstCommitHeld(
+        metrics: TestMetrics = TestMetrics(),
         then submissions: @escaping @Sendable (TenantID) -> [[LedgerEntry]],
         beforeRelease: @escaping @Sendable (WatchedLedger) async throws -> Void
     ) async throws -> (accepted: Int, watch: WatchedLedger.Watch) {
         try await TestBackend.sqlite.withBackend { storage, _ in
             let tenantID = try await tenant(storage)
             let ledger = WatchedLedger(storage.ledger)
-            let accepted = try await Self.withCommitter(ledger, overlap: CommitOverlap(limit: 2, minimumEvents: 64)) { committer in
+            let accepted = try await Self.withCommitter(ledger, overlap: CommitOverlap(limit: 2, minimumEvents: 64), metrics: metrics) { committer in
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for (position, entries) in ([[Self.entry(tenantID, "first")]] + submissions(tenantID)).enumerated() {
                         group.addTask { try await committer.append(entries).filter { $0 == .accepted }.count }
@@ -173,7 +176,8 @@ import Testing
     }
 
     @Test func smallWorkWaitsForTheCommitInFlightAndJoinsOneGroup() async throws {
-        let (accepted, watch) = try await withFirstCommitHeld(then: { tenantID in (0..<20).map { [Self.entry(tenantID, "r\($0)")] } }) { ledger in
+        let metrics = TestMetrics()
+        let (accepted, watch) = try await withFirstCommitHeld(metrics: metrics, then: { tenantID in (0..<20).map { [Self.entry(tenantID, "r\($0)")] } }) { ledger in
             // Twenty single events queue behind the held commit; none starts a second one.
             try await Task.sleep(for: .milliseconds(300))
             #expect(ledger.watch.withLock { $0.inFlight } == 1)
@@ -181,6 +185,16 @@ import Testing
         #expect(accepted == 21)
         #expect(watch.mostInFlight == 1)
         #expect(watch.groups == [1, 20], "the twenty queued requests share the next group")
+
+        // Each group is measured: its events, its oldest request's wait, its transaction.
+        #expect(try metrics.expectRecorder("tally_ledger_group_commit_events").values == [1, 20])
+        let waits = try metrics.expectTimer("tally_ledger_group_commit_wait_seconds").values
+        let durations = try metrics.expectTimer("tally_ledger_group_commit_duration_seconds").values
+        #expect(waits.count == 2 && durations.count == 2)
+        let held: Int64 = 300_000_000  // the first commit was held at least the 300 ms slept above
+        #expect(durations[0] >= held, "the held transaction took as long as it was held")
+        #expect(waits[1] >= held, "the twenty waited behind it")
+        #expect(waits[0] < held && durations[1] < held)
     }
 
     @Test func aBacklogStartsASecondCommitBesideTheOneInFlight() async throws {

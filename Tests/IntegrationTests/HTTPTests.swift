@@ -265,6 +265,28 @@ import Testing
         }
     }
 
+    /// Each group commit is exported: its events (Tally's buckets, not the duration ones), its
+    /// oldest request's wait and its transaction's time.
+    @Test func metricsMeasureGroupCommits() async throws {
+        try await TestServer.run(.sqlite) { server in
+            let acme = try await server.makeTenant("acme")
+            let now = ISO8601DateFormatter().string(from: Date())
+            let batch = (0..<3).map { index in
+                ["specversion": "1.0", "id": "m\(index)", "source": "//metrics", "type": "api.call", "time": now, "data": [:]] as [String: Any]
+            }
+            let posted = try await server.call(.post, "/v1/events", token: acme.token, json: batch, headers: [.contentType: "application/cloudevents-batch+json"])
+            #expect(posted.status == 200)
+            let text = try await server.call(.get, "/metrics").text
+            let lines = text.split(separator: "\n").map(String.init)
+            #expect(lines.contains("tally_ledger_group_commit_events_count 1"))
+            #expect(lines.contains("tally_ledger_group_commit_events_sum 3.0"))
+            #expect(lines.contains("tally_ledger_group_commit_events_bucket{le=\"2.0\"} 0"))
+            #expect(lines.contains("tally_ledger_group_commit_events_bucket{le=\"4.0\"} 1"))
+            #expect(lines.contains("tally_ledger_group_commit_wait_seconds_count 1"))
+            #expect(lines.contains("tally_ledger_group_commit_duration_seconds_count 1"))
+        }
+    }
+
     /// `/metrics` also carries the process's own series, as Prometheus's process collector
     /// names them, read at scrape time: CPU only grows, memory and descriptors are this
     /// process's, the start time is in the past.

@@ -33,7 +33,8 @@ struct TestServer: Sendable {
             settings.maxBatchEvents = maxBatchEvents
             settings.httpPort = 0
             configure(&settings)
-            let committer = GroupCommitter(ledger: storage.ledger, logger: TestBackend.logger)
+            let registry = PrometheusCollectorRegistry()
+            let committer = GroupCommitter(ledger: storage.ledger, metrics: TallyHTTPServer.metricsFactory(registry: registry), logger: TestBackend.logger)
             let directory = TenantDirectory(
                 loader: Platform.loader(store: storage.store, ledger: storage.ledger, entitlements: storage.entitlements), limits: ingestLimits,
                 logger: TestBackend.logger
@@ -46,7 +47,7 @@ struct TestServer: Sendable {
             )
             let issued = try await platform.apiKeys.createOperatorKey(name: "test operator")
             let router = TallyHTTPServer.router(
-                platform: platform, idempotency: storage.idempotency, dependencies: storage.dependencies + extraDependencies, registry: PrometheusCollectorRegistry(), settings: settings
+                platform: platform, idempotency: storage.idempotency, dependencies: storage.dependencies + extraDependencies, registry: registry, settings: settings
             )
             let routes = router.routes.map { "\($0.method) \(OpenAPIPath.template(fromRouter: $0.path.description))" }
             let app = TallyHTTPServer.application(router: router, settings: settings, services: [committer], logger: TestBackend.logger)
