@@ -375,7 +375,7 @@ doc = {
     "TooLarge": P("`body_too_large`"),
     "UnsupportedMediaType": P("`unsupported_media_type`: send application/json"),
     "Unprocessable": P("`validation_failed`, with `field`"),
-    "TooManyRequests": P("`rate_limited` (the tenant's or key's rate limit; `RateLimit-Policy`, `RateLimit` and `Retry-After` say which and when), `too_many_auth_failures` (this address failed authentication too often), or on ingest `tenant_overloaded`")},
+    "TooManyRequests": P("`rate_limited` (the tenant's or key's rate limit; `RateLimit-Policy`, `RateLimit` and `Retry-After` say which and when), `too_many_auth_failures` (this address failed authentication too often), or on ingest `tenant_overloaded`. Wait `Retry-After` before asking again: after a 429 the server reads nothing more from the connection for a pause (`TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS`, doubling with each 429 in a row, at most `Retry-After`)")},
   "schemas": {
     "Problem": {"type": "object", "required": ["type", "title", "status", "detail", "code"], "properties": {
         "type": {"type": "string", "description": "urn:tally:problem:<code>"}, "title": {"type": "string"}, "status": {"type": "integer"},

@@ -71,6 +71,8 @@ public struct FairnessBenchmark: Sendable {
         public var quietWithinP99: Double
         public var quietWithinRate: Double
         public var neighbourWithinAccepted: Double
+        /// The flood's requests answered per second. Scheduled at `noisyFactor` times the limit;
+        /// fewer when the server leaves a refused connection unread for a while (`RefusalPause`).
         public var noisyOffered: Double
         public var noisyAccepted: Double
         public var noisyRefused: Double
@@ -87,6 +89,8 @@ public struct FairnessBenchmark: Sendable {
     public struct Report: Sendable, Encodable {
         public var runID: String
         public var rateLimit: Int
+        /// The flood's schedule, in multiples of the limit.
+        public var noisyFactor: Int
         /// Turns per phase in each round.
         public var slices: Int
         public var rounds: [Round]
@@ -116,10 +120,10 @@ public struct FairnessBenchmark: Sendable {
             }
             for (index, round) in rounds.enumerated() {
                 var line = String(
-                    format: "  round %d: quiet p50/p99 alone %.2f/%.2f ms at %.0f req/s; beside a neighbour at its limit (%.0f accepted/s) %.2f/%.2f ms at %.0f req/s; beside it flooding %.2f/%.2f ms at %.0f req/s (offered %.0f req/s, %.0f accepted, %.0f refused (429) per s); quiet refused %d",
+                    format: "  round %d: quiet p50/p99 alone %.2f/%.2f ms at %.0f req/s; beside a neighbour at its limit (%.0f accepted/s) %.2f/%.2f ms at %.0f req/s; beside it flooding %.2f/%.2f ms at %.0f req/s (scheduled %d req/s, sent %.0f: %.0f accepted, %.0f refused (429) per s); quiet refused %d",
                     index + 1, round.quietAloneP50, round.quietAloneP99, round.quietAloneRate, round.neighbourWithinAccepted,
                     round.quietWithinP50, round.quietWithinP99, round.quietWithinRate, round.quietContendedP50, round.quietContendedP99,
-                    round.quietContendedRate, round.noisyOffered, round.noisyAccepted, round.noisyRefused, round.quietRefused
+                    round.quietContendedRate, rateLimit * noisyFactor, round.noisyOffered, round.noisyAccepted, round.noisyRefused, round.quietRefused
                 )
                 if let p50 = round.quietBesidePlainP50, let p99 = round.quietBesidePlainP99, let rate = round.quietBesidePlainRate,
                    let answered = round.plainFloodAnswered {
@@ -227,7 +231,7 @@ public struct FairnessBenchmark: Sendable {
         let aloneP99 = median(rounds.map(\.quietAloneP99)), contendedP99 = median(rounds.map(\.quietContendedP99))
         let withinP99 = median(rounds.map(\.quietWithinP99))
         let besidePlainP99 = plainFlood == nil ? nil : median(rounds.compactMap(\.quietBesidePlainP99))
-        return Report(runID: runID, rateLimit: c.rateLimit, slices: c.slices, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
+        return Report(runID: runID, rateLimit: c.rateLimit, noisyFactor: c.noisyFactor, slices: c.slices, rounds: rounds, quietAloneP99: aloneP99, quietContendedP99: contendedP99,
                       quietWithinP99: withinP99, p99Ratio: aloneP99 > 0 ? contendedP99 / aloneP99 : 0,
                       excessRatio: withinP99 > 0 ? contendedP99 / withinP99 : 0,
                       quietBesidePlainP99: besidePlainP99,

@@ -37,6 +37,7 @@ public struct Settings: Sendable, Equatable {
         public static let rateLimitTenant = "TALLY_RATE_LIMIT_TENANT_PER_SECOND"
         public static let rateLimitKey = "TALLY_RATE_LIMIT_KEY_PER_SECOND"
         public static let rateLimitAuthFailures = "TALLY_RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"
+        public static let rateLimitRefusalPause = "TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS"
         public static let quotaRefresh = "TALLY_QUOTA_REFRESH_SECONDS"
         public static let quotaLeaseBlockPercent = "TALLY_QUOTA_LEASE_BLOCK_PERCENT"
         public static let quotaLeaseTTL = "TALLY_QUOTA_LEASE_TTL_SECONDS"
@@ -65,7 +66,7 @@ public struct Settings: Sendable, Equatable {
             databaseURL, redisURL, httpAddress, dataDir, logLevel, accessLog, environment,
             maxBodyBytes, shutdownTimeout, authCacheTTL, databasePoolSize, maxBatchEvents, maxBatchBytes,
             ingestTenantMaxInFlightBytes, ingestMaxInFlightBytes, ingestTenantMaxInFlightRequests, ingestMaxInFlightRequests, ingestCommitOverlapEvents, tenantIdleSeconds, idempotencyTTL,
-            rateLimitTenant, rateLimitKey, rateLimitAuthFailures, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
+            rateLimitTenant, rateLimitKey, rateLimitAuthFailures, rateLimitRefusalPause, quotaRefresh, quotaLeaseBlockPercent, quotaLeaseTTL,
             redisKeyPrefix, workerQueues, workersInServe, jobVisibility, jobReconcile, jobCompletedRetention, jobDeadRetention,
             webhookAllowLoopback, webhookAllowPrivate, webhookInboundSecrets, periodicJobsFile, queueRateLimits,
             billingRunSeconds, billingFinalizeGrace, billingNetDays, billingLatenessDays, billingDunningFile, paymentProvider, paymentHTTPURL, paymentHTTPSecret,
@@ -100,6 +101,9 @@ public struct Settings: Sendable, Equatable {
     public var rateLimitKeyPerSecond: Int
     /// Failed authentications one client IP may make per minute before it is refused outright.
     public var rateLimitAuthFailuresPerMinute: Int
+    /// After a 429, a connection is not read for this long, doubling with each refusal in a row
+    /// up to the `Retry-After` sent (0: never paused).
+    public var rateLimitRefusalPauseMilliseconds = 10
     /// Which requests get an access-log line (`all`, `errors`: status 400 and up, `off`);
     /// metrics count every request either way.
     public var accessLog = AccessLog.all
@@ -244,6 +248,8 @@ public struct Settings: Sendable, Equatable {
         settings.rateLimitKeyPerSecond = try integer(value(Name.rateLimitKey), Name.rateLimitKey, in: 1...1_000_000) ?? settings.rateLimitKeyPerSecond
         settings.rateLimitAuthFailuresPerMinute =
             try integer(value(Name.rateLimitAuthFailures), Name.rateLimitAuthFailures, in: 1...1_000_000) ?? settings.rateLimitAuthFailuresPerMinute
+        settings.rateLimitRefusalPauseMilliseconds =
+            try integer(value(Name.rateLimitRefusalPause), Name.rateLimitRefusalPause, in: 0...10_000) ?? settings.rateLimitRefusalPauseMilliseconds
         settings.quotaRefreshSeconds = try integer(value(Name.quotaRefresh), Name.quotaRefresh, in: 1...3_600) ?? settings.quotaRefreshSeconds
         settings.quotaLeaseBlockPercent =
             try integer(value(Name.quotaLeaseBlockPercent), Name.quotaLeaseBlockPercent, in: 1...100) ?? settings.quotaLeaseBlockPercent

@@ -5452,7 +5452,7 @@ public enum OpenAPIDocument {
     }
    },
    "TooManyRequests": {
-    "description": "`rate_limited` (the tenant's or key's rate limit; `RateLimit-Policy`, `RateLimit` and `Retry-After` say which and when), `too_many_auth_failures` (this address failed authentication too often), or on ingest `tenant_overloaded`",
+    "description": "`rate_limited` (the tenant's or key's rate limit; `RateLimit-Policy`, `RateLimit` and `Retry-After` say which and when), `too_many_auth_failures` (this address failed authentication too often), or on ingest `tenant_overloaded`. Wait `Retry-After` before asking again: after a 429 the server reads nothing more from the connection for a pause (`TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS`, doubling with each 429 in a row, at most `Retry-After`)",
     "content": {
      "application/problem+json": {
       "schema": {

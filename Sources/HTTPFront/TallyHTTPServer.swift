@@ -106,8 +106,10 @@ public enum TallyHTTPServer {
         router: Router<TallyRequestContext>, settings: Settings, services: [any Service], logger: Logger,
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let pause = RefusalPause(first: .milliseconds(settings.rateLimitRefusalPauseMilliseconds))
+        return Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [RefusalPauseHandler(pause: pause)])),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: nil),
             services: services,
             onServerRunning: onServerRunning,

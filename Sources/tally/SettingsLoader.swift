@@ -33,6 +33,7 @@ enum SettingsLoader {
         (Settings.Name.rateLimitTenant, "rate_limit.tenant_per_second"),
         (Settings.Name.rateLimitKey, "rate_limit.key_per_second"),
         (Settings.Name.rateLimitAuthFailures, "rate_limit.auth_failures_per_minute"),
+        (Settings.Name.rateLimitRefusalPause, "rate_limit.refusal_pause_ms"),
         (Settings.Name.quotaRefresh, "quota.refresh_seconds"),
         (Settings.Name.quotaLeaseBlockPercent, "quota.lease_block_percent"),
         (Settings.Name.quotaLeaseTTL, "quota.lease_ttl_seconds"),

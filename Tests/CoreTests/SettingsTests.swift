@@ -41,6 +41,9 @@ import Testing
         (["TALLY_HTTP_MAX_BODY_BYTES": "ten"], "TALLY_HTTP_MAX_BODY_BYTES"),
         (["TALLY_HTTP_MAX_BODY_BYTES": "12"], "TALLY_HTTP_MAX_BODY_BYTES"),
         (["TALLY_SHUTDOWN_TIMEOUT_SECONDS": "0"], "TALLY_SHUTDOWN_TIMEOUT_SECONDS"),
+        (["TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS": "-1"], "TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS"),
+        (["TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS": "10001"], "TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS"),
+        (["TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS": "soon"], "TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS"),
     ])
     func badSettingsNameTheSetting(raw: [String: String], setting: String) {
         #expect(throws: ConfigurationError.self) { try Settings.parse(raw) }
@@ -50,6 +53,12 @@ import Testing
             #expect(error.setting == setting)
             #expect(error.description.hasPrefix("invalid configuration: \(setting) "))
         }
+    }
+
+    @Test func refusalPauseDefaultsToTenMillisecondsAndZeroTurnsItOff() throws {
+        #expect(Settings.defaults.rateLimitRefusalPauseMilliseconds == 10)
+        #expect(try Settings.parse(["TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS": "0"]).rateLimitRefusalPauseMilliseconds == 0)
+        #expect(try Settings.parse(["TALLY_RATE_LIMIT_REFUSAL_PAUSE_MS": "10000"]).rateLimitRefusalPauseMilliseconds == 10_000)
     }
 
     @Test func addressAcceptsIPv6AndEmptyValuesCountAsUnset() throws {

@@ -84,4 +84,32 @@ import Testing
             #expect(try await server.call(.get, "/v1/me").status == 401)
         }
     }
+
+    /// After a 429 the server reads nothing more from that connection for the pause (here
+    /// 400 ms): a request sent straight after the refusal is answered no sooner, and is answered.
+    @Test func aConnectionThatWasRefusedIsNotReadForAWhile() async throws {
+        try await TestServer.run(.sqlite, configure: { $0.rateLimitRefusalPauseMilliseconds = 400 }) { server in
+            let slow = try await server.makeTenant("slow")
+            _ = try await server.call(.patch, "/v1/tenants/\(slow.tenantID)", token: server.operatorToken, json: ["settings": ["rate_limits": ["tenant_per_second": 1]]])
+            let connection = try RawHTTPConnection(port: try #require(server.client.port))
+            let request = "GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(slow.token)\r\n\r\n"
+            var statuses: [String] = []
+            var refusedAt: ContinuousClock.Instant?
+            // The first passes; the next ones, sent as soon as the previous answer is in, are
+            // refused until one comes after the refusal's pause.
+            for _ in 0..<3 {
+                connection.send(request)
+                let answer = await connection.readAll()
+                statuses.append(String(answer.prefix(12)))
+                if answer.hasPrefix("HTTP/1.1 429") && refusedAt == nil {
+                    refusedAt = .now
+                    #expect(answer.contains("retry-after: 1") || answer.contains("Retry-After: 1"))
+                }
+            }
+            #expect(statuses.first == "HTTP/1.1 200")
+            let refused = try #require(refusedAt, "\(statuses)")
+            #expect(ContinuousClock.now - refused >= .milliseconds(400), "the request after the refusal waited out the pause")
+            #expect(statuses.count == 3 && statuses.allSatisfy { $0 == "HTTP/1.1 200" || $0 == "HTTP/1.1 429" }, "\(statuses)")
+        }
+    }
 }
