@@ -41,7 +41,9 @@ final class RefusalPauseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let head):
-            pending = pause.answered(status: head.status.code, retryAfterSeconds: head.headerFields[.retryAfter].flatMap { Int($0) })
+            let status = head.status.code
+            // Only a refusal's fields are looked at: every other answer just resets the count.
+            pending = pause.answered(status: status, retryAfterSeconds: status == 429 ? head.headerFields[.retryAfter].flatMap { Int($0) } : nil)
         case .end:
             if let duration = pending {
                 pending = nil

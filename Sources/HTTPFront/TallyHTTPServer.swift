@@ -109,7 +109,8 @@ public enum TallyHTTPServer {
         let pause = RefusalPause(first: .milliseconds(settings.rateLimitRefusalPauseMilliseconds))
         return Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [RefusalPauseHandler(pause: pause)])),
+            // Off (0 ms), the handler is left out of the pipeline altogether.
+            server: .http1(configuration: .init(additionalChannelHandlers: pause.first > .zero ? [RefusalPauseHandler(pause: pause)] : [])),
             configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: nil),
             services: services,
             onServerRunning: onServerRunning,
