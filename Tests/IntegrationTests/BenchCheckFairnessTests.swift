@@ -92,6 +92,11 @@ import Testing
             #expect(report.excessRatio == report.quietContendedP99 / report.quietWithinP99)
             #expect(report.text.contains("limited to 4 req/s, with bursts of up to 4"), "\(report.text)")
             #expect(report.slices == slices)
+            // The flood's schedule is reported beside what it got sent (a refused connection is
+            // left unread for a while, so it sends less than scheduled).
+            #expect(report.noisyFactor == 10)
+            #expect(report.text.contains("scheduled 40 req/s, sent "), "\(report.text)")
+            #expect(round.noisyOffered <= 41 && abs(round.noisyOffered - round.noisyAccepted - round.noisyRefused) < 0.001, "\(round)")
             #expect(report.text.contains("each phase in 2 turns per round") == (slices == 2), "\(report.text)")
             if withPlain {
                 // The same flood (40/s offered over 8 connections) went to the plain server and
