@@ -8,7 +8,8 @@ import NIOHTTPTypes
 /// holds whatever request parts had already been read, then lets them through, in order, when
 /// the pause ends. The refusal itself is sent at once; only the next request waits.
 ///
-/// Everything happens on the connection's event loop; a paused connection costs a timer.
+/// Everything happens on the connection's event loop; a paused connection costs a timer. A
+/// graceful shutdown ends every pause at once, so what was read is answered before the close.
 final class RefusalPauseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -82,6 +83,12 @@ final class RefusalPauseHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The server is shutting down gracefully: what was read is served now (and the
+        // connection closed after it), not left waiting out a pause.
+        if paused, event is ChannelShouldQuiesceEvent {
+            resume?.cancel()
+            end(context: context)
+        }
         if paused {
             held.append(.event(event))
         } else {

@@ -194,7 +194,6 @@ import Testing
         let held: Int64 = 300_000_000  // the first commit was held at least the 300 ms slept above
         #expect(durations[0] >= held, "the held transaction took as long as it was held")
         #expect(waits[1] >= held, "the twenty waited behind it")
-        #expect(waits[0] < held && durations[1] < held)
     }
 
     @Test func aBacklogStartsASecondCommitBesideTheOneInFlight() async throws {

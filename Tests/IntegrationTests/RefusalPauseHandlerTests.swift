@@ -120,6 +120,31 @@ import Testing
         _ = try off.channel.finish()
     }
 
+    @Test func aGracefulShutdownEndsThePauseAndServesWhatWasRead() throws {
+        final class EventRecorder: ChannelInboundHandler, RemovableChannelHandler {
+            typealias InboundIn = HTTPRequestPart
+            var seen: [String] = []
+            func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+                if case .head(let head) = unwrapInboundIn(data) { seen.append(head.path ?? "") }
+                context.fireChannelRead(data)
+            }
+            func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+                if event is ChannelShouldQuiesceEvent { seen.append("quiesce") }
+                context.fireUserInboundEventTriggered(event)
+            }
+        }
+        let connection = try Connection()
+        let recorder = EventRecorder()
+        try connection.channel.pipeline.syncOperations.addHandler(recorder)
+        try connection.answer(.tooManyRequests, retryAfter: "30")
+        try connection.answer(.tooManyRequests, retryAfter: "30")  // paused for 20 ms now
+        try connection.request("/held")
+        #expect(recorder.seen == [])
+        connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(recorder.seen == ["/held", "quiesce"], "the held request first, then the shutdown, without waiting")
+        _ = try connection.channel.finish()
+    }
+
     @Test func aConnectionClosedWhilePausedDropsWhatWasHeld() throws {
         let connection = try Connection()
         try connection.answer(.tooManyRequests, retryAfter: "30")
