@@ -134,7 +134,7 @@ public final class WorkerPool: Service, Sendable {
                         continue
                     }
                     if jobs.isEmpty {
-                        do { try await queue.waitForWork(queue: name, timeoutMillis: 1_000) } catch { try? await Task.sleep(for: .seconds(1)) }
+                        do { try await queue.waitForWork(queue: name, timeoutMillis: 1_000, nowMillis: nowMillis) } catch { try? await Task.sleep(for: .seconds(1)) }
                         continue
                     }
                     slots.take(jobs.count)

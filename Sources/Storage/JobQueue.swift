@@ -24,8 +24,9 @@ public protocol JobQueue: Sendable {
     /// of `perSecond` (bursts up to one second's worth); when none is left, answers how long
     /// until one is.
     func takeStarts(queue: String, want: Int, perSecond: Int, nowMillis: Int64) async throws -> (granted: Int, retryAfterMillis: Int64)
-    /// Waits up to `timeoutMillis` for work to arrive on `queue` (returns early when it does).
-    func waitForWork(queue: String, timeoutMillis: Int) async throws
+    /// Waits up to `timeoutMillis` for work to arrive on `queue` (returns early when it does, or
+    /// when a job scheduled after `nowMillis` falls due).
+    func waitForWork(queue: String, timeoutMillis: Int, nowMillis: Int64) async throws
     /// Moves the deadlines of jobs the worker still holds; answers the ones it holds.
     func heartbeat(_ leases: [JobLease], nowMillis: Int64, visibilityMillis: Int64) async throws -> Set<JobID>
     /// Marks held jobs completed; leases no longer held are ignored.

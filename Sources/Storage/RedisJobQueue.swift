@@ -82,7 +82,7 @@ public struct RedisJobQueue: JobQueue {
         return (granted, Int64(retry))
     }
 
-    public func waitForWork(queue: String, timeoutMillis: Int) async throws {
+    public func waitForWork(queue: String, timeoutMillis: Int, nowMillis: Int64) async throws {
         // BLPOP's timeout is in seconds (fractions allowed); it must end inside the command timeout.
         let seconds = Double(min(max(timeoutMillis, 10), 1_500)) / 1_000
         _ = try await redis.pipeline([["BLPOP", "\(prefix)q:\(queue):signal", String(seconds)]])

@@ -17,6 +17,8 @@ public final class SQLiteDatabaseFile: Sendable {
     let writer: SQLiteConnection
     let reader: SQLiteConnection
     let writeLock = AsyncLock()
+    /// Wakes this process's idle workers when a job in this file may have become ready.
+    public let jobWake = JobWake()
     let logger: Logger
 
     private init(path: String, writer: SQLiteConnection, reader: SQLiteConnection, logger: Logger) {

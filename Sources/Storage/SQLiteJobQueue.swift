@@ -25,12 +25,13 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func enqueue(_ specs: [JobSpec], nowMillis: Int64) async throws -> [EnqueuedJob] {
         guard !specs.isEmpty else { return [] }
-        return try await database.transaction { db in try await Self.insert(specs, on: db, nowMillis: nowMillis) }
+        return try await database.transaction { db in try await Self.insert(specs, on: db, in: database, nowMillis: nowMillis) }
     }
 
-    /// Inserts job rows on a connection inside the caller's transaction (the outbox); the
-    /// embedded queue needs no dispatch afterwards.
-    public static func insert(_ specs: [JobSpec], on db: SQLiteConnection, nowMillis: Int64) async throws -> [EnqueuedJob] {
+    /// Inserts job rows on a connection inside the caller's transaction on `file` (the outbox);
+    /// the embedded queue needs no dispatch afterwards. Wakes `file`'s idle workers.
+    public static func insert(_ specs: [JobSpec], on db: SQLiteConnection, in file: SQLiteDatabaseFile, nowMillis: Int64) async throws -> [EnqueuedJob] {
+        defer { file.jobWake.signal() }
         var results: [EnqueuedJob] = []
         results.reserveCapacity(specs.count)
         for spec in specs {
@@ -68,6 +69,7 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func fetch(queue: String, limit: Int, worker: String, nowMillis: Int64, visibilityMillis: Int64) async throws -> [JobRecord] {
         guard limit > 0 else { return [] }
+        database.jobWake.looked(at: queue)
         return try await database.transaction { db in
             try await db.query(
                 """
@@ -97,8 +99,17 @@ public struct SQLiteJobQueue: JobQueue {
         }
     }
 
-    public func waitForWork(queue: String, timeoutMillis: Int) async throws {
-        try await Task.sleep(for: .milliseconds(min(timeoutMillis, 100)))
+    /// Waits for a signal from this process (`JobWake`), for the queue's next scheduled or
+    /// retryable job to fall due, or for `timeoutMillis` (what another process wrote is found
+    /// then), whichever comes first.
+    public func waitForWork(queue: String, timeoutMillis: Int, nowMillis: Int64) async throws {
+        var wait = Int64(max(1, timeoutMillis))
+        let next = try await database.read(
+            "SELECT MIN(run_at) AS next FROM background_jobs WHERE queue = ? AND state IN \(Self.waiting) AND run_at > ?",
+            [.text(queue), .integer(Int(nowMillis))]
+        ).first?.column("next")?.integer
+        if let next { wait = min(wait, max(1, Int64(next) - nowMillis)) }
+        await database.jobWake.wait(queue: queue, timeout: .milliseconds(wait))
     }
 
     public func heartbeat(_ leases: [JobLease], nowMillis: Int64, visibilityMillis: Int64) async throws -> Set<JobID> {
@@ -133,6 +144,7 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func fail(_ reports: [JobFailureReport], nowMillis: Int64) async throws {
         guard !reports.isEmpty else { return }
+        defer { database.jobWake.signal() }  // a retry to schedule, a job to run again
         try await database.transaction { db in
             for report in reports {
                 guard let state = JobStateMachine.next(from: .running, on: report.decision.event) else { continue }
@@ -161,6 +173,7 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func release(_ leases: [JobLease], nowMillis: Int64) async throws {
         guard !leases.isEmpty else { return }
+        defer { database.jobWake.signal() }  // a retry to schedule, a job to run again
         try await database.transaction { db in
             for lease in leases {
                 _ = try await db.query(
@@ -226,6 +239,7 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     public func replay(_ filter: JobFilter, nowMillis: Int64) async throws -> Int {
+        defer { database.jobWake.signal() }
         var dead = filter
         dead.states = [.dead]
         let (clause, binds) = Self.whereClause(dead)

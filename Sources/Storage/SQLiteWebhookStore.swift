@@ -62,7 +62,7 @@ public struct SQLiteWebhookStore: WebhookStore {
     public func insertDeliveries(_ deliveries: [(WebhookDelivery, JobSpec)], in scope: TenantScope, nowMillis: Int64) async throws -> [JobID] {
         guard !deliveries.isEmpty else { return [] }
         return try await database.transaction { db in
-            let jobs = try await SQLiteJobQueue.insert(deliveries.map(\.1), on: db, nowMillis: nowMillis)
+            let jobs = try await SQLiteJobQueue.insert(deliveries.map(\.1), on: db, in: database, nowMillis: nowMillis)
             for ((delivery, _), job) in zip(deliveries, jobs) {
                 _ = try await db.query(
                     "INSERT INTO webhook_deliveries (\(Self.deliveryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -133,7 +133,7 @@ public struct SQLiteWebhookStore: WebhookStore {
             guard try await !db.query(
                 "SELECT id FROM webhook_deliveries WHERE id = ? AND tenant_id = ?", [.text(id.rawValue), .text(scope.tenantID.rawValue)]
             ).isEmpty else { return nil }
-            let inserted = try await SQLiteJobQueue.insert([job], on: db, nowMillis: nowMillis)
+            let inserted = try await SQLiteJobQueue.insert([job], on: db, in: database, nowMillis: nowMillis)
             _ = try await db.query(
                 "UPDATE webhook_deliveries SET status = 'pending', job_id = ?, updated_at = ? WHERE id = ?",
                 [.text(inserted[0].id.rawValue), .integer(Int(nowMillis)), .text(id.rawValue)]
@@ -149,7 +149,7 @@ public struct SQLiteWebhookStore: WebhookStore {
                 [.text(source), .text(messageID), .integer(Int(nowMillis)), .text(payload)]
             )
             guard !fresh.isEmpty else { return nil }
-            let inserted = try await SQLiteJobQueue.insert([job], on: db, nowMillis: nowMillis)
+            let inserted = try await SQLiteJobQueue.insert([job], on: db, in: database, nowMillis: nowMillis)
             _ = try await db.query(
                 "UPDATE webhook_events_in SET job_id = ? WHERE source = ? AND message_id = ?", [.text(inserted[0].id.rawValue), .text(source), .text(messageID)]
             )
