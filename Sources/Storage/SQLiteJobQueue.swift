@@ -104,11 +104,12 @@ public struct SQLiteJobQueue: JobQueue {
     /// then), whichever comes first.
     public func waitForWork(queue: String, timeoutMillis: Int, nowMillis: Int64) async throws {
         var wait = Int64(max(1, timeoutMillis))
+        // The earliest waiting job; one already due (it fell due since the fetch) ends the wait at once.
         let next = try await database.read(
-            "SELECT MIN(run_at) AS next FROM background_jobs WHERE queue = ? AND state IN \(Self.waiting) AND run_at > ?",
-            [.text(queue), .integer(Int(nowMillis))]
+            "SELECT MIN(run_at) AS next FROM background_jobs WHERE queue = ? AND state IN \(Self.waiting)", [.text(queue)]
         ).first?.column("next")?.integer
-        if let next { wait = min(wait, max(1, Int64(next) - nowMillis)) }
+        if let next { wait = min(wait, Int64(next) - nowMillis) }
+        guard wait > 0 else { return }
         await database.jobWake.wait(queue: queue, timeout: .milliseconds(wait))
     }
 

@@ -64,14 +64,25 @@ import Testing
             #expect(enqueued < .seconds(30), "the enqueue woke the worker")
             let job = try #require(try await queue.fetch(queue: "wake", limit: 1, worker: "w", nowMillis: now(), visibilityMillis: 60_000).first)
 
-            // A job scheduled 300 ms ahead: the wait ends when it falls due, with no signal.
-            _ = try await queue.enqueue([JobSpec(kind: "tally.noop", queue: "later", runAtMillis: now() + 300)], nowMillis: now())
-            #expect(try await queue.fetch(queue: "later", limit: 1, worker: "w", nowMillis: now(), visibilityMillis: 60_000).isEmpty)
+            // A job scheduled 2 s ahead: the wait ends when it falls due, with no signal. (The
+            // wait is measured from the worker's now, so a slow machine cannot make it longer.)
+            let scheduledAt = now()
+            _ = try await queue.enqueue([JobSpec(kind: "tally.noop", queue: "later", runAtMillis: scheduledAt + 2_000)], nowMillis: scheduledAt)
+            #expect(try await queue.fetch(queue: "later", limit: 1, worker: "w", nowMillis: scheduledAt, visibilityMillis: 60_000).isEmpty)
             let due = ContinuousClock.now
-            try await queue.waitForWork(queue: "later", timeoutMillis: 60_000, nowMillis: now())
+            try await queue.waitForWork(queue: "later", timeoutMillis: 60_000, nowMillis: scheduledAt)
             let waited = ContinuousClock.now - due
-            #expect(waited >= .milliseconds(200) && waited < .seconds(30), "\(waited)")
+            #expect(waited < .seconds(30), "\(waited)")
+            #expect(now() >= scheduledAt + 2_000, "not before it fell due")
             #expect(try await queue.fetch(queue: "later", limit: 1, worker: "w", nowMillis: now(), visibilityMillis: 60_000).count == 1)
+
+            // A job that fell due between the fetch and the wait (here: scheduled in the past
+            // of the worker's clock) ends the wait at once.
+            let fetchedAt = now()
+            _ = try await queue.enqueue([JobSpec(kind: "tally.noop", queue: "late", runAtMillis: fetchedAt + 5_000)], nowMillis: fetchedAt)
+            let late = ContinuousClock.now
+            try await queue.waitForWork(queue: "late", timeoutMillis: 60_000, nowMillis: fetchedAt + 6_000)
+            #expect(ContinuousClock.now - late < .seconds(30))
 
             // A failed attempt scheduled for a retry wakes the queue's workers too.
             let retried = try await Self.elapsed(waiting: { try await queue.waitForWork(queue: "wake", timeoutMillis: 60_000, nowMillis: now()) }) {
