@@ -2,9 +2,10 @@ import Synchronization
 
 /// Wakes the embedded queue's idle workers in this process when a job may have become ready,
 /// so they need not poll the file often: an enqueue, a retry scheduled, a job released or
-/// replayed. Signals are sent inside the writer's transaction that made the change; a woken
-/// worker's fetch takes the writer after it, so it sees the change once committed (or nothing,
-/// if it rolled back). Another process writing the same file (`tally worker`, the CLI) sends no
+/// replayed. A signal is sent from inside the writer's transaction that made the change (an
+/// insert into a caller's outbox transaction) or just after it; either way a woken worker's
+/// fetch takes the writer only after that transaction has ended, so it sees the change once
+/// committed (or nothing, if it rolled back). Another process writing the same file (`tally worker`, the CLI) sends no
 /// signal here: its jobs are found by the next poll.
 ///
 /// A worker notes the signal count when it looks at its queue (`looked(at:)`, before its

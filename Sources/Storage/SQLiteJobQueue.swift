@@ -174,7 +174,7 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func release(_ leases: [JobLease], nowMillis: Int64) async throws {
         guard !leases.isEmpty else { return }
-        defer { database.jobWake.signal() }  // a retry to schedule, a job to run again
+        defer { database.jobWake.signal() }  // the jobs can run again
         try await database.transaction { db in
             for lease in leases {
                 _ = try await db.query(

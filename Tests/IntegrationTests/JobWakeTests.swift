@@ -1,5 +1,4 @@
 import Core
-import Foundation
 import Scheduler
 import Storage
 import TallyTestSupport
@@ -56,7 +55,7 @@ import Testing
     @Test func theEmbeddedQueueWakesForEnqueuesAndJobsFallingDue() async throws {
         try await TestBackend.sqlite.withBackend { storage, _ in
             let queue = try #require(storage.jobs as? SQLiteJobQueue)
-            let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1_000) }
+            let now: @Sendable () -> Int64 = { SystemClock().nowMillis }
             #expect(try await queue.fetch(queue: "wake", limit: 1, worker: "w", nowMillis: now(), visibilityMillis: 60_000).isEmpty)
             let enqueued = try await Self.elapsed(waiting: { try await queue.waitForWork(queue: "wake", timeoutMillis: 60_000, nowMillis: now()) }) {
                 _ = try await queue.enqueue([JobSpec(kind: "tally.noop", queue: "wake")], nowMillis: now())
