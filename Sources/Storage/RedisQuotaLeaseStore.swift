@@ -9,8 +9,10 @@ import Foundation
 /// Quota leases in Redis: one hash per pool (`tally:quota:{tenant}:{feature}:{period start}`)
 /// holding `spent` (booked and reported) and, per node, `out:<node>` (held) and `exp:<node>`
 /// (when the holding lapses, in milliseconds). Every change is one Lua script, so concurrent
-/// nodes see each other's holdings atomically. Amounts are whole millionths (Lua numbers are
-/// doubles: exact to 2^53, so pools up to about 9 × 10^9 units).
+/// nodes see each other's holdings atomically. Amounts are whole millionths, stored as decimal
+/// digits and added, subtracted and compared exactly in the scripts (`bigNumbers`), over the
+/// whole range of `Quantity`: Lua's numbers are doubles, exact only to 2^53 millionths (about
+/// 9 × 10^9 units), and Lua prints 10^14 or more in exponent form.
 public struct RedisQuotaLeaseStore: QuotaLeaseStore {
     let redis: RedisClient
     let prefix: String
@@ -35,17 +37,55 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
     /// The pool's Redis key (for tests and operators' inspection).
     public func redisKeyForTests(_ key: QuotaLeaseKey) -> String { redisKey(key) }
 
+    /// Exact non-negative integers for the scripts, as two limbs of 12 decimal digits
+    /// (`{high, low}`, each exact in a double): parsed from and written as plain digits. A value
+    /// some other writer left in exponent form is read as the double it names.
+    static let bigNumbers = """
+        local LIMB = 1000000000000
+        local function big(text)
+          text = text or '0'
+          if string.find(text, '^%d+$') == nil then
+            local x = math.max(0, math.floor(tonumber(text) or 0))
+            return {math.floor(x / LIMB), x % LIMB}
+          end
+          local n = string.len(text)
+          if n <= 12 then return {0, tonumber(text)} end
+          return {tonumber(string.sub(text, 1, n - 12)), tonumber(string.sub(text, n - 11))}
+        end
+        local function cmp(a, b)
+          if a[1] ~= b[1] then if a[1] < b[1] then return -1 else return 1 end end
+          if a[2] ~= b[2] then if a[2] < b[2] then return -1 else return 1 end end
+          return 0
+        end
+        local function add(a, b)
+          local high, low = a[1] + b[1], a[2] + b[2]
+          if low >= LIMB then return {high + 1, low - LIMB} end
+          return {high, low}
+        end
+        local function minus(a, b)
+          if cmp(a, b) <= 0 then return {0, 0} end
+          local high, low = a[1] - b[1], a[2] - b[2]
+          if low < 0 then return {high - 1, low + LIMB} end
+          return {high, low}
+        end
+        local function digits(a)
+          if a[1] == 0 then return string.format('%.0f', a[2]) end
+          return string.format('%.0f', a[1]) .. string.format('%012.0f', a[2])
+        end
+
+        """
+
     /// KEYS[1] pool. ARGV: node, keep, want, report, limit, seed, now (ms), ttl (ms), pool ttl (ms).
     /// Drops lapsed holdings of other nodes, moves `report` from this node's holding to `spent`,
     /// then sets the holding to as much of keep + want as the limit leaves. Returns the change
-    /// from `keep` and the pool's spent total.
-    static let adjustScript = RedisScript("""
+    /// from `keep` (signed digits) and the pool's spent total.
+    static let adjustScript = RedisScript(bigNumbers + """
         local pool = KEYS[1]
-        local node, keep, want, report = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-        local limit, seed, now, ttl, poolTTL = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-        if redis.call('EXISTS', pool) == 0 then redis.call('HSET', pool, 'spent', seed) end
-        local spent = tonumber(redis.call('HGET', pool, 'spent') or '0') + report
-        local others = 0
+        local node, keep, want, report = ARGV[1], big(ARGV[2]), big(ARGV[3]), big(ARGV[4])
+        local limit, seed, now, ttl, poolTTL = big(ARGV[5]), ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+        if redis.call('EXISTS', pool) == 0 then redis.call('HSET', pool, 'spent', digits(big(seed))) end
+        local spent = add(big(redis.call('HGET', pool, 'spent')), report)
+        local others = {0, 0}
         local fields = redis.call('HGETALL', pool)
         for i = 1, #fields, 2 do
           local name = fields[i]
@@ -55,25 +95,26 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
               if tonumber(fields[i + 1]) <= now then
                 redis.call('HDEL', pool, name, 'out:' .. holder)
               else
-                others = others + tonumber(redis.call('HGET', pool, 'out:' .. holder) or '0')
+                others = add(others, big(redis.call('HGET', pool, 'out:' .. holder)))
               end
             end
           end
         end
-        local available = limit - spent - others
-        if available < 0 then available = 0 end
-        local holding = keep + want
-        if holding > available then holding = available end
-        redis.call('HSET', pool, 'spent', spent, 'out:' .. node, holding, 'exp:' .. node, now + ttl)
+        local holding = add(keep, want)
+        local available = minus(minus(limit, spent), others)
+        if cmp(holding, available) > 0 then holding = available end
+        redis.call('HSET', pool, 'spent', digits(spent), 'out:' .. node, digits(holding), 'exp:' .. node, string.format('%.0f', now + ttl))
         redis.call('PEXPIRE', pool, poolTTL)
-        return {tostring(holding - keep), tostring(spent)}
+        local change = digits(minus(holding, keep))
+        if cmp(holding, keep) < 0 then change = '-' .. digits(minus(keep, holding)) end
+        return {change, digits(spent)}
         """)
 
     /// KEYS[1] pool. ARGV: node, report. Adds `report` to `spent` and drops the node's holding.
-    static let releaseScript = RedisScript("""
+    static let releaseScript = RedisScript(bigNumbers + """
         local pool = KEYS[1]
         if redis.call('EXISTS', pool) == 0 then return 0 end
-        redis.call('HINCRBY', pool, 'spent', ARGV[2])
+        redis.call('HSET', pool, 'spent', digits(add(big(redis.call('HGET', pool, 'spent')), big(ARGV[2]))))
         redis.call('HDEL', pool, 'out:' .. ARGV[1], 'exp:' .. ARGV[1])
         return 1
         """)

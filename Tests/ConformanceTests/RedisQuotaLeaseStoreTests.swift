@@ -38,6 +38,47 @@ struct RedisQuotaLeaseStoreTests {
         }
     }
 
+    /// Pools past what a double holds exactly (2^53 millionths) or Lua prints plainly (10^14):
+    /// a byte-metered limit of 10^12, and one near `Quantity`'s bound. Every grant, report and
+    /// release is exact to the millionth, and the pool keeps plain digits.
+    @Test func largePoolsStayExact() async throws {
+        try await TestRedis.withClient { redis in
+            let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)
+            let bytes = QuotaLeaseKey(tenantID: .generate(), feature: "bytes", periodStart: 1_000, periodEnd: 2_000)
+            func adjust(_ key: QuotaLeaseKey, _ node: String, keep: String = "0", want: String, report: String = "0", limit: String, seed: String = "0") async throws -> Quantity {
+                try await store.adjust(QuotaLeaseRequest(
+                    key: key, node: node, keep: Quantity(keep)!, want: Quantity(want)!, report: Quantity(report)!, limit: Quantity(limit)!,
+                    seed: Quantity(seed)!, ttl: .seconds(30)
+                ))
+            }
+            // 10^12 bytes, 1 % blocks of 10^10: the grant is 10^16 millionths.
+            #expect(try await adjust(bytes, "a", want: "10000000000", limit: "1000000000000", seed: "123456789012.345678") == Quantity("10000000000")!)
+            #expect(try await adjust(bytes, "b", want: "999999999999", limit: "1000000000000") == Quantity("866543210987.654322")!)
+            // A reports 9,999,999,999.999999 booked and asks for one more millionth than is left.
+            #expect(try await adjust(bytes, "a", keep: "0.000001", want: "1", report: "9999999999.999999", limit: "1000000000000") == .zero)
+            #expect(try await redis.send("HGET", store.redisKeyForTests(bytes), "spent").string == "133456789012345677")
+            // B gives back its holding having booked 866,543,210,987.654321 of it: spent reaches the limit but a millionth.
+            try await store.release(QuotaLeaseRequest(key: bytes, node: "b", report: Quantity("866543210987.654321")!))
+            #expect(try await redis.send("HGET", store.redisKeyForTests(bytes), "spent").string == "999999999999999998")
+            #expect(try await adjust(bytes, "a", keep: "0.000001", want: "5", limit: "1000000000000") == Quantity("0.000001")!)
+            // Shrinking past a double's precision: a lowered limit takes back exactly what is held beyond it.
+            #expect(try await adjust(bytes, "a", keep: "0.000002", want: "0", limit: "999999999999.999999") == Quantity("-0.000001")!)
+
+            // Near the bound of an input quantity (10^18): 24 digits of millionths.
+            let huge = QuotaLeaseKey(tenantID: .generate(), feature: "huge", periodStart: 1_000, periodEnd: 2_000)
+            #expect(try await adjust(huge, "a", want: "999999999999999999.999999", limit: "987654321987654321.123456", seed: "0.000001") == Quantity("987654321987654321.123455")!)
+            #expect(try await adjust(huge, "b", want: "1", limit: "987654321987654321.123456") == .zero)
+            try await store.release(QuotaLeaseRequest(key: huge, node: "a", report: Quantity("987654321987654321.123455")!))
+            #expect(try await redis.send("HGET", store.redisKeyForTests(huge), "spent").string == "987654321987654321123456")
+
+            // A pool written in exponent form (by the scripts before they kept digits) reads as the number it names.
+            let legacy = QuotaLeaseKey(tenantID: .generate(), feature: "legacy", periodStart: 1_000, periodEnd: 2_000)
+            _ = try await redis.send("HSET", store.redisKeyForTests(legacy), "spent", "1e+17")
+            #expect(try await adjust(legacy, "a", want: "1000000000000", limit: "100000000100") == Quantity("100")!)
+            _ = try await redis.send("DEL", store.redisKeyForTests(bytes), store.redisKeyForTests(huge), store.redisKeyForTests(legacy))
+        }
+    }
+
     @Test func aDeadNodesHoldingLapses() async throws {
         try await TestRedis.withClient { redis in
             let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)
