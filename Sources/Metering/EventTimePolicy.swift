@@ -23,10 +23,10 @@ public struct EventTimePolicy: Sendable, Equatable {
     /// epoch); otherwise the rejection.
     public func check(eventTime: Int64, now: Int64) -> EventRejection? {
         if eventTime > now + futureSkew.totalMicroseconds {
-            return EventRejection("event_in_future", field: "time", "time is more than \(futureSkew) ahead of the server clock")
+            return EventRejection("event_in_future", field: "time", "time is more than \(futureSkew.readable) ahead of the server clock")
         }
         if !backfill, eventTime < now - latenessHorizon.totalMicroseconds {
-            return EventRejection("event_too_old", field: "time", "time is older than the tenant's lateness horizon (\(latenessHorizon)); enable backfill to import history")
+            return EventRejection("event_too_old", field: "time", "time is older than the tenant's lateness horizon (\(latenessHorizon.readable)); enable backfill to import history")
         }
         return nil
     }

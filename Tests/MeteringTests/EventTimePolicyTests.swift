@@ -15,6 +15,15 @@ import Testing
         #expect(policy.check(eventTime: now + 300_000_001, now: now)?.field == "time")
     }
 
+    @Test func reasonsSayTheLimitsInWords() {
+        let policy = EventTimePolicy.standard
+        #expect(policy.check(eventTime: now + day, now: now)?.reason == "time is more than 5 minutes ahead of the server clock")
+        #expect(
+            policy.check(eventTime: now - 36 * day, now: now)?.reason
+                == "time is older than the tenant's lateness horizon (35 days); enable backfill to import history"
+        )
+    }
+
     @Test func backfillAcceptsAnyAgeButNotTheFuture() {
         var policy = EventTimePolicy.standard
         policy.backfill = true
