@@ -309,6 +309,28 @@ public actor TenantQuota {
         }
     }
 
+    /// Books a correction of a booked event (`QuotaBook.correction`, for an event dated
+    /// `eventTime`, Unix seconds) once the ledger committed it: the view's usage follows at once,
+    /// and a leased line reports the change to the pool with its next renewal, so usage a void
+    /// takes back can be booked again on any node. Load the book (`withBook`) before the
+    /// correction commits: a book first read after it holds it already. Returns the thresholds
+    /// the change crossed.
+    ///
+    /// While a reload reads the ledger, the read may or may not hold the correction: added usage
+    /// is carried into the new book (as bookings are), usage taken back is not, so the view errs
+    /// on the high side until the next reload; the lease's report is exact either way.
+    public nonisolated func correct(before: [MeterReading], after: [MeterReading], eventTime: Int64) -> [QuotaBook.ThresholdCrossing] {
+        changing { state in
+            guard let book = state.book else { return [] }
+            let changes = book.correction(before: before, after: after, eventTime: eventTime)
+            guard !changes.isEmpty else { return [] }
+            if state.bookedSince != nil {
+                for change in changes where change.amount > .zero { state.bookedSince![change.feature, default: .zero] += change.amount }
+            }
+            return state.book!.correct(changes)
+        }
+    }
+
     // MARK: Leases
 
     /// Grows the lease of `feature` by at least `need` if the pool has it, and returns the growth.
@@ -347,11 +369,12 @@ public actor TenantQuota {
         return change
     }
 
-    /// Reports spend and renews every lease that has spend to report or is past half its life.
+    /// Reports spend (or usage corrections took back) and renews every lease that has some to
+    /// report or is past half its life.
     public func renewLeases(now: Int64) async {
         guard leasing != nil else { return }
         let due = state.withLock { state in
-            state.book?.lines.values.filter { $0.lease != nil && ($0.unreported > .zero || now >= $0.leaseValidUntil - 1) }.map(\.feature) ?? []
+            state.book?.lines.values.filter { $0.lease != nil && ($0.unreported != .zero || now >= $0.leaseValidUntil - 1) }.map(\.feature) ?? []
         }
         for feature in due {
             do {

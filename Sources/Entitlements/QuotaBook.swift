@@ -27,7 +27,8 @@ public struct QuotaBook: Sendable {
         public var additive = true
         /// Unix seconds after which the lease must be renewed before it is spent.
         public var leaseValidUntil: Int64 = 0
-        /// Booked from the lease and not yet reported to the lease store.
+        /// Booked from the lease and not yet reported to the lease store; negative when
+        /// corrections (or negative readings) took back more usage than was booked since.
         public var unreported: Quantity = .zero
 
         public init(feature: String, meter: String, spec: MeteredSpec, window: PeriodWindow, grants: [Grant], used: Quantity) {
@@ -203,7 +204,7 @@ public struct QuotaBook: Sendable {
             if booked {
                 let before = line.used, total = line.total
                 line.used = line.used + charge.amount
-                if line.leased { line.unreported = line.unreported + max(charge.amount, .zero) }
+                if line.leased { line.unreported = line.unreported + charge.amount }
                 for threshold in EntitlementCheck.crossedThresholds(line.spec.thresholds, limit: total, before: before, after: line.used) {
                     crossings.append(ThresholdCrossing(feature: line.feature, periodStart: line.window.start, threshold: threshold, used: line.used, limit: total))
                 }
@@ -221,8 +222,37 @@ public struct QuotaBook: Sendable {
         guard var line = lines[feature], line.lease != nil else { return }
         line.lease = max(line.lease! + amount, .zero)
         line.leaseValidUntil = validUntil
-        line.unreported = max(line.unreported - reported, .zero)
+        line.unreported = line.unreported - reported
         lines[feature] = line
+    }
+
+    /// How a correction of a booked event changes each line's usage: its demands as it counts
+    /// now (`after`, none once voided) less its demands as it counted before, per feature, for
+    /// the features it changes.
+    public func correction(before: [MeterReading], after: [MeterReading], eventTime: Int64) -> [(feature: String, amount: Quantity)] {
+        var change: [String: Quantity] = [:]
+        for (feature, amount) in demands(of: before, eventTime: eventTime) { change[feature, default: .zero] = change[feature, default: .zero] - amount }
+        for (feature, amount) in demands(of: after, eventTime: eventTime) { change[feature, default: .zero] = change[feature, default: .zero] + amount }
+        return change.filter { $0.value != .zero }.sorted { $0.key < $1.key }.map { (feature: $0.key, amount: $0.value) }
+    }
+
+    /// Books `changes` (from `correction`) as usage at once; a leased line also owes them to the
+    /// lease store, with its next renewal: usage taken back returns to the pool, usage added is
+    /// counted in it. A correction is never refused for the limit (it states what happened), so
+    /// an amendment may take usage past it; thresholds it crosses are returned.
+    public mutating func correct(_ changes: [(feature: String, amount: Quantity)]) -> [ThresholdCrossing] {
+        var crossings: [ThresholdCrossing] = []
+        for (feature, amount) in changes {
+            guard var line = lines[feature] else { continue }
+            let before = line.used, total = line.total
+            line.used = line.used + amount
+            if line.leased { line.unreported = line.unreported + amount }
+            for threshold in EntitlementCheck.crossedThresholds(line.spec.thresholds, limit: total, before: before, after: line.used) {
+                crossings.append(ThresholdCrossing(feature: line.feature, periodStart: line.window.start, threshold: threshold, used: line.used, limit: total))
+            }
+            lines[feature] = line
+        }
+        return crossings
     }
 
     /// Carries this node's own state (unsettled charges, reservations, lease) over from the book

@@ -156,17 +156,21 @@ public struct MeteringService: Sendable {
             if outcome == .duplicate { results[entryIndexes[position]].status = .duplicate }
             if !charges.isEmpty { crossings += quota.settle(charges[position], booked: outcome == .accepted) }
         }
-        if !crossings.isEmpty, let notices, let recorded = try? await notices.recordCrossings(crossings, in: scope, at: clock.now()), let webhooks {
-            // Only crossings recorded just now (once per feature, period and threshold, across nodes).
-            for crossing in recorded {
-                _ = try? await webhooks.send(type: "usage.threshold", data: .object([
-                    "feature": .string(crossing.feature), "threshold_percent": .number(Double(crossing.threshold)),
-                    "used": .string(crossing.used.description), "limit": .string(crossing.limit.description),
-                    "period_start": .string(RFC3339.format(microseconds: crossing.periodStart * 1_000_000)),
-                ]), in: scope)
-            }
-        }
+        await notify(crossings, in: scope)
         return IngestReport(results: results)
+    }
+
+    /// Records threshold crossings (once per feature, period and threshold, across nodes) and
+    /// sends a `usage.threshold` webhook for each one recorded just now.
+    private func notify(_ crossings: [QuotaBook.ThresholdCrossing], in scope: TenantScope) async {
+        guard !crossings.isEmpty, let notices, let recorded = try? await notices.recordCrossings(crossings, in: scope, at: clock.now()), let webhooks else { return }
+        for crossing in recorded {
+            _ = try? await webhooks.send(type: "usage.threshold", data: .object([
+                "feature": .string(crossing.feature), "threshold_percent": .number(Double(crossing.threshold)),
+                "used": .string(crossing.used.description), "limit": .string(crossing.limit.description),
+                "period_start": .string(RFC3339.format(microseconds: crossing.periodStart * 1_000_000)),
+            ]), in: scope)
+        }
     }
 
     /// Unix seconds of a microsecond timestamp, rounding toward the past.
@@ -189,9 +193,21 @@ public struct MeteringService: Sendable {
     }
 
     /// Voids or amends a booked event; its window's rollups are recomputed in the same transaction.
+    /// The tenant's quota follows: usage the correction takes back (or adds) counts at once, and
+    /// returns to (or is taken from) the lease pool that nodes share.
     public func correct(source: String, eventID: String, _ request: CorrectionRequest, in scope: TenantScope) async throws -> EventHistory {
-        let policy = try await directory.actor(for: scope.tenantID).snapshot().policy
-        return try await ledger.correct(source: source, eventID: eventID, request, in: scope, policy: policy, now: clock.now().microsecondsSinceEpoch)
+        let actor = directory.actor(for: scope.tenantID)
+        let snapshot = try await actor.snapshot()
+        let now = clock.now().microsecondsSinceEpoch
+        // Loaded before the correction commits, so the change below is counted exactly once.
+        let quota = actor.quota
+        try await quota.withBook(now: now / 1_000_000) { _ in }
+        let history = try await ledger.correct(source: source, eventID: eventID, request, in: scope, policy: snapshot.policy, now: now)
+        let before = EventHistory(event: history.event, receivedAt: history.receivedAt, corrections: history.corrections.dropLast()).effective
+        let readings = { (event: UsageEvent?) in event.map { snapshot.catalog.countableReadings(of: $0) } ?? [] }
+        let crossings = quota.correct(before: readings(before), after: readings(history.effective), eventTime: Self.floorSeconds(history.event.time))
+        await notify(crossings, in: scope)
+        return history
     }
 
     /// A booked event and its corrections.

@@ -7,12 +7,13 @@ import Metering
 /// node's lease expires.
 public protocol QuotaLeaseStore: Sendable {
     /// Sets this node's holding for one feature's period: reports `report` as booked (moving it
-    /// out of the holding), then asks for the holding to be `keep + want`, and returns how much
+    /// out of the holding; negative when corrections took booked usage back), then asks for the holding to be `keep + want`, and returns how much
     /// it changed from `keep` (`want` or less when quota is short; negative when the pool
     /// cannot even cover `keep` any more, as after a lowered limit). The pool starts at `seed`
     /// booked (the ledger's usage) the first time the period is seen.
     func adjust(_ request: QuotaLeaseRequest) async throws -> Quantity
-    /// Reports `report` as booked and gives the rest of this node's holding back.
+    /// Reports `report` (signed, as in `adjust`) as booked and gives the rest of this node's
+    /// holding back.
     func release(_ request: QuotaLeaseRequest) async throws
 }
 

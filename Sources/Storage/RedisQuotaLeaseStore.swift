@@ -30,6 +30,12 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
     static func units(roundingUp quantity: Quantity) -> Int128 { (max(quantity.billionths, 0) + unit - 1) / unit }
     static func units(roundingDown quantity: Quantity) -> Int128 { max(quantity.billionths, 0) / unit }
 
+    /// A signed report in digits: spend rounds up, usage given back (negative) rounds toward zero,
+    /// so the pool never counts less spent than was booked.
+    static func reportDigits(_ quantity: Quantity) -> String {
+        quantity < .zero ? "-\(units(roundingDown: .zero - quantity))" : String(units(roundingUp: quantity))
+    }
+
     /// The pool's hash key (tenant ids and feature keys hold no `:`, so keys cannot collide);
     /// the tenant id in braces keeps a tenant's pools on one Redis Cluster slot.
     func redisKey(_ key: QuotaLeaseKey) -> String { "\(prefix){\(key.tenantID.rawValue)}:\(key.feature):\(key.periodStart)" }
@@ -39,7 +45,8 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
 
     /// Exact non-negative integers for the scripts, as two limbs of 12 decimal digits
     /// (`{high, low}`, each exact in a double): parsed from and written as plain digits. A value
-    /// some other writer left in exponent form is read as the double it names.
+    /// some other writer left in exponent form is read as the double it names. `spend` adds a
+    /// signed report to a total, which never goes below zero.
     static let bigNumbers = """
         local LIMB = 1000000000000
         local function big(text)
@@ -68,6 +75,10 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
           if low < 0 then return {high - 1, low + LIMB} end
           return {high, low}
         end
+        local function spend(total, report)
+          if string.sub(report, 1, 1) == '-' then return minus(total, big(string.sub(report, 2))) end
+          return add(total, big(report))
+        end
         local function digits(a)
           if a[1] == 0 then return string.format('%.0f', a[2]) end
           return string.format('%.0f', a[1]) .. string.format('%012.0f', a[2])
@@ -75,16 +86,16 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
 
         """
 
-    /// KEYS[1] pool. ARGV: node, keep, want, report, limit, seed, now (ms), ttl (ms), pool ttl (ms).
-    /// Drops lapsed holdings of other nodes, moves `report` from this node's holding to `spent`,
+    /// KEYS[1] pool. ARGV: node, keep, want, report (signed), limit, seed, now (ms), ttl (ms), pool
+    /// ttl (ms). Drops lapsed holdings of other nodes, moves `report` from this node's holding to `spent`,
     /// then sets the holding to as much of keep + want as the limit leaves. Returns the change
     /// from `keep` (signed digits) and the pool's spent total.
     static let adjustScript = RedisScript(bigNumbers + """
         local pool = KEYS[1]
-        local node, keep, want, report = ARGV[1], big(ARGV[2]), big(ARGV[3]), big(ARGV[4])
+        local node, keep, want, report = ARGV[1], big(ARGV[2]), big(ARGV[3]), ARGV[4]
         local limit, seed, now, ttl, poolTTL = big(ARGV[5]), ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
         if redis.call('EXISTS', pool) == 0 then redis.call('HSET', pool, 'spent', digits(big(seed))) end
-        local spent = add(big(redis.call('HGET', pool, 'spent')), report)
+        local spent = spend(big(redis.call('HGET', pool, 'spent')), report)
         local others = {0, 0}
         local fields = redis.call('HGETALL', pool)
         for i = 1, #fields, 2 do
@@ -110,11 +121,11 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
         return {change, digits(spent)}
         """)
 
-    /// KEYS[1] pool. ARGV: node, report. Adds `report` to `spent` and drops the node's holding.
+    /// KEYS[1] pool. ARGV: node, report (signed). Adds `report` to `spent` and drops the node's holding.
     static let releaseScript = RedisScript(bigNumbers + """
         local pool = KEYS[1]
         if redis.call('EXISTS', pool) == 0 then return 0 end
-        redis.call('HSET', pool, 'spent', digits(add(big(redis.call('HGET', pool, 'spent')), big(ARGV[2]))))
+        redis.call('HSET', pool, 'spent', digits(spend(big(redis.call('HGET', pool, 'spent')), ARGV[2])))
         redis.call('HDEL', pool, 'out:' .. ARGV[1], 'exp:' .. ARGV[1])
         return 1
         """)
@@ -125,7 +136,7 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         let poolTTL = max(Int64(86_400_000), (key.periodEnd + 86_400) * 1000 - now)
         let reply = try await Self.adjustScript.evaluate(on: redis, keys: [redisKey(key)], [
-            node, String(Self.units(roundingUp: keep)), String(Self.units(roundingDown: want)), String(Self.units(roundingUp: report)),
+            node, String(Self.units(roundingUp: keep)), String(Self.units(roundingDown: want)), Self.reportDigits(report),
             String(Self.units(roundingDown: limit)), String(Self.units(roundingUp: seed)), String(now), String(ttl.totalMilliseconds), String(poolTTL),
         ])
         guard let values = reply.array, let first = values.first?.string, let change = Int128(first) else {
@@ -135,6 +146,6 @@ public struct RedisQuotaLeaseStore: QuotaLeaseStore {
     }
 
     public func release(_ request: QuotaLeaseRequest) async throws {
-        _ = try await Self.releaseScript.evaluate(on: redis, keys: [redisKey(request.key)], [request.node, String(Self.units(roundingUp: request.report))])
+        _ = try await Self.releaseScript.evaluate(on: redis, keys: [redisKey(request.key)], [request.node, Self.reportDigits(request.report)])
     }
 }

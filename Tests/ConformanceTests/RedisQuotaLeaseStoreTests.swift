@@ -79,6 +79,28 @@ struct RedisQuotaLeaseStoreTests {
         }
     }
 
+    /// Usage that corrections took back is reported as a negative spend: the pool can lease it
+    /// again, never counts below zero, and rounds a refund toward zero (never over-refunds).
+    @Test func negativeReportsGiveUsageBack() async throws {
+        try await TestRedis.withClient { redis in
+            let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)
+            let pool = QuotaLeaseKey(tenantID: .generate(), feature: "bytes", periodStart: 1_000, periodEnd: 2_000)
+            func spent() async throws -> String? { try await redis.send("HGET", store.redisKeyForTests(pool), "spent").string }
+            // 100 booked (the seed): nothing left to lease.
+            #expect(try await store.adjust(QuotaLeaseRequest(key: pool, node: "a", want: Quantity(10), limit: Quantity(100), seed: Quantity(100))) == .zero)
+            // A void of 20: the same call that reports it can lease it again.
+            #expect(try await store.adjust(QuotaLeaseRequest(key: pool, node: "a", want: Quantity(50), report: Quantity(-20), limit: Quantity(100))) == Quantity(20))
+            #expect(try await spent() == "80000000")
+            // A refund of 0.0000015 gives back 0.000001 (toward zero); a release reports signed too.
+            try await store.release(QuotaLeaseRequest(key: pool, node: "a", report: Quantity("-0.0000015")!))
+            #expect(try await spent() == "79999999")
+            // Never below zero.
+            try await store.release(QuotaLeaseRequest(key: pool, node: "a", report: Quantity(-500)))
+            #expect(try await spent() == "0")
+            _ = try await redis.send("DEL", store.redisKeyForTests(pool))
+        }
+    }
+
     @Test func aDeadNodesHoldingLapses() async throws {
         try await TestRedis.withClient { redis in
             let store = RedisQuotaLeaseStore(redis: redis, prefix: prefix)

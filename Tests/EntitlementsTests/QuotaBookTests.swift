@@ -115,6 +115,58 @@ import Testing
         #expect(book.lines["calls"]!.lease == Quantity(6))
     }
 
+    @Test(arguments: [
+        // (before, after, event time, change): a void takes the event's demand back, an amendment
+        // the difference; nothing for an event of another period or one that changes nothing.
+        ([reading(.number(Quantity(7)))], [], Int64(500), [Quantity(-7)]),
+        ([reading(.number(Quantity(7)))], [reading(.number(Quantity(9)))], 500, [Quantity(2)]),
+        ([reading(.number(Quantity(7)))], [reading(.number(Quantity("2.5")!))], 500, [Quantity("-4.5")!]),
+        ([reading(.none)], [], 500, [Quantity(-1)]),
+        ([reading(.number(Quantity(7)))], [reading(.number(Quantity(7)))], 500, []),
+        ([reading(.number(Quantity(7)))], [], -1, []),
+        ([reading(.number(Quantity(7)), meter: "other")], [], 500, []),
+    ] as [([MeterReading], [MeterReading], Int64, [Quantity])])
+    func correctionsChangeWhatTheEventDemanded(before: [MeterReading], after: [MeterReading], eventTime: Int64, change: [Quantity]) {
+        let changes = Self.book().correction(before: before, after: after, eventTime: eventTime)
+        #expect(changes.map(\.amount) == change)
+        #expect(changes.allSatisfy { $0.feature == "calls" })
+    }
+
+    @Test func aCorrectionCountsAtOnceAndIsOwedToTheLeasePool() {
+        var book = Self.book(limit: 100, used: 40, leased: true)
+        book.addLease("calls", amount: Quantity(5), validUntil: 60, reported: .zero)
+        // A void of 7 booked earlier: usage drops, and the pool is owed -7 with the next report.
+        #expect(book.correct([("calls", Quantity(-7))]).isEmpty)
+        #expect(book.lines["calls"]!.used == Quantity(33))
+        #expect(book.lines["calls"]!.unreported == Quantity(-7))
+        // Bookings since add to it; the report takes exactly what was sent, even below zero.
+        guard case .charged(let charges) = book.charge([("calls", Quantity(3))], now: 1) else { Issue.record("refused"); return }
+        _ = book.settle(charges, booked: true)
+        #expect(book.lines["calls"]!.unreported == Quantity(-4))
+        book.addLease("calls", amount: .zero, validUntil: 90, reported: Quantity(-4))
+        #expect(book.lines["calls"]!.unreported == .zero)
+        // An unleased line follows in its view only.
+        var local = Self.book(limit: 100, used: 40)
+        _ = local.correct([("calls", Quantity(-7))])
+        #expect(local.lines["calls"]!.used == Quantity(33))
+        #expect(local.lines["calls"]!.unreported == .zero)
+    }
+
+    @Test func anAmendmentPastTheLimitIsBookedAndReportsItsThresholds() {
+        var book = Self.book(limit: 10, used: 7)
+        let crossings = book.correct([("calls", Quantity(5))])
+        #expect(crossings.map(\.threshold) == [80, 100])
+        #expect(book.lines["calls"]!.used == Quantity(12))
+        #expect(book.check("calls", amount: Quantity(1), now: 1)?.allowed == false)
+    }
+
+    @Test func negativeReadingsAreReportedToThePool() {
+        var book = Self.book(limit: 100, leased: true)
+        guard case .charged(let charges) = book.charge([("calls", Quantity(-2))], now: 1) else { Issue.record("refused"); return }
+        _ = book.settle(charges, booked: true)
+        #expect(book.lines["calls"]!.unreported == Quantity(-2))
+    }
+
     @Test func aReloadKeepsThisNodesStateForTheSameWindow() {
         var old = Self.book(limit: 100, used: 10, leased: true)
         old.addLease("calls", amount: Quantity(20), validUntil: 60, reported: .zero)

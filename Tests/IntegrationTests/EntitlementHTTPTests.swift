@@ -153,6 +153,46 @@ import Testing
         }
     }
 
+    /// A void or an amendment changes the tenant's usage at once (not at the next reload) and,
+    /// on the production backend, in the lease pool nodes share: usage taken back can be booked
+    /// again. An amendment is never refused for the limit.
+    @Test(arguments: TestBackend.available)
+    func correctionsGiveQuotaBackAtOnce(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await Self.setUp(server)
+            let op = server.operatorToken
+            let plan: [String: Any] = ["key": "small", "name": "Small", "entitlements": ["api-calls": ["limit": 3], "tokens": ["limit": 10]]]
+            #expect(try await server.call(.post, "/v1/plans", token: op, json: plan).status == 201)
+            #expect(try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: op, json: ["plan": "small"]).status == 200)
+            func tokens(_ id: String, _ n: Int) -> [String: Any] { Self.event(id, type: "llm.tokens", data: ["n": n]) }
+            func check(_ feature: String) async throws -> (used: String?, remaining: String?) {
+                let reply = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": feature])
+                return (reply.object["used"] as? String, reply.object["remaining"] as? String)
+            }
+
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [tokens("t1", 6), tokens("t2", 4), tokens("t3", 1)]))
+                == ["accepted", "accepted", "rejected:quota_exceeded"])
+            // Void t2: its 4 tokens are free again, in the check and at ingest.
+            #expect(try await server.call(.post, "/v1/events/%2F%2Ftest/t2/void", token: acme.token, json: ["reason": "double count"]).status == 201)
+            #expect(try await check("tokens") == ("6", "4"))
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [tokens("t4", 3), tokens("t5", 2)])) == ["accepted", "rejected:quota_exceeded"])
+            // Amend t1 from 6 down to 2: 4 more fit.
+            #expect(try await server.call(.post, "/v1/events/%2F%2Ftest/t1/amend", token: acme.token, json: ["data": ["n": 2]]).status == 201)
+            #expect(try await check("tokens") == ("5", "5"))
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [tokens("t6", 5), tokens("t7", 1)])) == ["accepted", "rejected:quota_exceeded"])
+            // Amend t4 from 3 up to 8: booked past the limit, and nothing more fits.
+            #expect(try await server.call(.post, "/v1/events/%2F%2Ftest/t4/amend", token: acme.token, json: ["data": ["n": 8]]).status == 201)
+            #expect(try await check("tokens") == ("15", "0"))
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [tokens("t8", 1)])) == ["rejected:quota_exceeded"])
+            // COUNT meters: a voided call frees one call.
+            #expect(Self.statuses(try await Self.batch(server, acme.token, (1...4).map { Self.event("c\($0)") }))
+                == ["accepted", "accepted", "accepted", "rejected:quota_exceeded"])
+            #expect(try await server.call(.post, "/v1/events/%2F%2Ftest/c2/void", token: acme.token, json: [String: Any]()).status == 201)
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [Self.event("c5"), Self.event("c6")])) == ["accepted", "rejected:quota_exceeded"])
+            #expect(try await Self.count(server, acme.tenantID) == 8)  // voided events stay booked
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func reservationsHoldQuotaUntilIngestDrawsThemDown(backend: TestBackend) async throws {
         try await TestServer.run(backend) { server in
