@@ -37,6 +37,13 @@ public struct RequestLoad: Sendable {
         return ByteBuffer(string: text)
     }
 
+    /// How long connection `index` (of `connections`) waits before its first request: paced
+    /// connections start evenly spread over one interval, unpaced ones at once.
+    public static func firstDelay(connection index: Int, of connections: Int, interval: Duration?) -> Duration {
+        guard let interval, connections > 0 else { return .zero }
+        return interval * index / connections
+    }
+
     /// Sends `request` on every connection until the duration is over; returns what was seen
     /// and the seconds it took.
     public func run(_ request: ByteBuffer) async throws -> (stats: RequestLoopStats, seconds: Double) {
@@ -48,7 +55,7 @@ public struct RequestLoad: Sendable {
                     let eventLoop = self.group.next()
                     let promise = eventLoop.makePromise(of: RequestLoopStats.self)
                     let (interval, host, port) = (self.interval, self.host, self.port)
-                    let firstDelay = (interval ?? .zero) * index / self.connections
+                    let firstDelay = Self.firstDelay(connection: index, of: self.connections, interval: interval)
                     let channel = try await ClientBootstrap(group: eventLoop)
                         .channelOption(.socketOption(.tcp_nodelay), value: 1)
                         .channelInitializer { channel in
