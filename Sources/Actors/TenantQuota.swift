@@ -352,7 +352,10 @@ public actor TenantQuota {
         guard let leasing else { return .zero }
         guard let line = state.withLock({ $0.book?.lines[feature] }), let balance = line.lease else { return .zero }
         // A lapsed balance is claimed again: the store grants it back only if no one took it.
-        let keep = balance + line.pending
+        // The node holds its balance, its charges in flight and its reservations (taken out of
+        // the lease when they were made): leaving reservations out would hand them back to the
+        // pool while they are still promised here.
+        let keep = balance + line.pending + line.reserved
         let block = need > .zero ? max(need, line.total.multiplied(byPercent: leasing.blockPercent) ?? need) : .zero
         let key = QuotaLeaseKey(tenantID: tenantID, feature: feature, periodStart: line.window.start, periodEnd: line.window.end)
         let change: Quantity

@@ -35,9 +35,16 @@ struct TestServer: Sendable {
             configure(&settings)
             let registry = PrometheusCollectorRegistry()
             let committer = GroupCommitter(ledger: storage.ledger, metrics: TallyHTTPServer.metricsFactory(registry: registry), logger: TestBackend.logger)
+            // As `tally serve` wires it: with Redis, hard limits are spent from leases.
+            let leasing = storage.redis.map { redis in
+                TenantQuota.Leasing(
+                    store: RedisQuotaLeaseStore(redis: redis, prefix: settings.redisKeyPrefix + "quota:"), node: NodeIdentity.make(),
+                    blockPercent: settings.quotaLeaseBlockPercent, ttl: .seconds(settings.quotaLeaseTTLSeconds)
+                )
+            }
             let directory = TenantDirectory(
                 loader: Platform.loader(store: storage.store, ledger: storage.ledger, entitlements: storage.entitlements), limits: ingestLimits,
-                logger: TestBackend.logger
+                leasing: leasing, logger: TestBackend.logger
             )
             let platform = Platform(
                 store: storage.store, ledger: storage.ledger, appender: committer, clock: clock, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
