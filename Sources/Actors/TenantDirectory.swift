@@ -33,7 +33,7 @@ public final class TenantDirectory: Service, Sendable {
     private let quotaRefresh: Duration
     /// How hard limits are shared with other nodes (`nil`: this node alone enforces them).
     public let leasing: TenantQuota.Leasing?
-    private let logger: Logger
+    public let logger: Logger
 
     public init(
         loader: TenantActor.Loader, limits: AdmissionLimits = .defaults,

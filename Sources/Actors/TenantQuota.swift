@@ -331,6 +331,19 @@ public actor TenantQuota {
         }
     }
 
+    /// The current windows of the leased lines that count `meter`, by feature.
+    public nonisolated func leasedWindows(meter: String, now: Int64) async throws -> [(feature: String, window: PeriodWindow)] {
+        try await withBook(now: now) { book in
+            book.lines.values.filter { $0.meter == meter && $0.leased }.sorted { $0.feature < $1.feature }.map { ($0.feature, $0.window) }
+        }
+    }
+
+    /// Owes the lease pool `changes` of leased lines' usage (`QuotaBook.owe`), reported with the
+    /// next renewal; the view's usage is re-read by the next reload.
+    public nonisolated func owe(_ changes: [(feature: String, amount: Quantity)]) {
+        changing { state in state.book?.owe(changes) }
+    }
+
     // MARK: Leases
 
     /// Grows the lease of `feature` by at least `need` if the pool has it, and returns the growth.

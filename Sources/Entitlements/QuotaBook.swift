@@ -255,6 +255,16 @@ public struct QuotaBook: Sendable {
         return crossings
     }
 
+    /// Adds `changes` to what leased lines owe the lease store, without touching the view's
+    /// usage: for a meter recomputed over the ledger, whose new usage the next reload reads.
+    public mutating func owe(_ changes: [(feature: String, amount: Quantity)]) {
+        for (feature, amount) in changes {
+            guard var line = lines[feature], line.leased else { continue }
+            line.unreported = line.unreported + amount
+            lines[feature] = line
+        }
+    }
+
     /// Carries this node's own state (unsettled charges, reservations, lease) over from the book
     /// it replaces, for lines in the same window; `bookedSince` is what this node booked once
     /// the new book's usage began to be read (empty when the reload drained charges in flight; if

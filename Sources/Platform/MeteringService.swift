@@ -38,17 +38,49 @@ public struct MeteringService: Sendable {
 
     public func createMeter(_ meter: MeterDefinition, in scope: TenantScope) async throws -> MeterDefinition {
         try meter.validate()
-        _ = try await ledger.insertMeter(meter, in: scope, at: clock.now())
+        try await rebasingQuota(of: meter.slug, from: nil, to: meter, in: scope) {
+            _ = try await ledger.insertMeter(meter, in: scope, at: clock.now())
+        }
         await directory.invalidate(scope.tenantID)
         return meter
     }
 
     /// Changes a meter and recomputes it over the ledger.
     public func updateMeter(_ slug: String, _ patch: MeterPatch, in scope: TenantScope) async throws -> MeterDefinition {
-        let changed = try patch.apply(to: try await meter(slug, in: scope))
-        _ = try await ledger.updateMeter(changed, in: scope, at: clock.now())
+        let current = try await meter(slug, in: scope)
+        let changed = try patch.apply(to: current)
+        try await rebasingQuota(of: slug, from: current, to: changed, in: scope) {
+            _ = try await ledger.updateMeter(changed, in: scope, at: clock.now())
+        }
         await directory.invalidate(scope.tenantID)
         return changed
+    }
+
+    /// Runs `change`, which defines or redefines meter `slug` and recomputes it over the ledger,
+    /// and owes the lease pool (`TenantQuota.owe`) what that did to the usage of the tenant's
+    /// leased lines on the meter: their usage in the current window read before and after, under
+    /// each definition. Bookings made on other nodes and not yet reported are in both reads, so
+    /// when they are reported the pool holds exactly the new usage; bookings during the change
+    /// may be counted twice (the pool errs high, never low).
+    private func rebasingQuota(of slug: String, from old: MeterDefinition?, to new: MeterDefinition, in scope: TenantScope, _ change: () async throws -> Void) async throws {
+        let quota = directory.actor(for: scope.tenantID).quota
+        let now = clock.now().microsecondsSinceEpoch / 1_000_000
+        let lines = try await quota.leasedWindows(meter: slug, now: now)
+        guard !lines.isEmpty else { return try await change() }
+        var before: [Quantity] = []
+        for line in lines { before.append(try await EntitlementService.usage(of: old, in: line.window, now: now, scope: scope, ledger: ledger)) }
+        try await change()
+        var changes: [(feature: String, amount: Quantity)] = []
+        do {
+            for (line, used) in zip(lines, before) {
+                changes.append((line.feature, try await EntitlementService.usage(of: new, in: line.window, now: now, scope: scope, ledger: ledger) - used))
+            }
+        } catch {
+            // The change is committed; the pool misses its effect on usage (logged, not refused).
+            directory.logger.warning("a meter change's usage could not be read back for the quota lease pool", metadata: ["meter": "\(slug)", "error": "\(error)"])
+            return
+        }
+        quota.owe(changes)
     }
 
     public func meters(in scope: TenantScope) async throws -> [MeterDefinition] {

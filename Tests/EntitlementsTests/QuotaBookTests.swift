@@ -152,6 +152,16 @@ import Testing
         #expect(local.lines["calls"]!.unreported == .zero)
     }
 
+    @Test func aRecomputedMeterIsOwedToThePoolButLeavesTheViewToTheReload() {
+        var book = Self.book(limit: 100, used: 40, leased: true)
+        book.owe([("calls", Quantity(-15)), ("unknown", Quantity(3))])
+        #expect(book.lines["calls"]!.unreported == Quantity(-15))
+        #expect(book.lines["calls"]!.used == Quantity(40))
+        var local = Self.book(limit: 100, used: 40)
+        local.owe([("calls", Quantity(-15))])
+        #expect(local.lines["calls"]!.unreported == .zero)
+    }
+
     @Test func anAmendmentPastTheLimitIsBookedAndReportsItsThresholds() {
         var book = Self.book(limit: 10, used: 7)
         let crossings = book.correct([("calls", Quantity(5))])

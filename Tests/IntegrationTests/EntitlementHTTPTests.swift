@@ -193,6 +193,40 @@ import Testing
         }
     }
 
+    /// Redefining a meter recomputes its usage; the quota follows at once and, on the
+    /// production backend, so does the lease pool nodes share (it would otherwise go on counting
+    /// what was booked under the old definition).
+    @Test(arguments: TestBackend.available)
+    func meterChangesMoveTheQuotaWithThem(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await Self.setUp(server)
+            let op = server.operatorToken
+            let plan: [String: Any] = ["key": "tokens10", "name": "Tokens", "entitlements": ["tokens": ["limit": 10]]]
+            #expect(try await server.call(.post, "/v1/plans", token: op, json: plan).status == 201)
+            #expect(try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: op, json: ["plan": "tokens10"]).status == 200)
+            func tokens(_ id: String, n: Int, m: Int) -> [String: Any] { Self.event(id, type: "llm.tokens", data: ["n": n, "m": m]) }
+            func used() async throws -> String? {
+                try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "tokens"]).object["used"] as? String
+            }
+            func redefine(_ path: String) async throws {
+                let reply = try await server.call(.patch, "/v1/meters/tokens", token: acme.token, json: ["value_path": path])
+                #expect(reply.status == 200, "\(reply)")
+            }
+
+            #expect(Self.statuses(try await Self.batch(server, acme.token, (1...3).map { tokens("t\($0)", n: 2, m: 1) })) == ["accepted", "accepted", "accepted"])
+            #expect(try await used() == "6")
+            // Counting data.m instead: 3 used, 7 left, and ingest agrees.
+            try await redefine("m")
+            #expect(try await used() == "3")
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [tokens("t4", n: 1, m: 7), tokens("t5", n: 0, m: 1)])) == ["accepted", "rejected:quota_exceeded"])
+            // Back to data.n: 2 + 2 + 2 + 1 = 7 used, 3 left.
+            try await redefine("n")
+            #expect(try await used() == "7")
+            #expect(Self.statuses(try await Self.batch(server, acme.token, [tokens("t6", n: 3, m: 0), tokens("t7", n: 1, m: 0)])) == ["accepted", "rejected:quota_exceeded"])
+            #expect(try await used() == "10")
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func reservationsHoldQuotaUntilIngestDrawsThemDown(backend: TestBackend) async throws {
         try await TestServer.run(backend) { server in
