@@ -112,11 +112,15 @@ public final class TenantDirectory: Service, Sendable {
         await actor.invalidate()
     }
 
-    /// Drops the actors of tenants with nothing in flight that were last used before `idleAfter`
-    /// ago; returns them (their leases are still to be given back).
-    public func evictIdle(now: ContinuousClock.Instant = .now) -> [TenantActor] {
+    /// Drops the actors of tenants with nothing in flight and no reservation held (at
+    /// `wallSeconds`, Unix seconds) that were last used before `idleAfter` ago; returns them
+    /// (their leases are still to be given back). A reservation outlives idleness: dropping the
+    /// book would drop the promise it holds.
+    public func evictIdle(now: ContinuousClock.Instant = .now, wallSeconds: Int64 = Int64(Date().timeIntervalSince1970)) -> [TenantActor] {
         state.withLock { state in
-            let idle = state.tenants.filter { $0.value.admitted.isIdle && now - $0.value.lastUsed >= idleAfter }
+            let idle = state.tenants.filter {
+                $0.value.admitted.isIdle && now - $0.value.lastUsed >= idleAfter && !$0.value.actor.quota.holdsReservations(at: wallSeconds)
+            }
             for tenant in idle.keys { state.tenants[tenant] = nil }
             return idle.values.map(\.actor)
         }

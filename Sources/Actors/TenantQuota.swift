@@ -331,6 +331,11 @@ public actor TenantQuota {
         }
     }
 
+    /// Whether the book holds a reservation that has not expired at `now` (Unix seconds).
+    public nonisolated func holdsReservations(at now: Int64) -> Bool {
+        state.withLock { $0.book?.holdsReservations(at: now) ?? false }
+    }
+
     /// The current windows of the leased lines that count `meter`, by feature.
     public nonisolated func leasedWindows(meter: String, now: Int64) async throws -> [(feature: String, window: PeriodWindow)] {
         try await withBook(now: now) { book in

@@ -255,6 +255,11 @@ public struct QuotaBook: Sendable {
         return crossings
     }
 
+    /// Whether a reservation is still held at `now` (Unix seconds).
+    public func holdsReservations(at now: Int64) -> Bool {
+        lines.values.contains { line in line.reservations.contains { $0.expiresAt > now } }
+    }
+
     /// Adds `changes` to what leased lines owe the lease store, without touching the view's
     /// usage: for a meter recomputed over the ledger, whose new usage the next reload reads.
     public mutating func owe(_ changes: [(feature: String, amount: Quantity)]) {

@@ -1,5 +1,6 @@
 import Actors
 import Core
+import Entitlements
 import Foundation
 import Storage
 import Metering
@@ -16,13 +17,16 @@ import Testing
         let version = Atomic<Int64>(1)
     }
 
-    static func directory(_ counter: Counter, limits: AdmissionLimits = .defaults, idleAfter: Duration = .seconds(300)) -> TenantDirectory {
+    static func directory(
+        _ counter: Counter, limits: AdmissionLimits = .defaults, idleAfter: Duration = .seconds(300), quota: @escaping TenantQuota.Loader = { _, _ in QuotaBook() }
+    ) -> TenantDirectory {
         let loader = TenantActor.Loader(
             catalog: { _ in
                 counter.loads.add(1, ordering: .relaxed)
                 return MeterCatalog(version: counter.version.load(ordering: .relaxed), meters: [])
             },
-            policy: { _ in .standard }
+            policy: { _ in .standard },
+            quota: quota
         )
         return TenantDirectory(loader: loader, limits: limits, idleAfter: idleAfter, logger: TestBackend.logger)
     }
@@ -83,6 +87,23 @@ import Testing
         #expect(directory.activeTenants == 1)
         #expect(directory.evictIdle(now: .now + .seconds(11)).count == 1)
         #expect(directory.activeTenants == 0)
+    }
+
+    /// A tenant holding a reservation stays until it expires, however idle.
+    @Test func aHeldReservationKeepsItsTenant() async throws {
+        let window = PeriodWindow(start: 0, end: 10_000, resetsAt: 10_000)
+        let directory = Self.directory(Counter(), idleAfter: .seconds(10)) { _, _ in
+            QuotaBook(lines: ["calls": QuotaBook.Line(
+                feature: "calls", meter: "calls", spec: MeteredSpec(limit: Quantity(10)), window: window, grants: [], used: .zero
+            )])
+        }
+        let quota = directory.actor(for: Self.tenant).quota
+        guard case .charged? = try await quota.reserve("calls", amount: Quantity(4), until: 160, now: 100) else {
+            Issue.record("not reserved")
+            return
+        }
+        #expect(directory.evictIdle(now: .now + .seconds(11), wallSeconds: 159).isEmpty)
+        #expect(directory.evictIdle(now: .now + .seconds(11), wallSeconds: 160).count == 1)
     }
 }
 
