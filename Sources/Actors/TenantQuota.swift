@@ -82,8 +82,8 @@ public actor TenantQuota {
     public nonisolated let leasing: Leasing?
     private nonisolated let state = Mutex(State())
     private var loading: Task<Void, any Error>?
-    /// Lease adjustments in flight, by feature.
-    private var adjusting: [String: Task<Quantity, any Error>] = [:]
+    /// Lease adjustments in flight, by feature, with the growth each asked for.
+    private var adjusting: [String: (need: Quantity, task: Task<Quantity, any Error>)] = [:]
     private let logger: Logger
 
     /// How long a charge waits for a reload (then it is refused as `unavailable`), and a reload
@@ -352,15 +352,21 @@ public actor TenantQuota {
     // MARK: Leases
 
     /// Grows the lease of `feature` by at least `need` if the pool has it, and returns the growth.
-    /// One adjustment runs at a time per feature: callers during one share its result (and
-    /// charge again; if others took the growth first, they come back for more).
+    /// One adjustment runs at a time per feature. A caller during one that asked for at least as
+    /// much shares its result (and charges again; if others took the growth first, it comes back
+    /// for more). One that asked for less (a renewal asks for nothing) says nothing about what
+    /// the pool has left, so the caller waits for it and then asks for itself: sharing a
+    /// renewal's zero would refuse the charge as if the pool were spent.
     func growLease(_ feature: String, need: Quantity, now: Int64) async throws -> Quantity {
-        if let running = adjusting[feature] { return try await running.value }
+        while let running = adjusting[feature] {
+            let grown = try await running.task.value
+            if running.need >= need { return grown }
+        }
         let task = Task {
             defer { adjusting[feature] = nil }  // done: the next caller starts a new adjustment
             return try await adjust(feature, need: need, now: now)
         }
-        adjusting[feature] = task
+        adjusting[feature] = (need, task)
         return try await task.value
     }
 
@@ -411,7 +417,7 @@ public actor TenantQuota {
     /// Reports spend and gives every lease back (shutdown, eviction).
     public func releaseLeases() async {
         guard let leasing else { return }
-        for running in adjusting.values { _ = try? await running.value }
+        for running in adjusting.values { _ = try? await running.task.value }
         let lines = state.withLock { state -> [QuotaBook.Line] in
             let held = state.book?.lines.values.filter { $0.lease != nil } ?? []
             for line in held { state.book?.lines[line.feature]?.lease = .zero }

@@ -6,6 +6,7 @@ import Logging
 import Metering
 import Storage
 import TallyTestSupport
+import Synchronization
 import Testing
 
 /// Quota leases against a real Redis: the pool never hands out more than the limit, spend is
@@ -116,6 +117,91 @@ struct RedisQuotaLeaseStoreTests {
             _ = try await redis.send("SCRIPT", "FLUSH")
             #expect(try await store.adjust(QuotaLeaseRequest(key: key, node: "live", keep: Quantity(100), want: Quantity(1), report: .zero, limit: Quantity(100), seed: .zero, ttl: .seconds(30))) == .zero)
             _ = try await redis.send("DEL", store.redisKeyForTests(key))
+        }
+    }
+
+    /// A charge that needs a lease while a renewal of the same feature is in flight waits for
+    /// the renewal and then asks for itself: the renewal asked for nothing, so its result says
+    /// nothing about what the pool has left (sharing it refused the charge as if it were spent).
+    @Test func aChargeDuringARenewalIsNotRefused() async throws {
+        try await TestRedis.withClient { redis in
+            let store = RenewalGate(RedisQuotaLeaseStore(redis: redis, prefix: prefix))
+            let tenant = TenantID.generate()
+            let now = Int64(Date().timeIntervalSince1970)
+            let window = PeriodWindow(start: now - 100, end: now + 3_600, resetsAt: now + 3_600)
+            let quota = TenantQuota(
+                tenantID: tenant,
+                loader: { _, _ in
+                    QuotaBook(lines: ["calls": QuotaBook.Line(
+                        feature: "calls", meter: "calls", spec: MeteredSpec(limit: Quantity(100)), window: window, grants: [], used: .zero
+                    )])
+                },
+                refresh: .seconds(60), leasing: TenantQuota.Leasing(store: store, node: "n1", blockPercent: 1, ttl: .seconds(30)), logger: Logger(label: "test")
+            )
+            guard case .charged(let first)? = try await quota.charge([[("calls", Quantity(5))]], now: now).first else {
+                Issue.record("the first charge was refused")
+                return
+            }
+            _ = quota.settle(first, booked: true)
+            // A renewal (5 to report) is held at the store; a charge of 50 arrives meanwhile.
+            let renewal = Task { await quota.renewLeases(now: now) }
+            await store.waitForHeldRenewal()
+            let charge = Task { try await quota.charge([[("calls", Quantity(50))]], now: now) }
+            try await Task.sleep(for: .milliseconds(100))  // lets the charge reach the renewal in flight
+            store.open()
+            await renewal.value
+            let outcome = try await charge.value.first
+            guard case .charged? = outcome else {
+                Issue.record("the charge was refused: \(String(describing: outcome))")
+                return
+            }
+            _ = try await redis.send("DEL", store.inner.redisKeyForTests(QuotaLeaseKey(tenantID: tenant, feature: "calls", periodStart: window.start, periodEnd: window.end)))
+        }
+    }
+
+    /// The Redis store, with renewals (adjustments that ask for nothing) held until released.
+    final class RenewalGate: QuotaLeaseStore {
+        let inner: RedisQuotaLeaseStore
+        private let state = Mutex<(held: [CheckedContinuation<Void, Never>], open: Bool, waiter: CheckedContinuation<Void, Never>?)>(([], false, nil))
+
+        init(_ inner: RedisQuotaLeaseStore) { self.inner = inner }
+
+        func adjust(_ request: QuotaLeaseRequest) async throws -> Quantity {
+            if request.want == .zero {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let (resume, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+                        if state.open { return (true, nil) }
+                        state.held.append(continuation)
+                        defer { state.waiter = nil }
+                        return (false, state.waiter)
+                    }
+                    if resume { continuation.resume() }
+                    waiter?.resume()
+                }
+            }
+            return try await inner.adjust(request)
+        }
+
+        func release(_ request: QuotaLeaseRequest) async throws { try await inner.release(request) }
+
+        func waitForHeldRenewal() async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if !state.held.isEmpty { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+
+        func open() {
+            let held = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.open = true
+                defer { state.held = [] }
+                return state.held
+            }
+            for continuation in held { continuation.resume() }
         }
     }
 

@@ -57,7 +57,7 @@ struct TestServer: Sendable {
                 platform: platform, idempotency: storage.idempotency, dependencies: storage.dependencies + extraDependencies, registry: registry, settings: settings
             )
             let routes = router.routes.map { "\($0.method) \(OpenAPIPath.template(fromRouter: $0.path.description))" }
-            let app = TallyHTTPServer.application(router: router, settings: settings, services: [committer], logger: TestBackend.logger)
+            let app = TallyHTTPServer.application(router: router, settings: settings, services: [committer, directory], logger: TestBackend.logger)
             try await app.test(.live) { client in
                 try await body(TestServer(client: client, platform: platform, backend: storage, operatorToken: issued.token.text, routes: routes))
             }
