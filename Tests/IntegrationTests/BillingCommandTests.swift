@@ -13,10 +13,7 @@ import Testing
 
     @Test(arguments: TestBackend.available)
     func subscriptionsBillingRunsAndInvoicesThroughTheCLI(backend: TestBackend) async throws {
-        try await backend.withFreshSettings { settings in
-            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
-            let env = ProcessTests.envFor(settings)
+        try await ProcessTests.withProcessEnvironment(backend) { settings, env in
             #expect(try await TallyProcess.run(["seed", "--dir", SeedCommandTests.configDir], env: env).status == 0)
             let tenant = try await TallyProcess.run(["tenants", "create", "--slug", "cli-billed", "--name", "CLI Billed", "--json"], env: env)
             let tenantID = try #require(Self.json(tenant.out)["id"] as? String, "\(tenant.err)")

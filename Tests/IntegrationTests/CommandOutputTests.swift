@@ -8,10 +8,7 @@ import Testing
 @Suite struct CommandOutputTests {
     @Test(arguments: TestBackend.available)
     func commandsLogNoClientWarning(backend: TestBackend) async throws {
-        try await backend.withFreshSettings { settings in
-            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
-            let env = ProcessTests.envFor(settings)
+        try await ProcessTests.withProcessEnvironment(backend) { settings, env in
             _ = try await TallyProcess.run(["migrate"], env: env)
             for _ in 0..<5 {
                 let stats = try await TallyProcess.run(["jobs", "stats"], env: env)

@@ -46,10 +46,7 @@ import Testing
 
     @Test(arguments: TestBackend.available)
     func killNineThenRetryLeavesExactlyOneRowPerEvent(backend: TestBackend) async throws {
-        try await backend.withFreshSettings { settings in
-            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
-            let env = ProcessTests.envFor(settings)
+        try await ProcessTests.withProcessEnvironment(backend) { settings, env in
             let base = (Int64(Date().timeIntervalSince1970) - 2 * 3600) * 1_000_000
 
             let first = try TallyProcess.Server(env: env, workDir: settings.dataDir)

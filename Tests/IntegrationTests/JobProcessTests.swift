@@ -15,10 +15,8 @@ import Testing
 
     @Test(arguments: TestBackend.available)
     func workersKilledMidJobLoseNothing(backend: TestBackend) async throws {
-        try await backend.withFreshSettings { settings in
-            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
-            var env = ProcessTests.envFor(settings)
+        try await ProcessTests.withProcessEnvironment(backend) { settings, env in
+            var env = env
             env["TALLY_WORKER_QUEUES"] = "default=8"
             env["TALLY_JOB_VISIBILITY_SECONDS"] = "5"
             // Only the test's jobs: no built-in billing run.

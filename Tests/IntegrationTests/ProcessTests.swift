@@ -10,6 +10,16 @@ import Testing
 
 /// The real `tally` binary: configuration errors, serve with bootstrap and graceful stop, CLI.
 @Suite struct ProcessTests {
+    /// A fresh database on `backend` with its data directory made, and the environment a `tally`
+    /// process needs to use it (`envFor`); the directory is removed after `body`.
+    static func withProcessEnvironment<T: Sendable>(_ backend: TestBackend, _ body: (Settings, [String: String]) async throws -> T) async throws -> T {
+        try await backend.withFreshSettings { settings in
+            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
+            return try await body(settings, envFor(settings))
+        }
+    }
+
     static func envFor(_ settings: Settings) -> [String: String] {
         var env = ["TALLY_DATA_DIR": settings.dataDir]
         if case .production(let database, let redis) = settings.backend {
@@ -147,10 +157,7 @@ import Testing
 
     @Test(arguments: TestBackend.available)
     func serveBootstrapsAnOperatorKeyOnceAndStopsCleanlyOnSIGTERM(backend: TestBackend) async throws {
-        try await backend.withFreshSettings { settings in
-            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
-            let env = Self.envFor(settings)
+        try await Self.withProcessEnvironment(backend) { settings, env in
 
             let first = try TallyProcess.Server(env: env, workDir: settings.dataDir)
             try await first.waitUntilListening()

@@ -13,10 +13,7 @@ import Testing
 
     @Test(arguments: TestBackend.available)
     func seedsTheShippedFilesOnceAndUpdatesOnRequest(backend: TestBackend) async throws {
-        try await backend.withFreshSettings { settings in
-            try FileManager.default.createDirectory(atPath: settings.dataDir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: settings.dataDir) }
-            let env = ProcessTests.envFor(settings)
+        try await ProcessTests.withProcessEnvironment(backend) { settings, env in
             let first = try await TallyProcess.run(["seed", "--dir", Self.configDir], env: env)
             #expect(first.status == 0, "\(first.err)")
             #expect(first.out.contains("plans created: enterprise free pro"))
