@@ -77,6 +77,26 @@ import Testing
         }
     }
 
+    /// A key's use reaches its `last_used_at` (recorded in batches by the server's
+    /// `KeyUsageRecorder`, every 5 seconds).
+    @Test(arguments: TestBackend.available)
+    func aKeysUseShowsAsItsLastUse(backend: TestBackend) async throws {
+        try await TestServer.run(backend) { server in
+            let acme = try await server.makeTenant("acme")
+            func lastUsed() async throws -> Any? {
+                let keys = try await server.call(.get, "/v1/api-keys", token: acme.token)
+                return keys.items.first { $0["id"] as? String == acme.keyID }?["last_used_at"] ?? nil
+            }
+            let deadline = ContinuousClock.now + .seconds(60)
+            var used = try await lastUsed()
+            while used == nil || used is NSNull, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                used = try await lastUsed()
+            }
+            #expect(used is String, "last_used_at stayed \(String(describing: used))")
+        }
+    }
+
     @Test(arguments: TestBackend.available)
     func operatorAndTenantTour(backend: TestBackend) async throws {
         try await TestServer.run(backend) { server in

@@ -46,8 +46,9 @@ struct TestServer: Sendable {
                 loader: Platform.loader(store: storage.store, ledger: storage.ledger, entitlements: storage.entitlements), limits: ingestLimits,
                 leasing: leasing, logger: TestBackend.logger
             )
+            let usage = KeyUsageRecorder(store: storage.store, logger: TestBackend.logger)
             let platform = Platform(
-                store: storage.store, ledger: storage.ledger, appender: committer, clock: clock, cache: CredentialCache(ttl: .seconds(5)), usage: nil, directory: directory,
+                store: storage.store, ledger: storage.ledger, appender: committer, clock: clock, cache: CredentialCache(ttl: .seconds(5)), usage: usage, directory: directory,
                 entitlements: storage.entitlements, jobs: storage.jobs, webhooks: storage.webhooks,
                 webhookPolicy: WebhookService.Policy(allowLoopback: true), inboundWebhookSecrets: TestServer.inboundSecrets, billing: storage.billing,
                 billingConfiguration: billing, paymentProvider: paymentProvider
@@ -57,7 +58,7 @@ struct TestServer: Sendable {
                 platform: platform, idempotency: storage.idempotency, dependencies: storage.dependencies + extraDependencies, registry: registry, settings: settings
             )
             let routes = router.routes.map { "\($0.method) \(OpenAPIPath.template(fromRouter: $0.path.description))" }
-            let app = TallyHTTPServer.application(router: router, settings: settings, services: [committer, directory], logger: TestBackend.logger)
+            let app = TallyHTTPServer.application(router: router, settings: settings, services: [committer, directory, usage], logger: TestBackend.logger)
             try await app.test(.live) { client in
                 try await body(TestServer(client: client, platform: platform, backend: storage, operatorToken: issued.token.text, routes: routes))
             }
