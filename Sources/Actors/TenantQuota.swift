@@ -21,6 +21,16 @@ public actor TenantQuota {
         /// How long a lease lives without renewal; renewed (and spend reported) well before.
         public var ttl: Duration
 
+        /// How `tally serve` leases with Redis configured (`nil` without it): the pools under
+        /// the key prefix's `quota:`, this process's node identity, the settings' block and TTL.
+        public init?(settings: Settings, redis: RedisClient?) {
+            guard let redis else { return nil }
+            self.init(
+                store: RedisQuotaLeaseStore(redis: redis, prefix: settings.redisKeyPrefix + "quota:"), node: NodeIdentity.make(),
+                blockPercent: settings.quotaLeaseBlockPercent, ttl: .seconds(settings.quotaLeaseTTLSeconds)
+            )
+        }
+
         public init(store: any QuotaLeaseStore, node: String, blockPercent: Int, ttl: Duration) {
             self.store = store
             self.node = node

@@ -202,12 +202,7 @@ public struct QuotaBook: Sendable {
             guard var line = lines[charge.feature] else { continue }
             line.pending = max(line.pending - charge.amount, .zero)
             if booked {
-                let before = line.used, total = line.total
-                line.used = line.used + charge.amount
-                if line.leased { line.unreported = line.unreported + charge.amount }
-                for threshold in EntitlementCheck.crossedThresholds(line.spec.thresholds, limit: total, before: before, after: line.used) {
-                    crossings.append(ThresholdCrossing(feature: line.feature, periodStart: line.window.start, threshold: threshold, used: line.used, limit: total))
-                }
+                crossings += line.book(charge.amount)
             } else if line.leased {
                 line.lease = line.lease! + max(charge.amount, .zero)
             }
@@ -244,12 +239,7 @@ public struct QuotaBook: Sendable {
         var crossings: [ThresholdCrossing] = []
         for (feature, amount) in changes {
             guard var line = lines[feature] else { continue }
-            let before = line.used, total = line.total
-            line.used = line.used + amount
-            if line.leased { line.unreported = line.unreported + amount }
-            for threshold in EntitlementCheck.crossedThresholds(line.spec.thresholds, limit: total, before: before, after: line.used) {
-                crossings.append(ThresholdCrossing(feature: line.feature, periodStart: line.window.start, threshold: threshold, used: line.used, limit: total))
-            }
+            crossings += line.book(amount)
             lines[feature] = line
         }
         return crossings
@@ -301,6 +291,17 @@ public struct QuotaBook: Sendable {
 }
 
 extension QuotaBook.Line {
+    /// Books `amount` (signed) as usage: a leased line owes it to the lease store; returns the
+    /// thresholds it crossed.
+    mutating func book(_ amount: Quantity) -> [QuotaBook.ThresholdCrossing] {
+        let before = used, limit = total
+        used = used + amount
+        if leased { unreported = unreported + amount }
+        return EntitlementCheck.crossedThresholds(spec.thresholds, limit: limit, before: before, after: used).map {
+            QuotaBook.ThresholdCrossing(feature: feature, periodStart: window.start, threshold: $0, used: used, limit: limit)
+        }
+    }
+
     /// Draws `amount` from reservations, oldest first.
     mutating func consumeReservations(_ amount: Quantity) {
         var left = amount

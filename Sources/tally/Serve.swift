@@ -39,12 +39,7 @@ struct Serve: AsyncParsableCommand {
                 ledger: backend.ledger, overlap: CommitOverlap(minimumEvents: settings.ingestCommitOverlapEvents), logger: logger
             )
             let janitor = IdempotencyJanitor(store: backend.idempotency, logger: logger)
-            let leasing = backend.redis.map { redis in
-                TenantQuota.Leasing(
-                    store: RedisQuotaLeaseStore(redis: redis, prefix: settings.redisKeyPrefix + "quota:"), node: NodeIdentity.make(), blockPercent: settings.quotaLeaseBlockPercent,
-                    ttl: .seconds(settings.quotaLeaseTTLSeconds)
-                )
-            }
+            let leasing = TenantQuota.Leasing(settings: settings, redis: backend.redis)
             let directory = TenantDirectory(
                 loader: Platform.loader(store: backend.store, ledger: backend.ledger, entitlements: backend.entitlements), limits: settings.ingestLimits,
                 idleAfter: .seconds(settings.tenantIdleSeconds), policyTTL: .seconds(settings.authCacheTTLSeconds),

@@ -36,12 +36,7 @@ struct TestServer: Sendable {
             let registry = PrometheusCollectorRegistry()
             let committer = GroupCommitter(ledger: storage.ledger, metrics: TallyHTTPServer.metricsFactory(registry: registry), logger: TestBackend.logger)
             // As `tally serve` wires it: with Redis, hard limits are spent from leases.
-            let leasing = storage.redis.map { redis in
-                TenantQuota.Leasing(
-                    store: RedisQuotaLeaseStore(redis: redis, prefix: settings.redisKeyPrefix + "quota:"), node: NodeIdentity.make(),
-                    blockPercent: settings.quotaLeaseBlockPercent, ttl: .seconds(settings.quotaLeaseTTLSeconds)
-                )
-            }
+            let leasing = TenantQuota.Leasing(settings: settings, redis: storage.redis)
             let directory = TenantDirectory(
                 loader: Platform.loader(store: storage.store, ledger: storage.ledger, entitlements: storage.entitlements), limits: ingestLimits,
                 leasing: leasing, logger: TestBackend.logger
