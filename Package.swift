@@ -155,7 +155,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: swiftSettings),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Core"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "Core", "TallyTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "MeteringTests", dependencies: ["Metering", "Core"], swiftSettings: swiftSettings),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Core"], swiftSettings: swiftSettings),
         .testTarget(name: "BillingTests", dependencies: ["Billing", "Metering", "Entitlements", "Core"], swiftSettings: swiftSettings),
