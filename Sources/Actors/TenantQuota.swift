@@ -50,6 +50,9 @@ public actor TenantQuota {
         /// Set while a reload drains charges in flight and reads usage: new charges wait, so the
         /// usage read counts every booking exactly once.
         var gated = false
+        /// Corrections between `beginCorrection` and their end: their ledger commits may be in
+        /// flight, so a reload waits for them as for charges.
+        var corrections = 0
         /// Callers waiting for the gate to open (charges) or for the charges in flight to settle
         /// (a reload), by ticket.
         var waiters: [Int: Waiter] = [:]
@@ -59,7 +62,7 @@ public actor TenantQuota {
         func holds(_ condition: Condition) -> Bool {
             switch condition {
             case .gateOpen: !gated
-            case .settled: book?.lines.values.allSatisfy { $0.pending == .zero } ?? true
+            case .settled: corrections == 0 && (book?.lines.values.allSatisfy { $0.pending == .zero } ?? true)
             }
         }
 
@@ -115,6 +118,11 @@ public actor TenantQuota {
     /// (starting a background reload when it is older than `refresh`), else after loading it.
     /// `charging` callers also wait while a reload reads usage.
     public nonisolated func withBook<T: Sendable>(now: Int64, charging: Bool = false, _ body: (inout QuotaBook) -> T) async throws -> T {
+        try await withLoadedState(now: now, charging: charging) { body(&$0.book!) }  // in place: a copy would make the next write copy the book
+    }
+
+    /// `withBook`, with the whole state (whose book is loaded and current).
+    private nonisolated func withLoadedState<T: Sendable>(now: Int64, charging: Bool, _ body: (inout State) -> T) async throws -> T {
         var loads = 0, waits = 0
         while true {
             var stale = false, gated = false
@@ -125,7 +133,7 @@ public actor TenantQuota {
                     return nil
                 }
                 stale = ContinuousClock.now - loadedAt >= refresh
-                return body(&state.book!)  // in place: a copy would make the next write copy the book
+                return body(&state)
             }
             if let result {
                 if stale { Task { try? await self.reload(now: now) } }
@@ -319,18 +327,34 @@ public actor TenantQuota {
         }
     }
 
-    /// Books a correction of a booked event (`QuotaBook.correction`, for an event dated
-    /// `eventTime`, Unix seconds) once the ledger committed it: the view's usage follows at once,
-    /// and a leased line reports the change to the pool with its next renewal, so usage a void
-    /// takes back can be booked again on any node. Load the book (`withBook`) before the
-    /// correction commits: a book first read after it holds it already. Returns the thresholds
-    /// the change crossed.
+    /// Begins a correction of a booked event: call it before the correction's ledger commit, and
+    /// end it with `correct` once the commit is done (or `endCorrection` if it failed). It loads
+    /// the book first (a book first read after the commit would hold the correction already),
+    /// waits while a reload reads usage, and holds the next reload until the correction ends, as
+    /// charges in flight do: a reload's read then holds the correction exactly when the book it
+    /// replaces does, so the view counts it once.
+    public nonisolated func beginCorrection(now: Int64) async throws {
+        try await withLoadedState(now: now, charging: true) { $0.corrections += 1 }
+    }
+
+    /// Ends a correction begun with `beginCorrection` whose commit failed: nothing is booked.
+    public nonisolated func endCorrection() {
+        changing { $0.corrections = max($0.corrections - 1, 0) }
+    }
+
+    /// Ends a correction begun with `beginCorrection` once the ledger committed it, booking it
+    /// (`QuotaBook.correction`, for an event dated `eventTime`, Unix seconds): the view's usage
+    /// follows at once, and a leased line reports the change to the pool with its next renewal,
+    /// so usage a void takes back can be booked again on any node. Returns the thresholds the
+    /// change crossed.
     ///
-    /// While a reload reads the ledger, the read may or may not hold the correction: added usage
-    /// is carried into the new book (as bookings are), usage taken back is not, so the view errs
-    /// on the high side until the next reload; the lease's report is exact either way.
+    /// Only if a reload gave up waiting for the correction (after `gateTimeout`) and read the
+    /// ledger meanwhile may its read hold the correction or not: then added usage is carried into
+    /// the new book (as bookings are) and usage taken back is not, so the view errs on the high
+    /// side until the next reload. The lease's report is exact either way.
     public nonisolated func correct(before: [MeterReading], after: [MeterReading], eventTime: Int64) -> [QuotaBook.ThresholdCrossing] {
         changing { state in
+            state.corrections = max(state.corrections - 1, 0)
             guard let book = state.book else { return [] }
             let changes = book.correction(before: before, after: after, eventTime: eventTime)
             guard !changes.isEmpty else { return [] }

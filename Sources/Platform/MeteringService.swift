@@ -231,10 +231,16 @@ public struct MeteringService: Sendable {
         let actor = directory.actor(for: scope.tenantID)
         let snapshot = try await actor.snapshot()
         let now = clock.now().microsecondsSinceEpoch
-        // Loaded before the correction commits, so the change below is counted exactly once.
+        // Begun before the correction commits, so the quota counts the change exactly once.
         let quota = actor.quota
-        try await quota.withBook(now: now / 1_000_000) { _ in }
-        let history = try await ledger.correct(source: source, eventID: eventID, request, in: scope, policy: snapshot.policy, now: now)
+        try await quota.beginCorrection(now: now / 1_000_000)
+        let history: EventHistory
+        do {
+            history = try await ledger.correct(source: source, eventID: eventID, request, in: scope, policy: snapshot.policy, now: now)
+        } catch {
+            quota.endCorrection()
+            throw error
+        }
         let before = EventHistory(event: history.event, receivedAt: history.receivedAt, corrections: history.corrections.dropLast()).effective
         let readings = { (event: UsageEvent?) in event.map { snapshot.catalog.countableReadings(of: $0) } ?? [] }
         let crossings = quota.correct(before: readings(before), after: readings(history.effective), eventTime: Self.floorSeconds(history.event.time))

@@ -126,6 +126,53 @@ import Testing
         }
     }
 
+    /// A reload that starts while a void's commit is in flight waits for the void to be booked
+    /// in memory, so the usage it takes back is counted once: read from the ledger, not taken
+    /// off again afterwards (which would let ingest pass the limit by the voided amount).
+    @Test func aReloadDuringACorrectionCountsItOnce() async throws {
+        let ledger = Ledger()
+        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .seconds(60))
+        guard case .charged(let charges)? = try await quota.charge([[("calls", Quantity(10))]], now: 1_000).first else {
+            Issue.record("refused"); return
+        }
+        ledger.booked.withLock { $0 += 10 }
+        _ = quota.settle(charges, booked: true)
+        // A void of 3 begins and commits; before it is booked in memory, a reload starts.
+        try await quota.beginCorrection(now: 1_000)
+        ledger.booked.withLock { $0 -= 3 }
+        quota.invalidate()
+        let reloaded = Mutex(false)
+        let reload = Task {
+            defer { reloaded.withLock { $0 = true } }
+            return try await quota.check("calls", amount: .zero, now: 1_000)
+        }
+        try await Polling.until { quota.isReloadGated }
+        try await Task.sleep(for: .milliseconds(200))  // a reload not waiting has read and finished by now
+        #expect(!reloaded.withLock { $0 })
+        let void = MeterReading(meter: "calls", time: 1_000_000_000, eventID: "e", value: .number(Quantity(3)), dimensions: [:])
+        _ = quota.correct(before: [void], after: [], eventTime: 1_000)
+        #expect(try await reload.value?.used == Quantity(7))
+        #expect(ledger.loads.withLock { $0 } == 2)
+        guard case .refused? = try await quota.charge([[("calls", Quantity(4))]], now: 1_000).first else {
+            Issue.record("the limit was passed"); return
+        }
+        guard case .charged? = try await quota.charge([[("calls", Quantity(3))]], now: 1_000).first else {
+            Issue.record("the voided usage did not come back"); return
+        }
+    }
+
+    /// A correction whose commit failed ends without booking anything, and no longer holds reloads.
+    @Test func aFailedCorrectionBooksNothing() async throws {
+        let ledger = Ledger()
+        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .seconds(60), gateTimeout: .seconds(30))
+        #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == .zero)
+        try await quota.beginCorrection(now: 1_000)
+        quota.endCorrection()
+        quota.invalidate()
+        #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == .zero)  // no 30 s wait: the gate opened
+        #expect(ledger.loads.withLock { $0 } == 2)
+    }
+
     @Test func aChargeGivesUpOnAReloadThatDoesNotEnd() async throws {
         let ledger = Ledger(), door = Door()
         let quota = Self.quota(limit: 10, ledger: ledger, refresh: .milliseconds(20), door: door, gateTimeout: .milliseconds(100))

@@ -172,19 +172,19 @@ struct LeasedQuotaStressTests {
                     if roll(1...10) <= 7 { try await ingest([amount], now: now) }
                 }
             case 14...16:
-                // Void a booked event: the book is loaded before the correction commits, as the service does.
-                _ = try await quota.check("calls", amount: .zero, now: now)
+                // Void a booked event: the correction begins before it commits, as the service does.
                 guard let amount = ledger.takeEvent(at: roll(0...1_000_000)) else { continue }
+                try await quota.beginCorrection(now: now)
                 ledger.count { $0.net -= amount; $0.voids += 1 }
                 _ = quota.correct(before: [reading(amount)], after: [], eventTime: now)
             case 17:
                 // Amend a booked event down.
-                _ = try await quota.check("calls", amount: .zero, now: now)
                 guard let amount = ledger.takeEvent(at: roll(0...1_000_000)) else { continue }
                 guard amount > 1 else {
                     ledger.count { $0.events.append(amount) }
                     continue
                 }
+                try await quota.beginCorrection(now: now)
                 let amended = roll(1...(amount - 1))
                 ledger.count { $0.net += amended - amount; $0.events.append(amended); $0.amendments += 1 }
                 _ = quota.correct(before: [reading(amount)], after: [reading(amended)], eventTime: now)
