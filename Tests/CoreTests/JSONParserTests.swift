@@ -19,7 +19,7 @@ import Testing
         }
     }
 
-    @Test func invalidJSONIsRefused() {
+    @Test func invalidJSONIsRefused() throws {
         let bad = [
             "", " ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "1.", ".5", "-", "+1", "1e", "1e+", "0x10", "NaN", "Infinity",
             "tru", "nul", "\"open", "\"tab\there\"", "\"\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
@@ -29,6 +29,14 @@ import Testing
             #expect(parse(text) == nil, "accepted \(text.debugDescription)")
         }
         #expect((try? JSONParser.parse([0x22, 0xFF, 0x22])) == nil)  // invalid UTF-8
+        // ASCII strings skip validation; one invalid byte after an ASCII prefix, a lone
+        // continuation byte, a truncated sequence and an overlong encoding are still refused.
+        for invalid: [UInt8] in [[0x61, 0x62, 0xFF], [0x61, 0x80], [0x7F, 0xC3], [0xC0, 0xAF], [0xE2, 0x82]] {
+            #expect((try? JSONParser.parse([0x22] + invalid + [0x22])) == nil, "\(invalid)")
+            #expect((try? JSONParser.parse(Array(#"{"id":""#.utf8) + invalid + Array(#""}"#.utf8))) == nil, "\(invalid)")
+        }
+        #expect(try JSONParser.parse([0x22, 0x61, 0x7F, 0x22]) == .string("a\u{7F}"))
+        #expect(try JSONParser.parse(Array("\"z\u{FC}rich \u{1F600}\"".utf8)) == .string("z\u{FC}rich \u{1F600}"))
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         #expect(parse(deep) == nil)
         let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
