@@ -15,7 +15,9 @@ import Synchronization
 /// only once enough is queued to be worth its own statement (`CommitOverlap`); the ledger
 /// orders its row locks so concurrent groups cannot deadlock.
 /// Each request is answered only after its transaction is durable. If a shared transaction
-/// fails, each request in it is retried alone, so one bad request cannot fail its neighbours.
+/// fails, the ledger is asked what it booked after all (a connection lost after the commit hides
+/// a commit); if nothing, each request in it is retried alone, so one bad request cannot fail its
+/// neighbours.
 ///
 /// Every group is measured (`GroupCommitMetrics`): its events, how long its oldest request
 /// queued before the group started, and how long its transaction took.
@@ -139,12 +141,33 @@ public final class GroupCommitter: LedgerAppender, Service {
         }
     }
 
+    public func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
+        try await ledger.outcomesOfFailedAppend(entries)
+    }
+
+    /// Appends `entries`; if that throws, asks the ledger what the append booked after all (a
+    /// connection lost after the commit hides it) and answers that, so what a failed attempt
+    /// booked is answered `accepted`, not `duplicate` by a retry (and counted by the quota). The
+    /// append's error stands when it booked nothing, or the ledger cannot say.
+    private func appendResolving(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
+        do {
+            return try await ledger.append(entries)
+        } catch {
+            // `try?` flattens: nil when the ledger cannot say, or says nothing was booked.
+            guard let outcomes = try? await ledger.outcomesOfFailedAppend(entries) else { throw error }
+            logger.warning("a ledger append failed after it committed; answered from the ledger", metadata: [
+                "group.events": "\(entries.count)", "error": "\(error)",
+            ])
+            return outcomes
+        }
+    }
+
     private func commit(_ group: [Submission]) async {
         let started = ContinuousClock.now
         let entries = group.flatMap(\.entries)
         defer { metrics.record(events: entries.count, waited: started - group[0].queuedAt, took: ContinuousClock.now - started) }
         do {
-            let outcomes = try await ledger.append(entries)
+            let outcomes = try await appendResolving(entries)
             var offset = 0
             for submission in group {
                 submission.continuation.resume(returning: Array(outcomes[offset..<(offset + submission.entries.count)]))
@@ -158,7 +181,7 @@ public final class GroupCommitter: LedgerAppender, Service {
             logger.warning("a group commit failed; retrying its requests one by one", metadata: ["group.size": "\(group.count)", "error": "\(error)"])
             for submission in group {
                 do {
-                    submission.continuation.resume(returning: try await ledger.append(submission.entries))
+                    submission.continuation.resume(returning: try await appendResolving(submission.entries))
                 } catch {
                     submission.continuation.resume(throwing: error)
                 }

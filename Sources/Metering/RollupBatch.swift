@@ -76,6 +76,22 @@ public enum RollupBatch {
         return entries.indices.filter { seen.insert(entries[$0].dedupKey).inserted }
     }
 
+    /// The outcomes of an append that reported failure but may have committed (a connection
+    /// lost after the commit), from `stored`: the positions of the entries whose key the ledger
+    /// holds with the entry's own `receivedAt`. An entry the append would have inserted (the first
+    /// of its key) and that is stored so was booked by it; every other entry is a duplicate.
+    /// `nil` when the append booked nothing: it did not commit, or had nothing new to book, and
+    /// may be retried.
+    public static func outcomesOfFailedAppend(_ entries: [LedgerEntry], stored: Set<Int>) -> [AppendOutcome]? {
+        var outcomes = [AppendOutcome](repeating: .duplicate, count: entries.count)
+        var booked = false
+        for index in firstOccurrences(entries) where stored.contains(index) {
+            outcomes[index] = .accepted
+            booked = true
+        }
+        return booked ? outcomes : nil
+    }
+
     /// The rollup deltas and distinct values of the entries that were inserted.
     public static func deltas(of entries: some Sequence<LedgerEntry>) -> (states: [RollupKey: MeterState], distinct: Set<DistinctValue>) {
         var states: [RollupKey: MeterState] = [:]

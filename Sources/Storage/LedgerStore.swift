@@ -10,6 +10,11 @@ import Foundation
 public protocol LedgerAppender: Sendable {
     /// Books the entries durably and returns each one's outcome, in order.
     func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]
+    /// After an `append` of these entries threw, what it booked after all: a lost connection can
+    /// hide a commit that happened. The outcomes `append` would have returned
+    /// (`RollupBatch.outcomesOfFailedAppend`: entries whose key the ledger holds with their own
+    /// `receivedAt`), or `nil` when it booked nothing and may be retried.
+    func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]?
 }
 
 /// The usage ledger and meters behind one driver protocol; every driver passes the same

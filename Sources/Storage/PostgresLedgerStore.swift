@@ -126,6 +126,21 @@ public final class PostgresLedgerStore: LedgerStore {
         return outcomes
     }
 
+    public func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
+        guard !entries.isEmpty else { return nil }
+        let rows = try await client.query(
+            """
+            SELECT u.n FROM unnest(\(entries.map(\.tenantID.rawValue))::text[], \(entries.map(\.event.source))::text[],
+                                   \(entries.map(\.event.id))::text[], \(entries.map(\.receivedAt))::int8[]) WITH ORDINALITY AS u(t, s, i, r, n)
+            JOIN usage_events e ON e.tenant_id = u.t AND e.source = u.s AND e.event_id = u.i AND e.received_at = u.r
+            """,
+            logger: logger
+        )
+        var stored = Set<Int>()
+        for try await position in rows.decode(Int64.self) { stored.insert(Int(position) - 1) }
+        return RollupBatch.outcomesOfFailedAppend(entries, stored: stored)
+    }
+
     /// Adds rollup deltas and distinct values.
     private static func write(_ deltas: (states: [RollupKey: MeterState], distinct: Set<DistinctValue>), on tx: PostgresConnection, logger: Logger) async throws {
         if !deltas.states.isEmpty { try await upsertRollups(deltas.states, on: tx, logger: logger) }

@@ -138,6 +138,19 @@ public final class SQLiteLedgerStore: LedgerStore {
         return outcomes
     }
 
+    public func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
+        var stored = Set<Int>()
+        for index in RollupBatch.firstOccurrences(entries) {
+            let entry = entries[index]
+            let rows = try await database.read(
+                "SELECT 1 FROM usage_events WHERE tenant_id = ? AND source = ? AND event_id = ? AND received_at = ?",
+                [.text(entry.tenantID.rawValue), .text(entry.event.source), .text(entry.event.id), .integer(Int(entry.receivedAt))]
+            )
+            if !rows.isEmpty { stored.insert(index) }
+        }
+        return RollupBatch.outcomesOfFailedAppend(entries, stored: stored)
+    }
+
     public func meterTotals(in scope: TenantScope, meter: String, fromWindow: Int64, toWindow: Int64) async throws -> (count: Int64, sum: Quantity) {
         // Sums are exact decimal text: SQLite's sum() would add them as doubles, so they add here.
         var count: Int64 = 0

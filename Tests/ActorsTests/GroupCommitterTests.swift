@@ -12,10 +12,10 @@ import Testing
 @Suite struct GroupCommitterTests {
     static let meter = MeterDefinition(slug: "n", eventType: "e", aggregation: .sum, valuePath: "n")
 
-    static func entry(_ tenant: TenantID, _ id: String, meter: String = "n") -> LedgerEntry {
+    static func entry(_ tenant: TenantID, _ id: String, meter: String = "n", receivedAt: Int64 = 1_795_860_000_000_000) -> LedgerEntry {
         let event = UsageEvent(id: id, source: "//s", type: "e", subject: nil, time: 1_795_860_000_000_000, data: ["n": 1])
         let reading = MeterReading(meter: meter, time: event.time, eventID: id, value: .number(.one), dimensions: [:])
-        return LedgerEntry(tenantID: tenant, event: event, receivedAt: event.time, readings: [reading], catalogVersion: 1)  // one meter defined once
+        return LedgerEntry(tenantID: tenant, event: event, receivedAt: receivedAt, readings: [reading], catalogVersion: 1)  // one meter defined once
     }
 
     /// Runs a committer in a service group for `body`, then shuts it down gracefully.
@@ -99,6 +99,87 @@ import Testing
         }
     }
 
+    /// The real ledger, whose first `failures` appends throw as a lost connection does: after the
+    /// commit (`lostAfterCommit`, the ambiguous case) or before it.
+    final class LosingLedger: LedgerAppender, Sendable {
+        struct Lost: Error {}
+        let ledger: any LedgerStore
+        let lostAfterCommit: Bool
+        let failures = Mutex(0)
+        let appends = Mutex<[Int]>([])
+
+        init(_ ledger: any LedgerStore, lostAfterCommit: Bool, failures: Int) {
+            self.ledger = ledger
+            self.lostAfterCommit = lostAfterCommit
+            self.failures.withLock { $0 = failures }
+        }
+
+        func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
+            appends.withLock { $0.append(entries.count) }
+            let fail = failures.withLock { left in
+                defer { left = max(left - 1, 0) }
+                return left > 0
+            }
+            guard fail else { return try await ledger.append(entries) }
+            if lostAfterCommit { _ = try await ledger.append(entries) }
+            throw Lost()
+        }
+
+        func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
+            try await ledger.outcomesOfFailedAppend(entries)
+        }
+    }
+
+    /// A group commit whose answer is lost after it committed (a dropped connection) is answered
+    /// from the ledger: every request gets the outcomes it would have had (not `duplicate` from a
+    /// retry), and nothing is booked twice. One that failed before committing is retried.
+    @Test(arguments: TestBackend.available, [true, false])
+    func aLostCommitIsAnsweredAsBookedAndAFailedOneRetried(backend: TestBackend, lostAfterCommit: Bool) async throws {
+        try await backend.withBackend { storage, _ in
+            let tenantID = try await tenant(storage)
+            let ledger = LosingLedger(storage.ledger, lostAfterCommit: lostAfterCommit, failures: 1)
+            let accepted = try await Self.withCommitter(ledger) { committer in
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for request in 0..<40 {
+                        group.addTask {
+                            // Overlapping ids: request r sends events r...r+4, so 44 distinct events; each
+                            // request is received at its own time, as requests are.
+                            let received = 1_795_860_000_000_000 + Int64(request)
+                            let outcomes = try await committer.append((request..<(request + 5)).map { Self.entry(tenantID, "e\($0)", receivedAt: received) })
+                            return outcomes.filter { $0 == .accepted }.count
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+            }
+            #expect(accepted == 44, "every distinct event is answered accepted exactly once")
+            let events = try await storage.ledger.events(in: TenantScope(credentialTenant: tenantID), type: "e", from: 0, to: .max)
+            #expect(events.count == 44)
+            #expect(try await storage.ledger.meterTotals(in: TenantScope(credentialTenant: tenantID), meter: "n", fromWindow: 0, toWindow: .max).count == 44)
+            let appends = ledger.appends.withLock { $0 }
+            if lostAfterCommit {
+                #expect(appends.count < 40, "what the lost commit booked is not sent again: \(appends)")
+            }
+        }
+    }
+
+    /// A single request whose commit's answer is lost gets its outcomes rather than the error.
+    @Test(arguments: TestBackend.available)
+    func aLoneRequestWhoseAnswerIsLostGetsItsOutcomes(backend: TestBackend) async throws {
+        try await backend.withBackend { storage, _ in
+            let tenantID = try await tenant(storage)
+            _ = try await storage.ledger.append([Self.entry(tenantID, "old")])
+            let ledger = LosingLedger(storage.ledger, lostAfterCommit: true, failures: 1)
+            let outcomes = try await Self.withCommitter(ledger) { committer in
+                let later: Int64 = 1_795_860_000_000_001
+                return try await committer.append([
+                    Self.entry(tenantID, "new", receivedAt: later), Self.entry(tenantID, "old", receivedAt: later), Self.entry(tenantID, "new", receivedAt: later),
+                ])
+            }
+            #expect(outcomes == [.accepted, .duplicate, .duplicate])
+        }
+    }
+
     /// The real ledger, watched: how many appends run at once and how large each group is; while
     /// `held`, an append waits (its transaction "in flight") until released.
     final class WatchedLedger: LedgerAppender, Sendable {
@@ -128,6 +209,10 @@ import Testing
             }
             defer { watch.withLock { $0.inFlight -= 1 } }
             return try await ledger.append(entries)
+        }
+
+        func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
+            try await ledger.outcomesOfFailedAppend(entries)
         }
 
         func release() {
