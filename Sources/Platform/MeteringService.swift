@@ -180,7 +180,7 @@ public struct MeteringService: Sendable {
         do {
             outcomes = try await appender.append(entries)
         } catch {
-            for charged in charges { _ = quota.settle(charged, booked: false) }
+            if !charges.isEmpty { settleFailedAppend(entries, charges: charges, quota: quota, error: error, in: scope) }
             throw error
         }
         var crossings: [QuotaBook.ThresholdCrossing] = []
@@ -190,6 +190,49 @@ public struct MeteringService: Sendable {
         }
         await notify(crossings, in: scope)
         return IngestReport(results: results)
+    }
+
+    /// How long the charges of an append that threw wait for the ledger to say what it booked:
+    /// the delays between asks, about a minute in all.
+    static let failedAppendAsks: [Duration] = [
+        .zero, .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(15), .seconds(30),
+    ]
+
+    /// Whether an append that threw `error` may have committed before it: not when the ledger
+    /// refused it (a stale meter catalog, a missing tenant, shutting down), which it says before
+    /// it books anything. A lost connection, or any error not known to come first, may hide a commit.
+    public static func failedAppendMayHaveCommitted(_ error: any Error) -> Bool {
+        !(error is StaleMeterCatalog || error is TallyError)
+    }
+
+    /// Settles the charges of an append that threw. One that may have committed (a connection
+    /// lost at the commit, which the committer could not resolve either) keeps its charges in
+    /// flight, counted, until the ledger says what it booked, in the background: so the client's
+    /// retry, answered `duplicate`, leaves no booked usage uncounted. If the ledger cannot say
+    /// within `failedAppendAsks`, the charges are released (as before this existed). Any other
+    /// failure booked nothing: released at once.
+    func settleFailedAppend(_ entries: [LedgerEntry], charges: [[QuotaBook.Charge]], quota: TenantQuota, error: any Error, in scope: TenantScope) {
+        guard Self.failedAppendMayHaveCommitted(error) else {
+            for charged in charges { _ = quota.settle(charged, booked: false) }
+            return
+        }
+        Task {
+            var outcomes: [AppendOutcome]?
+            for delay in Self.failedAppendAsks {
+                try? await Task.sleep(for: delay)
+                do {
+                    outcomes = try await appender.outcomesOfFailedAppend(entries)
+                    break
+                } catch {
+                    continue
+                }
+            }
+            var crossings: [QuotaBook.ThresholdCrossing] = []
+            for (position, charged) in charges.enumerated() {
+                crossings += quota.settle(charged, booked: outcomes?[position] == .accepted)
+            }
+            await notify(crossings, in: scope)
+        }
     }
 
     /// Records threshold crossings (once per feature, period and threshold, across nodes) and

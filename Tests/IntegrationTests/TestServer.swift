@@ -21,10 +21,12 @@ struct TestServer: Sendable {
     let routes: [String]
 
     /// Starts a server on `backend` (extra readiness checks optional) and runs `body` against it.
+    /// `wrap` puts something between the group committer and the ledger (a fault to inject).
     static func run(
         _ backend: TestBackend, maxBodyBytes: Int = 1_048_576, maxBatchEvents: Int = 10_000, extraDependencies: [DependencyCheck] = [],
         ingestLimits: AdmissionLimits = .defaults, configure: @Sendable (inout Settings) -> Void = { _ in }, clock: any TallyClock = SystemClock(),
         billing: BillingContext.Configuration = BillingContext.Configuration(), paymentProvider: any PaymentProvider = ManualPaymentProvider(),
+        ledger wrap: @escaping @Sendable (any LedgerStore) -> any LedgerAppender = { $0 },
         _ body: @escaping @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await backend.withBackend { storage, settings in
@@ -34,7 +36,7 @@ struct TestServer: Sendable {
             settings.httpPort = 0
             configure(&settings)
             let registry = PrometheusCollectorRegistry()
-            let committer = GroupCommitter(ledger: storage.ledger, metrics: TallyHTTPServer.metricsFactory(registry: registry), logger: TestBackend.logger)
+            let committer = GroupCommitter(ledger: wrap(storage.ledger), metrics: TallyHTTPServer.metricsFactory(registry: registry), logger: TestBackend.logger)
             // As `tally serve` wires it: with Redis, hard limits are spent from leases.
             let leasing = TenantQuota.Leasing(settings: settings, redis: storage.redis)
             let directory = TenantDirectory(

@@ -1,0 +1,104 @@
+import Core
+import Foundation
+import Metering
+import Platform
+import Storage
+import Synchronization
+import TallyTestSupport
+import Testing
+
+/// An event whose append committed but whose answer was lost, with the ledger unable to say so
+/// for a moment after: the request fails, yet its quota charge stays counted until the ledger
+/// says the event was booked, so the client's retry (answered `duplicate`) leaves it counted once
+/// and the hard limit holds.
+@Suite struct LostCommitHTTPTests {
+    /// The real ledger: its first append commits and then throws (a connection lost at the
+    /// commit), and its first `silentAsks` asks of what a failed append booked throw too.
+    final class FlakyLedger: LedgerAppender, Sendable {
+        struct Lost: Error {}
+        struct State {
+            var ledger: (any LedgerStore)?
+            var appendsToLose = 1
+            var silentAsks: Int
+            var asks = 0
+        }
+
+        let state: Mutex<State>
+
+        init(silentAsks: Int) {
+            state = Mutex(State(silentAsks: silentAsks))
+        }
+
+        func wrapping(_ ledger: any LedgerStore) -> any LedgerAppender {
+            state.withLock { $0.ledger = ledger }
+            return self
+        }
+
+        var asks: Int { state.withLock { $0.asks } }
+
+        private func inner() throws -> any LedgerStore {
+            guard let ledger = state.withLock({ $0.ledger }) else { throw TestSetupError("no ledger yet") }
+            return ledger
+        }
+
+        func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
+            let outcomes = try await inner().append(entries)
+            let lose = state.withLock { state in
+                defer { state.appendsToLose = max(state.appendsToLose - 1, 0) }
+                return state.appendsToLose > 0
+            }
+            if lose { throw Lost() }
+            return outcomes
+        }
+
+        func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
+            let silent = state.withLock { state in
+                state.asks += 1
+                return state.asks <= state.silentAsks
+            }
+            if silent { throw Lost() }
+            return try await inner().outcomesOfFailedAppend(entries)
+        }
+    }
+
+    /// A refusal the ledger makes before booking anything is settled at once (the stale-catalog
+    /// retry charges again); anything else may hide a commit and is asked about.
+    @Test func refusalsMadeBeforeBookingAreNotAskedAbout() {
+        #expect(!MeteringService.failedAppendMayHaveCommitted(StaleMeterCatalog(tenants: [])))
+        #expect(!MeteringService.failedAppendMayHaveCommitted(TallyError.notFound("tenant")))
+        #expect(!MeteringService.failedAppendMayHaveCommitted(TallyError(.unavailable, "the server is shutting down; retry on another node")))
+        #expect(MeteringService.failedAppendMayHaveCommitted(FlakyLedger.Lost()))
+        #expect(MeteringService.failedAppendMayHaveCommitted(RedisError(.connection, "connection reset")))
+    }
+
+    @Test(arguments: TestBackend.available)
+    func aLostCommitStaysCountedAndItsRetryIsADuplicate(backend: TestBackend) async throws {
+        // The committer asks once, the service's first ask fails too, its second answers.
+        let flaky = FlakyLedger(silentAsks: 2)
+        try await TestServer.run(backend, ledger: { flaky.wrapping($0) }) { server in
+            let acme = try await EntitlementHTTPTests.setUp(server)
+            let op = server.operatorToken
+            let plan: [String: Any] = ["key": "three", "name": "Three", "entitlements": ["api-calls": ["limit": 3]]]
+            #expect(try await server.call(.post, "/v1/plans", token: op, json: plan).status == 201)
+            #expect(try await server.call(.put, "/v1/tenants/\(acme.tenantID)/entitlements", token: op, json: ["plan": "three"]).status == 200)
+
+            let first = try await server.call(.post, "/v1/events", token: acme.token, json: EntitlementHTTPTests.event("c1"))
+            #expect(first.status >= 500, "\(first)")
+            #expect(try await EntitlementHTTPTests.count(server, acme.tenantID) == 1, "the append committed")
+            // The ledger answers at its third ask, and the charge is settled as booked; until then it
+            // counts as in flight. Either way the check counts it.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while flaky.asks < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(flaky.asks == 3)
+            let check = try await server.call(.post, "/v1/entitlements/check", token: acme.token, json: ["feature": "api-calls"])
+            #expect(check.object["used"] as? String == "1", "\(check)")
+
+            // The client retries: a duplicate, counted once; two more fit the limit of three.
+            let retry = try await server.call(.post, "/v1/events", token: acme.token, json: EntitlementHTTPTests.event("c1"))
+            #expect(retry.object["duplicates"] as? Int == 1, "\(retry)")
+            let more = try await EntitlementHTTPTests.batch(server, acme.token, ["c2", "c3", "c4"].map { EntitlementHTTPTests.event($0) })
+            #expect(EntitlementHTTPTests.statuses(more) == ["accepted", "accepted", "rejected:quota_exceeded"])
+            #expect(try await EntitlementHTTPTests.count(server, acme.tenantID) == 3)
+        }
+    }
+}
