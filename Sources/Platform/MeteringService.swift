@@ -23,11 +23,14 @@ public struct MeteringService: Sendable {
     let webhooks: WebhookService?
     /// How many times ingest recomputes readings when meters change under it before giving up.
     static let staleCatalogAttempts = 5
+    /// The events of failed appends whose charges wait for the ledger to say what was booked.
+    let failedAppends: FailedAppendBacklog
 
     public init(
         ledger: any LedgerStore, appender: (any LedgerAppender)? = nil, clock: any TallyClock, directory: TenantDirectory,
-        notices: (any EntitlementStore)? = nil, webhooks: WebhookService? = nil
+        notices: (any EntitlementStore)? = nil, webhooks: WebhookService? = nil, failedAppendLimit: Int = 1_000
     ) {
+        self.failedAppends = FailedAppendBacklog(limit: failedAppendLimit)
         self.webhooks = webhooks
         self.ledger = ledger
         self.appender = appender ?? ledger
@@ -193,10 +196,10 @@ public struct MeteringService: Sendable {
     }
 
     /// How long the charges of an append that threw wait for the ledger to say what it booked:
-    /// the delays between asks, about a minute in all.
-    static let failedAppendAsks: [Duration] = [
-        .zero, .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(15), .seconds(30),
-    ]
+    /// the delays before each ask, about a minute in all, never more than 5 s apart (so charges
+    /// settle within 5 s of the database coming back).
+    static let failedAppendAsks: [Duration] =
+        [.zero, .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2)] + Array(repeating: .seconds(5), count: 10)
 
     /// Whether an append that threw `error` may have committed before it: not when the ledger
     /// refused it (a stale meter catalog, a missing tenant, shutting down), which it says before
@@ -209,19 +212,29 @@ public struct MeteringService: Sendable {
     /// lost at the commit, which the committer could not resolve either) keeps its charges in
     /// flight, counted, until the ledger says what it booked, in the background: so the client's
     /// retry, answered `duplicate`, leaves no booked usage uncounted. If the ledger cannot say
-    /// within `failedAppendAsks`, the charges are released (as before this existed). Any other
-    /// failure booked nothing: released at once.
+    /// within `failedAppendAsks`, the charges are released. Any other failure booked nothing,
+    /// and with the node's backlog of such questions full (`failedAppendLimit` events, as in a
+    /// long outage) the charges are released too: at once.
     func settleFailedAppend(_ entries: [LedgerEntry], charges: [[QuotaBook.Charge]], quota: TenantQuota, error: any Error, in scope: TenantScope) {
-        guard Self.failedAppendMayHaveCommitted(error) else {
+        guard Self.failedAppendMayHaveCommitted(error), failedAppends.admit(entries.count) else {
             for charged in charges { _ = quota.settle(charged, booked: false) }
             return
         }
+        // Only the keys and receipt times are asked about; the events' data is not kept.
+        let keys = entries.map { entry in
+            LedgerEntry(
+                tenantID: entry.tenantID, event: UsageEvent(id: entry.event.id, source: entry.event.source, type: "", subject: nil, time: 0, data: [:]),
+                receivedAt: entry.receivedAt, readings: [], catalogVersion: entry.catalogVersion
+            )
+        }
+        let backlog = failedAppends
         Task {
+            defer { backlog.done(keys.count) }
             var outcomes: [AppendOutcome]?
             for delay in Self.failedAppendAsks {
                 try? await Task.sleep(for: delay)
                 do {
-                    outcomes = try await appender.outcomesOfFailedAppend(entries)
+                    outcomes = try await appender.outcomesOfFailedAppend(keys)
                     break
                 } catch {
                     continue

@@ -1,7 +1,7 @@
 import Core
 import Foundation
 import Metering
-import Platform
+@testable import Platform
 import Storage
 import Synchronization
 import TallyTestSupport
@@ -69,6 +69,20 @@ import Testing
         #expect(!MeteringService.failedAppendMayHaveCommitted(TallyError(.unavailable, "the server is shutting down; retry on another node")))
         #expect(MeteringService.failedAppendMayHaveCommitted(FlakyLedger.Lost()))
         #expect(MeteringService.failedAppendMayHaveCommitted(RedisError(.connection, "connection reset")))
+    }
+
+    /// The events a node keeps asking about are bounded: past the limit, charges are released.
+    @Test func theBacklogOfQuestionsIsBounded() {
+        let backlog = FailedAppendBacklog(limit: 10)
+        #expect(backlog.admit(6))
+        #expect(!backlog.admit(5))
+        #expect(backlog.admit(4))
+        #expect(!backlog.admit(1))
+        backlog.done(6)
+        #expect(backlog.count == 4)
+        #expect(backlog.admit(6))
+        #expect(MeteringService.failedAppendAsks.reduce(.zero, +) >= .seconds(50), "about a minute of asking")
+        #expect(MeteringService.failedAppendAsks.allSatisfy { $0 <= .seconds(5) })
     }
 
     @Test(arguments: TestBackend.available)
