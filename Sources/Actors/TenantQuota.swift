@@ -53,6 +53,9 @@ public actor TenantQuota {
         /// Corrections between `beginCorrection` and their end: their ledger commits may be in
         /// flight, so a reload waits for them as for charges.
         var corrections = 0
+        /// Books installed by reloads so far: a correction that sees it change between its begin
+        /// and its end had its usage read by a reload that gave up waiting for it.
+        var generation = 0
         /// Callers waiting for the gate to open (charges) or for the charges in flight to settle
         /// (a reload), by ticket.
         var waiters: [Int: Waiter] = [:]
@@ -227,6 +230,7 @@ public actor TenantQuota {
                 // Empty unless charges were still in flight after the wait (then the view errs high).
                 if let old = state.book { fresh.carryOver(from: old, bookedSince: state.bookedSince ?? [:]) }
                 state.book = fresh
+                state.generation += 1
                 state.loadedAt = .now
                 state.bookedSince = nil
             }
@@ -333,12 +337,21 @@ public actor TenantQuota {
     /// waits while a reload reads usage, and holds the next reload until the correction ends, as
     /// charges in flight do: a reload's read then holds the correction exactly when the book it
     /// replaces does, so the view counts it once.
-    public nonisolated func beginCorrection(now: Int64) async throws {
-        try await withLoadedState(now: now, charging: true) { $0.corrections += 1 }
+    public nonisolated func beginCorrection(now: Int64) async throws -> Correction {
+        try await withLoadedState(now: now, charging: true) { state in
+            state.corrections += 1
+            return Correction(generation: state.generation)
+        }
+    }
+
+    /// A correction begun (`beginCorrection`) and not yet ended.
+    public struct Correction: Sendable {
+        /// The book's generation when it began.
+        let generation: Int
     }
 
     /// Ends a correction begun with `beginCorrection` whose commit failed: nothing is booked.
-    public nonisolated func endCorrection() {
+    public nonisolated func endCorrection(_ correction: Correction) {
         changing { $0.corrections = max($0.corrections - 1, 0) }
     }
 
@@ -349,17 +362,26 @@ public actor TenantQuota {
     /// change crossed.
     ///
     /// Only if a reload gave up waiting for the correction (after `gateTimeout`) and read the
-    /// ledger meanwhile may its read hold the correction or not: then added usage is carried into
-    /// the new book (as bookings are) and usage taken back is not, so the view errs on the high
-    /// side until the next reload. The lease's report is exact either way.
-    public nonisolated func correct(before: [MeterReading], after: [MeterReading], eventTime: Int64) -> [QuotaBook.ThresholdCrossing] {
+    /// ledger meanwhile may its read hold the correction or not. Then usage the correction adds
+    /// is counted in the view (if the read held it too, the view errs high) and usage it takes
+    /// back is left in the view (errs high), until the next reload. The lease's report is exact
+    /// either way.
+    public nonisolated func correct(
+        _ correction: Correction, before: [MeterReading], after: [MeterReading], eventTime: Int64
+    ) -> [QuotaBook.ThresholdCrossing] {
         changing { state in
             state.corrections = max(state.corrections - 1, 0)
             guard let book = state.book else { return [] }
-            let changes = book.correction(before: before, after: after, eventTime: eventTime)
+            var changes = book.correction(before: before, after: after, eventTime: eventTime)
             guard !changes.isEmpty else { return [] }
             if state.bookedSince != nil {
                 for change in changes where change.amount > .zero { state.bookedSince![change.feature, default: .zero] += change.amount }
+            }
+            if state.generation != correction.generation {
+                // A reload read the ledger while this correction was in flight: what it takes back
+                // is owed to the pool, and stays in the view.
+                state.book!.owe(changes.filter { $0.amount < .zero })
+                changes = changes.filter { $0.amount > .zero }
             }
             return state.book!.correct(changes)
         }

@@ -289,17 +289,17 @@ public struct MeteringService: Sendable {
         let now = clock.now().microsecondsSinceEpoch
         // Begun before the correction commits, so the quota counts the change exactly once.
         let quota = actor.quota
-        try await quota.beginCorrection(now: now / 1_000_000)
+        let correction = try await quota.beginCorrection(now: now / 1_000_000)
         let history: EventHistory
         do {
             history = try await ledger.correct(source: source, eventID: eventID, request, in: scope, policy: snapshot.policy, now: now)
         } catch {
-            quota.endCorrection()
+            quota.endCorrection(correction)
             throw error
         }
         let before = EventHistory(event: history.event, receivedAt: history.receivedAt, corrections: history.corrections.dropLast()).effective
         let readings = { (event: UsageEvent?) in event.map { snapshot.catalog.countableReadings(of: $0) } ?? [] }
-        let crossings = quota.correct(before: readings(before), after: readings(history.effective), eventTime: Self.floorSeconds(history.event.time))
+        let crossings = quota.correct(correction, before: readings(before), after: readings(history.effective), eventTime: Self.floorSeconds(history.event.time))
         await notify(crossings, in: scope)
         return history
     }

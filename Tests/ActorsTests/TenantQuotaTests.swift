@@ -138,7 +138,7 @@ import Testing
         ledger.booked.withLock { $0 += 10 }
         _ = quota.settle(charges, booked: true)
         // A void of 3 begins and commits; before it is booked in memory, a reload starts.
-        try await quota.beginCorrection(now: 1_000)
+        let correction = try await quota.beginCorrection(now: 1_000)
         ledger.booked.withLock { $0 -= 3 }
         quota.invalidate()
         let reloaded = Mutex(false)
@@ -150,7 +150,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(200))  // a reload not waiting has read and finished by now
         #expect(!reloaded.withLock { $0 })
         let void = MeterReading(meter: "calls", time: 1_000_000_000, eventID: "e", value: .number(Quantity(3)), dimensions: [:])
-        _ = quota.correct(before: [void], after: [], eventTime: 1_000)
+        _ = quota.correct(correction, before: [void], after: [], eventTime: 1_000)
         #expect(try await reload.value?.used == Quantity(7))
         #expect(ledger.loads.withLock { $0 } == 2)
         guard case .refused? = try await quota.charge([[("calls", Quantity(4))]], now: 1_000).first else {
@@ -161,13 +161,36 @@ import Testing
         }
     }
 
+    /// A reload that gives up waiting for a correction (its commit outlasts `gateTimeout`) and
+    /// reads the ledger after the commit: the usage the correction takes back is then not taken
+    /// off the view again (it errs high until the next reload, never low), so the limit holds.
+    @Test func aCorrectionOutlastingAReloadsWaitErrsHigh() async throws {
+        let ledger = Ledger()
+        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .seconds(60), gateTimeout: .milliseconds(50))
+        guard case .charged(let charges)? = try await quota.charge([[("calls", Quantity(10))]], now: 1_000).first else {
+            Issue.record("refused"); return
+        }
+        ledger.booked.withLock { $0 += 10 }
+        _ = quota.settle(charges, booked: true)
+        let correction = try await quota.beginCorrection(now: 1_000)
+        ledger.booked.withLock { $0 -= 3 }  // the void commits, slowly: a reload gives up waiting and reads 7
+        quota.invalidate()
+        #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == Quantity(7))
+        #expect(ledger.loads.withLock { $0 } == 2)
+        let void = MeterReading(meter: "calls", time: 1_000_000_000, eventID: "e", value: .number(Quantity(3)), dimensions: [:])
+        _ = quota.correct(correction, before: [void], after: [], eventTime: 1_000)
+        #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == Quantity(7))
+        guard case .refused? = try await quota.charge([[("calls", Quantity(4))]], now: 1_000).first else {
+            Issue.record("the limit was passed"); return
+        }
+    }
+
     /// A correction whose commit failed ends without booking anything, and no longer holds reloads.
     @Test func aFailedCorrectionBooksNothing() async throws {
         let ledger = Ledger()
         let quota = Self.quota(limit: 10, ledger: ledger, refresh: .seconds(60), gateTimeout: .seconds(30))
         #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == .zero)
-        try await quota.beginCorrection(now: 1_000)
-        quota.endCorrection()
+        quota.endCorrection(try await quota.beginCorrection(now: 1_000))
         quota.invalidate()
         #expect(try await quota.check("calls", amount: .zero, now: 1_000)?.used == .zero)  // no 30 s wait: the gate opened
         #expect(ledger.loads.withLock { $0 } == 2)

@@ -173,21 +173,21 @@ struct LeasedQuotaStressTests {
                 }
             case 14...16:
                 // Void a booked event: the correction begins before it commits, as the service does.
-                try await quota.beginCorrection(now: now)
-                guard let amount = ledger.takeEvent(at: roll(0...1_000_000)) else { return quota.endCorrection() }
+                let correction = try await quota.beginCorrection(now: now)
+                guard let amount = ledger.takeEvent(at: roll(0...1_000_000)) else { return quota.endCorrection(correction) }
                 ledger.count { $0.net -= amount; $0.voids += 1 }
-                _ = quota.correct(before: [reading(amount)], after: [], eventTime: now)
+                _ = quota.correct(correction, before: [reading(amount)], after: [], eventTime: now)
             case 17:
                 // Amend a booked event down.
-                try await quota.beginCorrection(now: now)
-                guard let amount = ledger.takeEvent(at: roll(0...1_000_000)) else { return quota.endCorrection() }
+                let correction = try await quota.beginCorrection(now: now)
+                guard let amount = ledger.takeEvent(at: roll(0...1_000_000)) else { return quota.endCorrection(correction) }
                 guard amount > 1 else {
                     ledger.count { $0.events.append(amount) }
-                    return quota.endCorrection()
+                    return quota.endCorrection(correction)
                 }
                 let amended = roll(1...(amount - 1))
                 ledger.count { $0.net += amended - amount; $0.events.append(amended); $0.amendments += 1 }
-                _ = quota.correct(before: [reading(amount)], after: [reading(amended)], eventTime: now)
+                _ = quota.correct(correction, before: [reading(amount)], after: [reading(amended)], eventTime: now)
             default:
                 _ = try await quota.check("calls", amount: .one, now: now)
             }
