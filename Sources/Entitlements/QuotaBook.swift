@@ -73,11 +73,14 @@ public struct QuotaBook: Sendable {
         public var amount: Quantity
         /// How much of `amount` was already held by a reservation (and its lease).
         public var fromReservation: Quantity
+        /// The parts of reservations it drew, oldest first: given back if the charge is not booked.
+        public var drawn: [Reservation]
 
-        public init(feature: String, amount: Quantity, fromReservation: Quantity) {
+        public init(feature: String, amount: Quantity, fromReservation: Quantity, drawn: [Reservation] = []) {
             self.feature = feature
             self.amount = amount
             self.fromReservation = fromReservation
+            self.drawn = drawn
         }
     }
 
@@ -173,7 +176,7 @@ public struct QuotaBook: Sendable {
             next.expireReservations(feature, now: now)
             guard var line = next.lines[feature] else { continue }
             let covered = min(max(amount, .zero), line.reserved)
-            line.consumeReservations(covered)
+            let drawn = line.consumeReservations(covered)
             let rest = amount - covered
             // A leased line is bound by its lease (the pool knows every node's usage; this node's
             // view of `used` lags the others'); an unleased one by the usage this node sees.
@@ -188,14 +191,16 @@ public struct QuotaBook: Sendable {
             }
             line.pending = line.pending + amount
             next.lines[feature] = line
-            charges.append(Charge(feature: feature, amount: amount, fromReservation: covered))
+            charges.append(Charge(feature: feature, amount: amount, fromReservation: covered, drawn: drawn))
         }
         self = next
         return .charged(charges)
     }
 
     /// Settles charges: booked ones become usage (and report the thresholds they cross); the
-    /// others (duplicates, failed commits) give their amount back to the lease.
+    /// others (duplicates, failed commits) give back the reservations they drew (a retried event
+    /// does not use up the caller's promise; an expired one is freed by the next look) and the
+    /// rest of their amount to the lease.
     public mutating func settle(_ charges: [Charge], booked: Bool) -> [ThresholdCrossing] {
         var crossings: [ThresholdCrossing] = []
         for charge in charges {
@@ -203,8 +208,9 @@ public struct QuotaBook: Sendable {
             line.pending = max(line.pending - charge.amount, .zero)
             if booked {
                 crossings += line.book(charge.amount)
-            } else if line.leased {
-                line.lease = line.lease! + max(charge.amount, .zero)
+            } else {
+                line.reservations.insert(contentsOf: charge.drawn, at: 0)
+                if line.leased { line.lease = line.lease! + max(max(charge.amount, .zero) - charge.fromReservation, .zero) }
             }
             lines[charge.feature] = line
         }
@@ -302,14 +308,17 @@ extension QuotaBook.Line {
         }
     }
 
-    /// Draws `amount` from reservations, oldest first.
-    mutating func consumeReservations(_ amount: Quantity) {
+    /// Draws `amount` from reservations, oldest first; returns the parts drawn.
+    mutating func consumeReservations(_ amount: Quantity) -> [QuotaBook.Reservation] {
         var left = amount
+        var drawn: [QuotaBook.Reservation] = []
         while left > .zero, !reservations.isEmpty {
             let taken = min(left, reservations[0].amount)
+            drawn.append(QuotaBook.Reservation(amount: taken, expiresAt: reservations[0].expiresAt))
             reservations[0].amount = reservations[0].amount - taken
             left = left - taken
             if reservations[0].amount == .zero { reservations.removeFirst() }
         }
+        return drawn
     }
 }

@@ -95,6 +95,39 @@ import Testing
         guard case .refused = book.reserve("calls", amount: Quantity(6), until: 200, now: 100) else { Issue.record("allowed"); return }
     }
 
+    /// A charge that is not booked (a duplicate, a failed commit) gives back what it drew from
+    /// reservations, with their expiries, and the rest to the lease: a retried event does not
+    /// use up the caller's promise.
+    @Test func anUnbookedChargeGivesItsReservationsBack() {
+        var book = Self.book(limit: 10)
+        guard case .charged = book.reserve("calls", amount: Quantity(3), until: 50, now: 1),
+              case .charged = book.reserve("calls", amount: Quantity(5), until: 100, now: 1)
+        else { Issue.record("refused"); return }
+        guard case .charged(let charges) = book.charge([("calls", Quantity(6))], now: 2) else { Issue.record("refused"); return }
+        #expect(book.lines["calls"]!.reserved == Quantity(2))
+        _ = book.settle(charges, booked: false)
+        #expect(book.lines["calls"]!.reserved == Quantity(8))
+        #expect(book.lines["calls"]!.pending == .zero)
+        #expect(book.check("calls", amount: Quantity(2), now: 3)?.allowed == true)
+        #expect(book.check("calls", amount: Quantity(3), now: 3)?.allowed == false)
+        // Each part keeps its own expiry: the 3 lapse at 50, the 5 at 100.
+        #expect(book.check("calls", amount: Quantity(5), now: 50)?.allowed == true)
+        #expect(book.check("calls", amount: Quantity(6), now: 50)?.allowed == false)
+        #expect(book.check("calls", amount: Quantity(10), now: 100)?.allowed == true)
+
+        // Under a lease: the reserved part goes back to the reservation, the rest to the lease.
+        var leased = Self.book(limit: 100, leased: true)
+        leased.addLease("calls", amount: Quantity(10), validUntil: 60, reported: .zero)
+        guard case .charged = leased.reserve("calls", amount: Quantity(4), until: 50, now: 1) else { Issue.record("refused"); return }
+        guard case .charged(let drawn) = leased.charge([("calls", Quantity(7))], now: 2) else { Issue.record("refused"); return }
+        #expect(leased.lines["calls"]!.lease == Quantity(3))
+        _ = leased.settle(drawn, booked: false)
+        #expect(leased.lines["calls"]!.lease == Quantity(6))
+        #expect(leased.lines["calls"]!.reserved == Quantity(4))
+        _ = leased.check("calls", amount: .zero, now: 50)  // the reservation lapses into the lease
+        #expect(leased.lines["calls"]!.lease == Quantity(10))
+    }
+
     @Test func leasedLinesSpendTheirLeaseAndAskForMore() {
         var book = Self.book(limit: 100, leased: true)
         #expect(book.charge([("calls", Quantity(3))], now: 1) == .needsLease(feature: "calls", amount: Quantity(3)))
