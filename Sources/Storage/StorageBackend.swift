@@ -58,7 +58,7 @@ public struct StorageBackend: Sendable {
             }
 
         case .production(let database, let redisURL):
-            let client = PostgresClient(configuration: try postgresConfiguration(database, poolSize: settings.databasePoolSize), backgroundLogger: logger)
+            let client = PostgresClient(configuration: try postgresConfiguration(database, poolSize: settings.databasePoolSize), backgroundLogger: PostgresBackgroundLogHandler.wrapping(logger))
             let store = PostgresPlatformStore(client: client, logger: logger)
             let redis = RedisClient(configuration: .init(url: redisURL), logger: logger)
             let backend = StorageBackend(

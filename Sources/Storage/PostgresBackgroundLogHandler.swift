@@ -1,0 +1,44 @@
+import Logging
+
+/// The log handler PostgresNIO's client logs through, less the noise of one line: "Trying to
+/// lease connection from `PostgresClient`, but `PostgresClient.run()` hasn't been called yet."
+/// `StorageBackend` starts `run()` before the first query, but the client counts as running only
+/// once its task has entered `run()`, which on another core can come a moment after a command's
+/// first query; that query waits for the pool either way. So that one warning is logged at
+/// `debug`; everything else goes to `inner` as it is.
+struct PostgresBackgroundLogHandler: LogHandler {
+    static let notRunYet = "Trying to lease connection from `PostgresClient`, but `PostgresClient.run()` hasn't been called yet"
+
+    var inner: any LogHandler
+
+    var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var event = event
+        if event.level == .warning, event.message.description.hasPrefix(Self.notRunYet) {
+            event.level = .debug
+            guard inner.logLevel <= .debug else { return }
+        }
+        inner.log(event: event)
+    }
+
+    /// `logger`, with its handler wrapped.
+    static func wrapping(_ logger: Logger) -> Logger {
+        var wrapped = logger
+        wrapped.handler = PostgresBackgroundLogHandler(inner: logger.handler)
+        return wrapped
+    }
+}
