@@ -71,17 +71,17 @@ public struct QuotaBook: Sendable {
     public struct Charge: Sendable, Equatable {
         public var feature: String
         public var amount: Quantity
-        /// How much of `amount` was already held by a reservation (and its lease).
-        public var fromReservation: Quantity
         /// The parts of reservations it drew, oldest first: given back if the charge is not booked.
         public var drawn: [Reservation]
 
-        public init(feature: String, amount: Quantity, fromReservation: Quantity, drawn: [Reservation] = []) {
+        public init(feature: String, amount: Quantity, drawn: [Reservation] = []) {
             self.feature = feature
             self.amount = amount
-            self.fromReservation = fromReservation
             self.drawn = drawn
         }
+
+        /// How much of `amount` was already held by reservations (and their lease): what it drew.
+        public var fromReservation: Quantity { drawn.reduce(.zero) { $0 + $1.amount } }
     }
 
     public enum ChargeOutcome: Sendable, Equatable {
@@ -146,7 +146,7 @@ public struct QuotaBook: Sendable {
         }
         line.reservations.append(Reservation(amount: amount, expiresAt: until))
         lines[feature] = line
-        return .charged([Charge(feature: feature, amount: amount, fromReservation: .zero)])
+        return .charged([Charge(feature: feature, amount: amount)])
     }
 
     /// What one event asks of each metered line: its reading of the line's meter (the value of a
@@ -191,7 +191,7 @@ public struct QuotaBook: Sendable {
             }
             line.pending = line.pending + amount
             next.lines[feature] = line
-            charges.append(Charge(feature: feature, amount: amount, fromReservation: covered, drawn: drawn))
+            charges.append(Charge(feature: feature, amount: amount, drawn: drawn))
         }
         self = next
         return .charged(charges)

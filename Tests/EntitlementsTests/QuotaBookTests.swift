@@ -70,7 +70,7 @@ import Testing
         var below = Self.book(limit: 10, used: 9)
         below.lines["calls"]!.additive = false
         #expect(below.demands(of: [Self.reading(.number(Quantity(7)))], eventTime: 500).map(\.amount) == [.zero])
-        #expect(below.charge([("calls", .zero)], now: 1) == .charged([.init(feature: "calls", amount: .zero, fromReservation: .zero)]))
+        #expect(below.charge([("calls", .zero)], now: 1) == .charged([.init(feature: "calls", amount: .zero)]))
         var at = Self.book(limit: 10, used: 10)
         at.lines["calls"]!.additive = false
         guard case .refused = at.charge([("calls", .zero)], now: 1) else { Issue.record("allowed"); return }
