@@ -148,13 +148,14 @@ public final class GroupCommitter: LedgerAppender, Service {
     /// Appends `entries`; if that throws, asks the ledger what the append booked after all (a
     /// connection lost after the commit hides it) and answers that, so what a failed attempt
     /// booked is answered `accepted`, not `duplicate` by a retry (and counted by the quota). The
-    /// append's error stands when it booked nothing, or the ledger cannot say.
+    /// append's error stands when it cannot have committed (`FailedAppend`), booked nothing, or
+    /// the ledger cannot say.
     private func appendResolving(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
         do {
             return try await ledger.append(entries)
         } catch {
             // `try?` flattens: nil when the ledger cannot say, or says nothing was booked.
-            guard let outcomes = try? await ledger.outcomesOfFailedAppend(entries) else { throw error }
+            guard FailedAppend.mayHaveCommitted(error), let outcomes = try? await ledger.outcomesOfFailedAppend(entries) else { throw error }
             logger.warning("a ledger append failed after it committed; answered from the ledger", metadata: [
                 "group.events": "\(entries.count)", "error": "\(error)",
             ])

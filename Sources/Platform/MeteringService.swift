@@ -201,13 +201,6 @@ public struct MeteringService: Sendable {
     static let failedAppendAsks: [Duration] =
         [.zero, .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2)] + Array(repeating: .seconds(5), count: 10)
 
-    /// Whether an append that threw `error` may have committed before it: not when the ledger
-    /// refused it (a stale meter catalog, a missing tenant, shutting down), which it says before
-    /// it books anything. A lost connection, or any error not known to come first, may hide a commit.
-    public static func failedAppendMayHaveCommitted(_ error: any Error) -> Bool {
-        !(error is StaleMeterCatalog || error is TallyError)
-    }
-
     /// Settles the charges of an append that threw. One that may have committed (a connection
     /// lost at the commit, which the committer could not resolve either) keeps its charges in
     /// flight, counted, until the ledger says what it booked, in the background: so the client's
@@ -216,7 +209,7 @@ public struct MeteringService: Sendable {
     /// and with the node's backlog of such questions full (`failedAppendLimit` events, as in a
     /// long outage) the charges are released too: at once.
     func settleFailedAppend(_ entries: [LedgerEntry], charges: [[QuotaBook.Charge]], quota: TenantQuota, error: any Error, in scope: TenantScope) {
-        guard Self.failedAppendMayHaveCommitted(error), failedAppends.admit(entries.count) else {
+        guard FailedAppend.mayHaveCommitted(error), failedAppends.admit(entries.count) else {
             for charged in charges { _ = quota.settle(charged, booked: false) }
             return
         }

@@ -64,11 +64,11 @@ import Testing
     /// A refusal the ledger makes before booking anything is settled at once (the stale-catalog
     /// retry charges again); anything else may hide a commit and is asked about.
     @Test func refusalsMadeBeforeBookingAreNotAskedAbout() {
-        #expect(!MeteringService.failedAppendMayHaveCommitted(StaleMeterCatalog(tenants: [])))
-        #expect(!MeteringService.failedAppendMayHaveCommitted(TallyError.notFound("tenant")))
-        #expect(!MeteringService.failedAppendMayHaveCommitted(TallyError(.unavailable, "the server is shutting down; retry on another node")))
-        #expect(MeteringService.failedAppendMayHaveCommitted(FlakyLedger.Lost()))
-        #expect(MeteringService.failedAppendMayHaveCommitted(RedisError(.connection, "connection reset")))
+        #expect(!FailedAppend.mayHaveCommitted(StaleMeterCatalog(tenants: [])))
+        #expect(!FailedAppend.mayHaveCommitted(TallyError.notFound("tenant")))
+        #expect(!FailedAppend.mayHaveCommitted(TallyError(.unavailable, "the server is shutting down; retry on another node")))
+        #expect(FailedAppend.mayHaveCommitted(FlakyLedger.Lost()))
+        #expect(FailedAppend.mayHaveCommitted(RedisError(.connection, "connection reset")))
     }
 
     /// The events a node keeps asking about are bounded: past the limit, charges are released.
