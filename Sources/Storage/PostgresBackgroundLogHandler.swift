@@ -2,10 +2,10 @@ import Logging
 
 /// The log handler PostgresNIO's client logs through, less the noise of one line: "Trying to
 /// lease connection from `PostgresClient`, but `PostgresClient.run()` hasn't been called yet."
-/// `StorageBackend` starts `run()` before the first query, but the client counts as running only
-/// once its task has entered `run()`, which on another core can come a moment after a command's
-/// first query; that query waits for the pool either way. So that one warning is logged at
-/// `debug`; everything else goes to `inner` as it is.
+/// `StorageBackend` starts `run()` in a task beside the first query, and the client counts as
+/// running only once that task has entered `run()`, which can come after a command's first query;
+/// that query waits for the pool either way, and `PostgresClient` offers no ready signal to wait
+/// on. So that one warning is logged at `debug`; everything else goes to `inner` as it is.
 struct PostgresBackgroundLogHandler: LogHandler {
     static let notRunYet = "Trying to lease connection from `PostgresClient`, but `PostgresClient.run()` hasn't been called yet"
 

@@ -75,16 +75,9 @@ public struct StorageBackend: Sendable {
                 webhooks: PostgresWebhookStore(client: client, logger: logger), billing: PostgresBillingStore(client: client, logger: logger)
             )
             return try await withThrowingTaskGroup(of: Void.self) { group in
-                // The body starts once the pool's task is inside `run()`: a query before that
-                // still waits for a connection, but PostgresNIO logs a warning for it (every CLI
-                // command printed one). Signalled just before the call, which marks the client
-                // running before it first suspends, while resuming the body takes a scheduler hop.
-                let (started, signal) = AsyncStream<Void>.makeStream()
-                group.addTask {
-                    signal.finish()
-                    await client.run()
-                }
-                for await _ in started {}
+                // A query before the pool's task is inside `run()` waits for a connection; the
+                // warning PostgresNIO logs for it is demoted (`PostgresBackgroundLogHandler`).
+                group.addTask { await client.run() }
                 defer { group.cancelAll() }
                 do {
                     let result = try await body(backend)

@@ -2,10 +2,10 @@ import Foundation
 import TallyTestSupport
 import Testing
 
-/// Commands against the database print what they did and nothing else. On PostgreSQL the client
-/// is started before a command's first query; PostgresNIO warned when that query came first (it
-/// did for most runs of `tally jobs stats`, and after the start was moved ahead, still for one
-/// run in CI), and that warning is now logged at debug (`PostgresBackgroundLogHandler`).
+/// Commands against the database print what they did and nothing else. On PostgreSQL a command's
+/// first query can come before the client's `run()` has begun; PostgresNIO warned for it (for
+/// most runs of `tally jobs stats`), and that warning is now logged at debug
+/// (`PostgresBackgroundLogHandler`).
 @Suite struct CommandOutputTests {
     @Test(arguments: TestBackend.available)
     func commandsLogNoClientWarning(backend: TestBackend) async throws {
