@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "TallyTestSupport",
             dependencies: [
-                "Core", "Storage", "Platform", "Actors",
+                "Core", "Metering", "Storage", "Platform", "Actors",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

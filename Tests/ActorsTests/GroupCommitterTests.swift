@@ -99,37 +99,6 @@ import Testing
         }
     }
 
-    /// The real ledger, whose first `failures` appends throw as a lost connection does: after the
-    /// commit (`lostAfterCommit`, the ambiguous case) or before it.
-    final class LosingLedger: LedgerAppender, Sendable {
-        struct Lost: Error {}
-        let ledger: any LedgerStore
-        let lostAfterCommit: Bool
-        let failures = Mutex(0)
-        let appends = Mutex<[Int]>([])
-
-        init(_ ledger: any LedgerStore, lostAfterCommit: Bool, failures: Int) {
-            self.ledger = ledger
-            self.lostAfterCommit = lostAfterCommit
-            self.failures.withLock { $0 = failures }
-        }
-
-        func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
-            appends.withLock { $0.append(entries.count) }
-            let fail = failures.withLock { left in
-                defer { left = max(left - 1, 0) }
-                return left > 0
-            }
-            guard fail else { return try await ledger.append(entries) }
-            if lostAfterCommit { _ = try await ledger.append(entries) }
-            throw Lost()
-        }
-
-        func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
-            try await ledger.outcomesOfFailedAppend(entries)
-        }
-    }
-
     /// A group commit whose answer is lost after it committed (a dropped connection) is answered
     /// from the ledger: every request gets the outcomes it would have had (not `duplicate` from a
     /// retry), and nothing is booked twice. One that failed before committing is retried.
@@ -156,7 +125,7 @@ import Testing
             let events = try await storage.ledger.events(in: TenantScope(credentialTenant: tenantID), type: "e", from: 0, to: .max)
             #expect(events.count == 44)
             #expect(try await storage.ledger.meterTotals(in: TenantScope(credentialTenant: tenantID), meter: "n", fromWindow: 0, toWindow: .max).count == 44)
-            let appends = ledger.appends.withLock { $0 }
+            let appends = ledger.appends
             if lostAfterCommit {
                 #expect(appends.count < 40, "what the lost commit booked is not sent again: \(appends)")
             }

@@ -1,9 +1,7 @@
 import Core
 import Foundation
-import Metering
 @testable import Platform
 import Storage
-import Synchronization
 import TallyTestSupport
 import Testing
 
@@ -12,62 +10,13 @@ import Testing
 /// says the event was booked, so the client's retry (answered `duplicate`) leaves it counted once
 /// and the hard limit holds.
 @Suite struct LostCommitHTTPTests {
-    /// The real ledger: its first append commits and then throws (a connection lost at the
-    /// commit), and its first `silentAsks` asks of what a failed append booked throw too.
-    final class FlakyLedger: LedgerAppender, Sendable {
-        struct Lost: Error {}
-        struct State {
-            var ledger: (any LedgerStore)?
-            var appendsToLose = 1
-            var silentAsks: Int
-            var asks = 0
-        }
-
-        let state: Mutex<State>
-
-        init(silentAsks: Int) {
-            state = Mutex(State(silentAsks: silentAsks))
-        }
-
-        func wrapping(_ ledger: any LedgerStore) -> any LedgerAppender {
-            state.withLock { $0.ledger = ledger }
-            return self
-        }
-
-        var asks: Int { state.withLock { $0.asks } }
-
-        private func inner() throws -> any LedgerStore {
-            guard let ledger = state.withLock({ $0.ledger }) else { throw TestSetupError("no ledger yet") }
-            return ledger
-        }
-
-        func append(_ entries: [LedgerEntry]) async throws -> [AppendOutcome] {
-            let outcomes = try await inner().append(entries)
-            let lose = state.withLock { state in
-                defer { state.appendsToLose = max(state.appendsToLose - 1, 0) }
-                return state.appendsToLose > 0
-            }
-            if lose { throw Lost() }
-            return outcomes
-        }
-
-        func outcomesOfFailedAppend(_ entries: [LedgerEntry]) async throws -> [AppendOutcome]? {
-            let silent = state.withLock { state in
-                state.asks += 1
-                return state.asks <= state.silentAsks
-            }
-            if silent { throw Lost() }
-            return try await inner().outcomesOfFailedAppend(entries)
-        }
-    }
-
     /// A refusal the ledger makes before booking anything is settled at once (the stale-catalog
     /// retry charges again); anything else may hide a commit and is asked about.
     @Test func refusalsMadeBeforeBookingAreNotAskedAbout() {
         #expect(!FailedAppend.mayHaveCommitted(StaleMeterCatalog(tenants: [])))
         #expect(!FailedAppend.mayHaveCommitted(TallyError.notFound("tenant")))
         #expect(!FailedAppend.mayHaveCommitted(TallyError(.unavailable, "the server is shutting down; retry on another node")))
-        #expect(FailedAppend.mayHaveCommitted(FlakyLedger.Lost()))
+        #expect(FailedAppend.mayHaveCommitted(LosingLedger.Lost()))
         #expect(FailedAppend.mayHaveCommitted(RedisError(.connection, "connection reset")))
     }
 
@@ -88,7 +37,7 @@ import Testing
     @Test(arguments: TestBackend.available)
     func aLostCommitStaysCountedAndItsRetryIsADuplicate(backend: TestBackend) async throws {
         // The committer asks once, the service's first ask fails too, its second answers.
-        let flaky = FlakyLedger(silentAsks: 2)
+        let flaky = LosingLedger(lostAfterCommit: true, failures: 1, silentAsks: 2)
         try await TestServer.run(backend, ledger: { flaky.wrapping($0) }) { server in
             let acme = try await EntitlementHTTPTests.setUp(server)
             let op = server.operatorToken
