@@ -86,8 +86,12 @@ public struct IngestBenchReport: Sendable, Encodable {
     /// A plain Hummingbird GET (`tally bench plain-server`) on as many connections, after the
     /// load: what the request floors are written against (`--plain-url`).
     public var plain: PlainGet?
+    /// The same single events posted to the plain server's durable `POST /v1/events` (with
+    /// `--database-url`): Hummingbird and a group commit of each event's id and body into one
+    /// PostgreSQL table, and nothing of Tally's. What acknowledging durably costs on this machine.
+    public var plainDurable: PlainGet?
 
-    /// Requests per second and p99 of a plain Hummingbird GET.
+    /// Requests per second and p99 of a plain server's load.
     public struct PlainGet: Sendable, Encodable, Equatable {
         public var requestsPerSecond: Double
         public var p99Milliseconds: Double
@@ -95,6 +99,11 @@ public struct IngestBenchReport: Sendable, Encodable {
         public init(requestsPerSecond: Double, p99Milliseconds: Double) {
             self.requestsPerSecond = requestsPerSecond
             self.p99Milliseconds = p99Milliseconds
+        }
+
+        /// A load's requests/s and p99.
+        public init(_ load: Load) {
+            self.init(requestsPerSecond: load.seconds > 0 ? Double(load.requests) / load.seconds : 0, p99Milliseconds: load.latency(99))
         }
 
         enum CodingKeys: String, CodingKey { case requestsPerSecond = "requests_per_second", p99Milliseconds = "p99_ms" }
@@ -106,7 +115,7 @@ public struct IngestBenchReport: Sendable, Encodable {
 
     public init(
         runID: String, url: String, connections: Int, batchSize: Int, duplicateRatio: Double, load: Load, verification: Verification,
-        baseline: IngestBaselineResult?, plain: PlainGet? = nil
+        baseline: IngestBaselineResult?, plain: PlainGet? = nil, plainDurable: PlainGet? = nil
     ) {
         self.runID = runID
         self.url = url
@@ -117,6 +126,7 @@ public struct IngestBenchReport: Sendable, Encodable {
         self.verification = verification
         self.baseline = baseline
         self.plain = plain
+        self.plainDurable = plainDurable
     }
 
     public var eventsPerSecond: Double { load.seconds > 0 ? Double(load.eventsSent) / load.seconds : 0 }
@@ -125,13 +135,21 @@ public struct IngestBenchReport: Sendable, Encodable {
     public var baselineRatio: Double? { baseline.map { $0.eventsPerSecond > 0 ? eventsPerSecond / $0.eventsPerSecond : 0 } }
     /// Ingest requests/s over plain Hummingbird GETs/s.
     public var plainRatio: Double? { plain.map { $0.requestsPerSecond > 0 ? requestsPerSecond / $0.requestsPerSecond : 0 } }
+    /// Ingest requests/s over the plain durable POST's requests/s.
+    public var plainDurableRatio: Double? { plainDurable.map { $0.requestsPerSecond > 0 ? requestsPerSecond / $0.requestsPerSecond : 0 } }
+    /// The plain durable POST's requests/s over the plain GET's: what the machine leaves for durable single events.
+    public var durableOverPlain: Double? {
+        guard let plain, let plainDurable, plain.requestsPerSecond > 0 else { return nil }
+        return plainDurable.requestsPerSecond / plain.requestsPerSecond
+    }
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", url, connections, batchSize = "batch_size", duplicateRatio = "duplicate_ratio", seconds, requests
         case eventsSent = "events_sent", eventsPerSecond = "events_per_second", requestsPerSecond = "requests_per_second", latencyMs = "latency_ms"
         case accepted, duplicates, rejected, newEvents = "new_events", repeats, retriedBatches = "retried_batches", unacknowledged = "unacknowledged_events"
         case failedResponses = "failed_responses", connectionErrors = "connection_errors", verification, baseline, baselineRatio = "baseline_ratio"
-        case plain, plainRatio = "plain_ratio"
+        case plain, plainRatio = "plain_ratio", plainDurable = "plain_durable", plainDurableRatio = "plain_durable_ratio"
+        case durableOverPlain = "plain_durable_over_plain"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -161,6 +179,9 @@ public struct IngestBenchReport: Sendable, Encodable {
         try c.encodeIfPresent(baselineRatio.map(Self.round), forKey: .baselineRatio)
         try c.encodeIfPresent(plain, forKey: .plain)
         try c.encodeIfPresent(plainRatio.map(Self.round), forKey: .plainRatio)
+        try c.encodeIfPresent(plainDurable, forKey: .plainDurable)
+        try c.encodeIfPresent(plainDurableRatio.map(Self.round), forKey: .plainDurableRatio)
+        try c.encodeIfPresent(durableOverPlain.map(Self.round), forKey: .durableOverPlain)
     }
 
     static func round(_ value: Double) -> Double { (value * 1_000).rounded() / 1_000 }
@@ -193,6 +214,11 @@ public struct IngestBenchReport: Sendable, Encodable {
         if let plain, let ratio = plainRatio {
             lines.append("  plain Hummingbird GET, \(connections) connections: \(number(plain.requestsPerSecond)) req/s, p99 \(number(plain.p99Milliseconds, 2)) ms")
             lines.append("  requests/plain \(number(ratio, 3)) (the single-event floor, 15,000 where plain does ~48,000, is \(number(Self.floorPlainRatio, 3)))")
+        }
+        if let plainDurable, let ratio = plainDurableRatio {
+            lines.append("  plain durable POST /v1/events, \(connections) connections: \(number(plainDurable.requestsPerSecond)) req/s, p99 \(number(plainDurable.p99Milliseconds, 2)) ms")
+            let overPlain = durableOverPlain.map { ", itself \(number($0, 3)) of the plain GET" } ?? ""
+            lines.append("  requests/plain durable \(number(ratio, 3))\(overPlain)")
         }
         return lines.joined(separator: "\n")
     }

@@ -85,6 +85,22 @@ public struct IngestBenchmark: Sendable {
         return IngestBenchReport.Load(stats: stats, seconds: elapsed, startedAt: Date().addingTimeInterval(-elapsed))
     }
 
+    /// Single events posted to a `tally bench plain-server --database-url` (its durable
+    /// `POST /v1/events`) on as many connections, for as long, as this run's: the baseline of what
+    /// a durable, deduplicated acknowledgement costs on this machine without anything of Tally's.
+    /// Nil if the plain server does not serve that route (it was started without a database).
+    public static func plainDurable(
+        host: String, port: Int, connections: Int, duration: Duration, runID: String
+    ) async throws -> IngestBenchReport.Load? {
+        let bench = IngestBenchmark(Configuration(
+            host: host, port: port, token: "plain", connections: connections, batchSize: 1, duplicateRatio: 0, duration: duration,
+            runID: "plain-\(runID)"
+        ))
+        let probe = #"{"specversion":"1.0","id":"probe-\#(runID)","source":"bench","type":"plain","time":"2026-01-01T00:00:00Z"}"#
+        guard try await bench.request(.POST, "/v1/events", body: probe).status == 200 else { return nil }
+        return try await bench.load()
+    }
+
     /// The run's meter total over its events (every event counts 1), read through the API.
     public func meterTotal(from: Date, to: Date) async throws -> Int {
         let range = "from=\(RFC3339.format(microseconds: Int64(from.timeIntervalSince1970) * 1_000_000))&to=\(RFC3339.format(microseconds: Int64(to.timeIntervalSince1970) * 1_000_000))"

@@ -6,27 +6,27 @@ import Logging
 /// running only once that task has entered `run()`, which can come after a command's first query;
 /// that query waits for the pool either way, and `PostgresClient` offers no ready signal to wait
 /// on. So that one warning is logged at `debug`; everything else goes to `inner` as it is.
-struct PostgresBackgroundLogHandler: LogHandler {
+public struct PostgresBackgroundLogHandler: LogHandler {
     static let notRunYet = "Trying to lease connection from `PostgresClient`, but `PostgresClient.run()` hasn't been called yet"
 
     var inner: any LogHandler
 
-    var logLevel: Logger.Level {
+    public var logLevel: Logger.Level {
         get { inner.logLevel }
         set { inner.logLevel = newValue }
     }
 
-    var metadata: Logger.Metadata {
+    public var metadata: Logger.Metadata {
         get { inner.metadata }
         set { inner.metadata = newValue }
     }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { inner[metadataKey: key] }
         set { inner[metadataKey: key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var event = event
         if event.level == .warning, event.message.description.hasPrefix(Self.notRunYet) {
             event.level = .debug
@@ -36,7 +36,7 @@ struct PostgresBackgroundLogHandler: LogHandler {
     }
 
     /// `logger`, with its handler wrapped.
-    static func wrapping(_ logger: Logger) -> Logger {
+    public static func wrapping(_ logger: Logger) -> Logger {
         var wrapped = logger
         wrapped.handler = PostgresBackgroundLogHandler(inner: logger.handler)
         return wrapped

@@ -42,7 +42,7 @@ struct BenchIngest: AsyncParsableCommand {
     @Option(help: "Stop after this many events, if sooner.") var events: Int?
     @Option(help: "Rows for the raw insert baseline (0 skips it).") var baselineEvents = 200_000
     @Option(help: "Seed for the duplicate choices.") var seed: UInt64 = 1
-    @Option(help: "A `tally bench plain-server` URL: after the load, its GET /health/live on as many connections, for as long, as the baseline for requests/s.") var plainURL: String?
+    @Option(help: "A `tally bench plain-server` URL: after the load, its GET /health/live on as many connections, for as long, as the baseline for requests/s; with batches of 1, also its durable POST /v1/events if it serves one (plain-server --database-url).") var plainURL: String?
     @Flag(help: "Do not read the ledger (nor run the baseline) directly; verify through the meter only.") var noLedger = false
     @Flag(help: "Print the report as JSON.") var json = false
 
@@ -87,13 +87,20 @@ struct BenchIngest: AsyncParsableCommand {
             }
         }
         var plain: IngestBenchReport.PlainGet?
+        var plainDurable: IngestBenchReport.PlainGet?
         if let (plainHost, plainPort) = plainURL.flatMap(Self.hostPort) {
             let measured = try await CheckBenchmark().plain(host: plainHost, port: plainPort, connections: connections, duration: .seconds(duration))
             plain = .init(requestsPerSecond: measured.checksPerSecond, p99Milliseconds: measured.p99Milliseconds)
+            if batchSize == 1 {
+                plainDurable = try await IngestBenchmark.plainDurable(
+                    host: plainHost, port: plainPort, connections: connections, duration: .seconds(duration), runID: runID
+                ).map(IngestBenchReport.PlainGet.init)
+            }
         }
         let report = IngestBenchReport(
             runID: runID, url: url, connections: connections, batchSize: batchSize, duplicateRatio: duplicateRatio, load: load,
-            verification: .check(load: load, meterTotal: meterTotal, ledgerRows: ledgerRows), baseline: baseline, plain: plain
+            verification: .check(load: load, meterTotal: meterTotal, ledgerRows: ledgerRows), baseline: baseline, plain: plain,
+            plainDurable: plainDurable
         )
         if json {
             let encoder = JSONEncoder()

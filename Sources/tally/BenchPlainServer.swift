@@ -3,7 +3,11 @@ import Core
 import HTTPFront
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import Storage
 
 /// `tally bench plain-server`: Hummingbird with no middleware and the default request context,
 /// serving `GET /health/live`, the "plain Hummingbird GET" the issue's HTTP floors are written
@@ -28,6 +32,8 @@ struct BenchPlainServer: AsyncParsableCommand {
     )
 
     @Option(help: "host:port to listen on (port 0: any free port, announced on standard error).") var address = "127.0.0.1:18099"
+    @Option(name: .customLong("database-url"), help: "A PostgreSQL URL: also serve a durable POST /v1/events, group-committed into the table bench_plain_events.")
+    var databaseURL: String?
 
     func validate() throws {
         guard HostPort.split(address, defaultPort: nil) != nil else { throw ValidationError("--address must look like 127.0.0.1:18099") }
@@ -41,10 +47,30 @@ struct BenchPlainServer: AsyncParsableCommand {
             _ = try await request.body.collect(upTo: Self.checkBodyLimit)
             return Response(status: .ok, headers: Self.checkAnswerFields, body: .init(byteBuffer: Self.checkAnswerBody))
         }
+        var services: [any Service] = []
+        if let databaseURL {
+            let url = try PostgresURL.parse(databaseURL, setting: "--database-url")
+            let logger = Logger(label: "tally.plain-server")
+            let client = PostgresClient(configuration: try StorageBackend.postgresConfiguration(url, poolSize: 4), backgroundLogger: PostgresBackgroundLogHandler.wrapping(logger))
+            services.append(PostgresClientService(client: client))
+            let committer = PlainEventCommitter(client: client, logger: logger)
+            router.post("v1/events") { request, _ in
+                let body = try await request.body.collect(upTo: Self.checkBodyLimit)
+                let text = String(buffer: body)
+                guard let key = Self.eventKey(text) else { return Response(status: .badRequest) }
+                let inserted = try await committer.append(key: key, body: text)
+                return Response(status: .ok, headers: Self.eventAnswerFields, body: .init(byteBuffer: inserted ? Self.acceptedBody : Self.duplicateBody))
+            }
+        }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), onServerRunning: { channel in
             Serve.announce("plain Hummingbird listening on http://\(host):\(channel.localAddress?.port ?? port)")
         })
-        try await app.runService()
+        if services.isEmpty {
+            try await app.runService()
+        } else {
+            let group = ServiceGroup(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "tally.plain-server"))
+            try await group.run()
+        }
     }
 
     /// A check's body is read up to Tally's default body limit.
@@ -74,4 +100,21 @@ struct BenchPlainServer: AsyncParsableCommand {
         }
         return fields
     }()
+}
+
+extension BenchPlainServer {
+    /// The event's `"id":"…"` value, found by a byte search (no JSON parse).
+    static func eventKey(_ body: String) -> String? {
+        guard let start = body.range(of: #""id":""#)?.upperBound, let end = body[start...].firstIndex(of: "\"") else { return nil }
+        return String(body[start..<end])
+    }
+
+    static let acceptedBody = ByteBuffer(string: #"{"accepted":1,"duplicates":0,"rejected":0,"results":[{"index":0,"id":"x3793","source":"s","status":"accepted"}]}"#)
+    static let duplicateBody = ByteBuffer(string: #"{"accepted":0,"duplicates":1,"rejected":0,"results":[{"index":0,"id":"x379","source":"s","status":"duplicate"}]}"#)
+    static var eventAnswerFields: HTTPFields { checkAnswerFields }
+}
+
+struct PostgresClientService: Service {
+    let client: PostgresClient
+    func run() async throws { await client.run() }
 }

@@ -53,6 +53,22 @@ import Testing
             #expect(plainJSON["plain_ratio"] as? Double == 0.25)
             #expect((plainJSON["plain"] as? [String: Double])?["p99_ms"] == 1.5)
             #expect(withPlain.text.contains("requests/plain 0.25 (the single-event floor, 15,000 where plain does ~48,000, is 0.313)"))
+            #expect(plainJSON["plain_durable"] == nil && !withPlain.text.contains("plain durable"))
+
+            // With the plain server's durable POST measured too, requests/s are read against it,
+            // and it against the plain GET.
+            let durable = IngestBenchReport.PlainGet(requestsPerSecond: report.requestsPerSecond * 2, p99Milliseconds: 9)
+            let withDurable = IngestBenchReport(
+                runID: "x", url: "http://test", connections: 4, batchSize: 25, duplicateRatio: 0.2, load: load, verification: verification, baseline: nil,
+                plain: plain, plainDurable: durable
+            )
+            #expect(withDurable.plainDurableRatio == 0.5)
+            #expect(withDurable.durableOverPlain == 0.5)
+            let durableJSON = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(withDurable)) as? [String: Any])
+            #expect(durableJSON["plain_durable_ratio"] as? Double == 0.5)
+            #expect(durableJSON["plain_durable_over_plain"] as? Double == 0.5)
+            #expect((durableJSON["plain_durable"] as? [String: Double])?["p99_ms"] == 9)
+            #expect(withDurable.text.contains("requests/plain durable 0.5, itself 0.5 of the plain GET"))
         }
     }
 

@@ -129,6 +129,52 @@ import Testing
         }
     }
 
+    /// `tally bench plain-server --database-url` also serves a durable `POST /v1/events`: each
+    /// event's id is group-committed into `bench_plain_events` before the answer, once (a repeat
+    /// is answered as a duplicate and adds no row), and a body without an id is refused. The
+    /// bench's plain durable phase loads it with nothing but 200s, and the table then holds
+    /// exactly one row per event it sent. Without a database the phase finds no such route.
+    @Test func plainServerCommitsEventsDurably() async throws {
+        guard TestBackend.available.contains(.postgres) else { return }
+        try await TestBackend.postgres.withFreshSettings { settings in
+            guard case .production(let database, _) = settings.backend else { throw TestSetupError("expected a PostgreSQL backend") }
+            let credentials = database.username + (database.password.map { ":\($0)" } ?? "")
+            let url = "postgres://\(credentials)@\(database.host):\(database.port)/\(database.database)?sslmode=disable"
+            let dir = settings.dataDir
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let server = try TallyProcess.Server(env: [:], workDir: dir, arguments: ["bench", "plain-server", "--address", "127.0.0.1:0", "--database-url", url])
+            try await server.waitUntilListening()
+            let event: [String: Any] = ["specversion": "1.0", "id": "one", "source": "s", "type": "t", "time": "2026-12-01T00:00:00Z"]
+            let first = try await server.request("POST", "/v1/events", json: event)
+            #expect(first.status == 200 && first.body["accepted"] as? Int == 1, "\(first.body)")
+            let again = try await server.request("POST", "/v1/events", json: event)
+            #expect(again.status == 200 && again.body["duplicates"] as? Int == 1, "\(again.body)")
+            #expect(try await server.request("POST", "/v1/events", json: ["source": "s"]).status == 400)
+
+            let port = try #require(URL(string: server.baseURL)?.port)
+            let load = try #require(try await IngestBenchmark.plainDurable(host: "127.0.0.1", port: port, connections: 4, duration: .seconds(2), runID: "t"))
+            #expect(load.requests > 0 && load.accepted == load.requests && load.duplicates == 0, "\(load.requests) \(load.accepted)")
+            #expect(load.failedResponses.isEmpty && load.connectionErrors == 0)
+            #expect(try await server.terminate() == 0)
+            let rows = try await StorageBackend.withBackend(settings, logger: TestBackend.logger) { backend in
+                guard let store = backend.store as? PostgresPlatformStore else { throw TestSetupError("expected PostgreSQL") }
+                let rows = try await store.client.query("SELECT count(*) FROM bench_plain_events", logger: TestBackend.logger)
+                for try await count in rows.decode(Int.self) { return count }
+                return -1
+            }
+            #expect(rows == load.accepted + 2)  // the load's events, its probe, and "one"
+        }
+        let bare = FileManager.default.temporaryDirectory.appendingPathComponent("tally-plain-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: bare) }
+        let plain = try TallyProcess.Server(env: [:], workDir: bare, arguments: ["bench", "plain-server", "--address", "127.0.0.1:0"])
+        try await plain.waitUntilListening()
+        let port = try #require(URL(string: plain.baseURL)?.port)
+        #expect(try await IngestBenchmark.plainDurable(host: "127.0.0.1", port: port, connections: 2, duration: .seconds(1), runID: "t") == nil)
+        #expect(try await plain.terminate() == 0)
+    }
+
     /// `TALLY_ACCESS_LOG`: every request gets a JSON line by default; `errors` keeps only those
     /// answered 400 and up; `off` none. The lines are read from a real server's standard output.
     @Test(arguments: [("", ["/health/live 200", "/NotFound 404", "/health/live 200"]), ("errors", ["/NotFound 404"]), ("off", [])])

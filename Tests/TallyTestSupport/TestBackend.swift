@@ -81,7 +81,7 @@ public enum TestBackend: String, Sendable, CaseIterable, CustomStringConvertible
     }
 
     private static func admin(_ url: PostgresURL, _ body: @escaping @Sendable (PostgresClient) async throws -> Void) async throws {
-        let client = PostgresClient(configuration: try StorageBackend.postgresConfiguration(url, poolSize: 1), backgroundLogger: logger)
+        let client = PostgresClient(configuration: try StorageBackend.postgresConfiguration(url, poolSize: 1), backgroundLogger: PostgresBackgroundLogHandler.wrapping(logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
