@@ -20,14 +20,22 @@ import Storage
 /// header fields Tally's has and a body of the same size, and no logic. `tally bench check`
 /// loads it with the very request it sends Tally, so what the request's shape costs (a body to
 /// read, a larger answer) is told apart from what Tally's work on it costs.
+///
+/// With `--database-url` it also answers `POST /v1/events` durably: it finds the event's id by
+/// a byte search, waits for `PlainEventCommitter` to group-commit the id and the body into
+/// PostgreSQL, and answers a fixed single-event answer (accepted, or duplicate for an id it has).
+/// `tally bench ingest --plain-url` loads it with the same single events as Tally: what a durable,
+/// deduplicated acknowledgement costs on this machine without Tally's work.
 struct BenchPlainServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plain-server",
-        abstract: "Serve a plain Hummingbird GET /health/live and a check-shaped POST (no middleware): baselines for tally bench.",
+        abstract: "Serve a plain Hummingbird GET /health/live, a check-shaped POST and, with a database, a durable event POST (no middleware): baselines for tally bench.",
         discussion: """
             Built into the same binary from the same Hummingbird as tally serve. GET /health/live answers as Tally's does; \
             POST /v1/entitlements/check reads its body and answers a fixed check answer shaped as Tally's (the same header \
-            fields, a body of the same size), without looking at either. SIGTERM or SIGINT stops it.
+            fields, a body of the same size), without looking at either. With --database-url, POST /v1/events answers once \
+            the event's id and body are group-committed into the table bench_plain_events (a repeated id: a duplicate). \
+            SIGTERM or SIGINT stops it.
             """
     )
 
