@@ -38,6 +38,16 @@ public enum JSONParser {
     struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        /// The members of the objects being read, innermost last: an object's dictionary is made
+        /// once its members are known, at its size, with no rehashing as it grows and no room to
+        /// spare, and this one buffer's capacity serves every object of the document.
+        var pending: [(key: String, value: JSONValue)]
+
+        init(bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+            pending = []
+            pending.reserveCapacity(16)  // a CloudEvent and its data without growing
+        }
 
         func error(_ reason: String) -> Error { Error(offset: index, reason: reason) }
 
@@ -76,12 +86,13 @@ public enum JSONParser {
         mutating func object(depth: Int) throws(Error) -> JSONValue {
             guard depth <= JSONParser.maxDepth else { throw error("nested deeper than \(JSONParser.maxDepth)") }
             index += 1
-            var members: [String: JSONValue] = [:]
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return .object([:])
             }
+            let first = pending.count
+            defer { pending.removeSubrange(first...) }
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -91,7 +102,7 @@ public enum JSONParser {
                 index += 1
                 skipWhitespace()
                 let parsed = try value(depth: depth)
-                if members[key] == nil { members[key] = parsed }  // the first wins, as with JSONDecoder
+                pending.append((key, parsed))
                 skipWhitespace()
                 guard index < bytes.count else { throw error("unexpected end of input") }
                 if bytes[index] == UInt8(ascii: ",") {
@@ -100,6 +111,11 @@ public enum JSONParser {
                 }
                 guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
                 index += 1
+                var members = [String: JSONValue](minimumCapacity: pending.count - first)
+                for (key, value) in pending[first...] {
+                    // The first wins, as with JSONDecoder; one look-up unless the key repeats.
+                    if let earlier = members.updateValue(value, forKey: key) { members[key] = earlier }
+                }
                 return .object(members)
             }
         }

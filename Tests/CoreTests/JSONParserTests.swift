@@ -11,6 +11,10 @@ import Testing
             #"[]"#, #"{}"#, #"  [ 1 , 2 ]  "#, #""plain""#, #""esc \" \\ \/ \b \f \n \r \t \u00e9 \ud83d\ude00""#,
             #"-0"#, #"0.000001"#, #"123456789012345678"#, #"1E+2"#, #"1e-7"#, #"{"a":1,"a":2}"#, "\"caf\u{e9} \u{1F600}\"",
             #"9007199254740993"#, #"0.30000000000000004"#,
+            // Objects inside objects and arrays, keys repeated at one level and across levels: each
+            // object keeps its own members, the first of a repeated key.
+            #"{"a":{"a":1,"b":{"a":[{"a":2,"a":3,"a":4},{},{"b":true}]}},"a":5,"c":{"d":1},"c":[],"e":{"f":{"g":{}}}}"#,
+            #"[{"x":1},{"x":2,"y":{"x":3}},{"y":4,"x":5,"x":6}]"#,
         ]
         for text in corpus {
             let ours = try JSONParser.parse(Array(text.utf8))
