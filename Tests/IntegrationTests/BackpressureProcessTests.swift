@@ -129,13 +129,19 @@ struct BackpressureProcessTests {
                 }
             }
             group.addTask {
-                while stop.withLock({ running }) {
-                    log.rss(Self.rss(of: pid))
-                    let sentIn = log.current
-                    if let (_, response) = try? await session.data(from: URL(string: server.baseURL + "/health/ready")!) {
-                        log.record("ready", (response as! HTTPURLResponse).statusCode, retryAfter: "n/a", acked: [], sentIn: sentIn)
+                // A probe every 250 ms, each on its own: one slow answer must not leave a phase
+                // with no probe sent in it.
+                await withTaskGroup(of: Void.self) { probes in
+                    while stop.withLock({ running }) {
+                        log.rss(Self.rss(of: pid))
+                        let sentIn = log.current
+                        probes.addTask {
+                            if let (_, response) = try? await session.data(from: URL(string: server.baseURL + "/health/ready")!) {
+                                log.record("ready", (response as! HTTPURLResponse).statusCode, retryAfter: "n/a", acked: [], sentIn: sentIn)
+                            }
+                        }
+                        try? await Task.sleep(for: .milliseconds(250))
                     }
-                    try await Task.sleep(for: .milliseconds(250))
                 }
             }
             group.addTask {
