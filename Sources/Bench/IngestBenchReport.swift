@@ -26,6 +26,8 @@ public struct IngestBenchReport: Sendable, Encodable {
         public var failedResponses: [Int: Int] { stats.failedResponses }
         public var connectionErrors: Int { stats.connectionErrors }
 
+        public var requestsPerSecond: Double { seconds > 0 ? Double(requests) / seconds : 0 }
+
         /// Latency percentile in milliseconds.
         public func latency(_ percentile: Double) -> Double { Double(stats.latency.valueAtPercentile(percentile)) / 1_000 }
         public var maxLatency: Double { Double(stats.latency.max) / 1_000 }
@@ -103,7 +105,7 @@ public struct IngestBenchReport: Sendable, Encodable {
 
         /// A load's requests/s and p99.
         public init(_ load: Load) {
-            self.init(requestsPerSecond: load.seconds > 0 ? Double(load.requests) / load.seconds : 0, p99Milliseconds: load.latency(99))
+            self.init(requestsPerSecond: load.requestsPerSecond, p99Milliseconds: load.latency(99))
         }
 
         enum CodingKeys: String, CodingKey { case requestsPerSecond = "requests_per_second", p99Milliseconds = "p99_ms" }
@@ -130,18 +132,21 @@ public struct IngestBenchReport: Sendable, Encodable {
     }
 
     public var eventsPerSecond: Double { load.seconds > 0 ? Double(load.eventsSent) / load.seconds : 0 }
-    public var requestsPerSecond: Double { load.seconds > 0 ? Double(load.requests) / load.seconds : 0 }
+    public var requestsPerSecond: Double { load.requestsPerSecond }
     /// Ingest events/s over the baseline's raw rows/s.
     public var baselineRatio: Double? { baseline.map { $0.eventsPerSecond > 0 ? eventsPerSecond / $0.eventsPerSecond : 0 } }
     /// Ingest requests/s over plain Hummingbird GETs/s.
-    public var plainRatio: Double? { plain.map { $0.requestsPerSecond > 0 ? requestsPerSecond / $0.requestsPerSecond : 0 } }
+    public var plainRatio: Double? { plain.map(share(of:)) }
     /// Ingest requests/s over the plain durable POST's requests/s.
-    public var plainDurableRatio: Double? { plainDurable.map { $0.requestsPerSecond > 0 ? requestsPerSecond / $0.requestsPerSecond : 0 } }
+    public var plainDurableRatio: Double? { plainDurable.map(share(of:)) }
     /// The plain durable POST's requests/s over the plain GET's: what the machine leaves for durable single events.
     public var durableOverPlain: Double? {
         guard let plain, let plainDurable, plain.requestsPerSecond > 0 else { return nil }
         return plainDurable.requestsPerSecond / plain.requestsPerSecond
     }
+
+    /// These requests/s over a plain server's (0 if it answered none).
+    private func share(of plain: PlainGet) -> Double { plain.requestsPerSecond > 0 ? requestsPerSecond / plain.requestsPerSecond : 0 }
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", url, connections, batchSize = "batch_size", duplicateRatio = "duplicate_ratio", seconds, requests

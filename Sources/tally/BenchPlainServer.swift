@@ -55,19 +55,20 @@ struct BenchPlainServer: AsyncParsableCommand {
             _ = try await request.body.collect(upTo: Self.checkBodyLimit)
             return Response(status: .ok, headers: Self.checkAnswerFields, body: .init(byteBuffer: Self.checkAnswerBody))
         }
+        let logger = Logger(label: "tally.plain-server")
         var services: [any Service] = []
         if let databaseURL {
             let url = try PostgresURL.parse(databaseURL, setting: "--database-url")
-            let logger = Logger(label: "tally.plain-server")
             let client = PostgresClient(configuration: try StorageBackend.postgresConfiguration(url, poolSize: 4), backgroundLogger: PostgresBackgroundLogHandler.wrapping(logger))
-            services.append(PostgresClientService(client: client))
+            services.append(client)
             let committer = PlainEventCommitter(client: client, logger: logger)
             router.post("v1/events") { request, _ in
                 let body = try await request.body.collect(upTo: Self.checkBodyLimit)
                 let text = String(buffer: body)
                 guard let key = Self.eventKey(text) else { return Response(status: .badRequest) }
                 let inserted = try await committer.append(key: key, body: text)
-                return Response(status: .ok, headers: Self.eventAnswerFields, body: .init(byteBuffer: inserted ? Self.acceptedBody : Self.duplicateBody))
+                // Tally's event answers carry the same fields as its check answers.
+                return Response(status: .ok, headers: Self.checkAnswerFields, body: .init(byteBuffer: inserted ? Self.acceptedBody : Self.duplicateBody))
             }
         }
         let app = Application(router: router, configuration: .init(address: .hostname(host, port: port)), onServerRunning: { channel in
@@ -76,7 +77,7 @@ struct BenchPlainServer: AsyncParsableCommand {
         if services.isEmpty {
             try await app.runService()
         } else {
-            let group = ServiceGroup(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "tally.plain-server"))
+            let group = ServiceGroup(services: services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         }
     }
@@ -119,10 +120,4 @@ extension BenchPlainServer {
 
     static let acceptedBody = ByteBuffer(string: #"{"accepted":1,"duplicates":0,"rejected":0,"results":[{"index":0,"id":"x3793","source":"s","status":"accepted"}]}"#)
     static let duplicateBody = ByteBuffer(string: #"{"accepted":0,"duplicates":1,"rejected":0,"results":[{"index":0,"id":"x379","source":"s","status":"duplicate"}]}"#)
-    static var eventAnswerFields: HTTPFields { checkAnswerFields }
-}
-
-struct PostgresClientService: Service {
-    let client: PostgresClient
-    func run() async throws { await client.run() }
 }
