@@ -1,6 +1,7 @@
 import Bench
 import Core
 import Foundation
+import PostgresNIO
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -151,6 +152,49 @@ import Testing
             let again = try await server.request("POST", "/v1/events", json: event)
             #expect(again.status == 200 && again.body["duplicates"] as? Int == 1, "\(again.body)")
             #expect(try await server.request("POST", "/v1/events", json: ["source": "s"]).status == 400)
+            // The same new id sent many times at once, all queued into one group: exactly one is
+            // new. A lock on the table holds one event's commit, so the copies queue behind it.
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.httpMaximumConnectionsPerHost = 32
+            let session = URLSession(configuration: configuration)
+            @Sendable func post(_ id: String) async throws -> Int? {
+                var request = URLRequest(url: URL(string: server.baseURL + "/v1/events")!)
+                request.httpMethod = "POST"
+                request.timeoutInterval = 30
+                request.httpBody = Data(#"{"specversion":"1.0","id":"\#(id)","source":"s","type":"t"}"#.utf8)
+                let (data, _) = try await session.data(for: request)
+                return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["accepted"] as? Int
+            }
+            let client = PostgresClient(
+                configuration: try StorageBackend.postgresConfiguration(database, poolSize: 2),
+                backgroundLogger: PostgresBackgroundLogHandler.wrapping(TestBackend.logger)
+            )
+            let (held, racing) = try await withThrowingTaskGroup(of: Void.self) { runner in
+                runner.addTask { await client.run() }
+                defer { runner.cancelAll() }
+                return try await client.withConnection { locker in
+                    try await locker.query("BEGIN", logger: TestBackend.logger)
+                    try await locker.query("LOCK TABLE bench_plain_events IN EXCLUSIVE MODE", logger: TestBackend.logger)
+                    async let held = post("held")
+                    var waiting = 0
+                    while waiting == 0 {  // until the held event's insert waits for the lock
+                        try await Task.sleep(for: .milliseconds(20))
+                        let rows = try await client.query(
+                            "SELECT count(*)::int8 FROM pg_locks WHERE relation = 'bench_plain_events'::regclass AND NOT granted", logger: TestBackend.logger
+                        )
+                        for try await count in rows.decode(Int64.self) { waiting = Int(count) }
+                    }
+                    async let copies = withThrowingTaskGroup(of: Int?.self) { group in
+                        for _ in 0..<20 { group.addTask { try await post("racing") } }
+                        return try await group.reduce(into: [Int?]()) { $0.append($1) }
+                    }
+                    try await Task.sleep(for: .milliseconds(300))  // for the copies to queue (a lower bound only)
+                    try await locker.query("COMMIT", logger: TestBackend.logger)
+                    return (try await held, try await copies)
+                }
+            }
+            #expect(held == 1)
+            #expect(racing.count == 20 && racing.allSatisfy { $0 != nil } && racing.compactMap { $0 }.reduce(0, +) == 1, "\(racing)")
 
             let port = try #require(URL(string: server.baseURL)?.port)
             let load = try #require(try await IngestBenchmark.plainDurable(host: "127.0.0.1", port: port, connections: 4, duration: .seconds(2), runID: "t"))
@@ -163,7 +207,7 @@ import Testing
                 for try await count in rows.decode(Int.self) { return count }
                 return -1
             }
-            #expect(rows == load.accepted + 2)  // the load's events, its probe, and "one"
+            #expect(rows == load.accepted + 4)  // the load's events, its probe, "one", "held" and "racing"
         }
         let bare = FileManager.default.temporaryDirectory.appendingPathComponent("tally-plain-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
