@@ -96,7 +96,9 @@ import Testing
 
     @Test func aReloadWaitsForChargesInFlightAndChargesWaitForTheReload() async throws {
         let ledger = Ledger(), door = Door()
-        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .milliseconds(50), door: door)
+        // The test opens every gate itself; a long timeout keeps a slow (loaded) machine from
+        // giving up on a wait the test is about to end.
+        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .milliseconds(50), door: door, gateTimeout: .seconds(60))
         let first = try await quota.charge([[("calls", Quantity(4))]], now: 1_000)
         guard case .charged(let inFlight) = first.first else { Issue.record("refused"); return }
         // Once the book is older than `refresh`, a check (answered from it at once) starts a
@@ -131,7 +133,7 @@ import Testing
     /// off again afterwards (which would let ingest pass the limit by the voided amount).
     @Test func aReloadDuringACorrectionCountsItOnce() async throws {
         let ledger = Ledger()
-        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .seconds(60))
+        let quota = Self.quota(limit: 10, ledger: ledger, refresh: .seconds(60), gateTimeout: .seconds(60))
         guard case .charged(let charges)? = try await quota.charge([[("calls", Quantity(10))]], now: 1_000).first else {
             Issue.record("refused"); return
         }
