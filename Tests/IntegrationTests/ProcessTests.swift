@@ -169,10 +169,10 @@ import Testing
                 configuration: try StorageBackend.postgresConfiguration(database, poolSize: 2),
                 backgroundLogger: PostgresBackgroundLogHandler.wrapping(TestBackend.logger)
             )
-            let (held, racing) = try await withThrowingTaskGroup(of: Void.self) { runner in
+            try await withThrowingTaskGroup(of: Void.self) { runner in
                 runner.addTask { await client.run() }
                 defer { runner.cancelAll() }
-                return try await client.withConnection { locker in
+                let (held, racing) = try await client.withConnection { locker in
                     try await locker.query("BEGIN", logger: TestBackend.logger)
                     try await locker.query("LOCK TABLE bench_plain_events IN EXCLUSIVE MODE", logger: TestBackend.logger)
                     async let held = post("held")
@@ -192,22 +192,18 @@ import Testing
                     try await locker.query("COMMIT", logger: TestBackend.logger)
                     return (try await held, try await copies)
                 }
-            }
-            #expect(held == 1)
-            #expect(racing.count == 20 && racing.allSatisfy { $0 != nil } && racing.compactMap { $0 }.reduce(0, +) == 1, "\(racing)")
+                #expect(held == 1)
+                #expect(racing.count == 20 && racing.allSatisfy { $0 != nil } && racing.compactMap { $0 }.reduce(0, +) == 1, "\(racing)")
 
-            let port = try #require(URL(string: server.baseURL)?.port)
-            let load = try #require(try await IngestBenchmark.plainDurable(host: "127.0.0.1", port: port, connections: 4, duration: .seconds(2), runID: "t"))
-            #expect(load.requests > 0 && load.accepted == load.requests && load.duplicates == 0, "\(load.requests) \(load.accepted)")
-            #expect(load.failedResponses.isEmpty && load.connectionErrors == 0)
-            #expect(try await server.terminate() == 0)
-            let rows = try await StorageBackend.withBackend(settings, logger: TestBackend.logger) { backend in
-                guard let store = backend.store as? PostgresPlatformStore else { throw TestSetupError("expected PostgreSQL") }
-                let rows = try await store.client.query("SELECT count(*) FROM bench_plain_events", logger: TestBackend.logger)
-                for try await count in rows.decode(Int.self) { return count }
-                return -1
+                let port = try #require(URL(string: server.baseURL)?.port)
+                let load = try #require(try await IngestBenchmark.plainDurable(host: "127.0.0.1", port: port, connections: 4, duration: .seconds(2), runID: "t"))
+                #expect(load.requests > 0 && load.accepted == load.requests && load.duplicates == 0, "\(load.requests) \(load.accepted)")
+                #expect(load.failedResponses.isEmpty && load.connectionErrors == 0)
+                #expect(try await server.terminate() == 0)
+                var rows = -1
+                for try await count in try await client.query("SELECT count(*) FROM bench_plain_events", logger: TestBackend.logger).decode(Int.self) { rows = count }
+                #expect(rows == load.accepted + 4)  // the load's events, its probe, "one", "held" and "racing"
             }
-            #expect(rows == load.accepted + 4)  // the load's events, its probe, "one", "held" and "racing"
         }
         let bare = FileManager.default.temporaryDirectory.appendingPathComponent("tally-plain-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
