@@ -118,6 +118,8 @@ extension BenchPlainServer {
         return String(body[start..<end])
     }
 
+    /// Single-event answers shaped as Tally's, of one size: the duplicate's id is a character
+    /// shorter for its longer status.
     static let acceptedBody = ByteBuffer(string: #"{"accepted":1,"duplicates":0,"rejected":0,"results":[{"index":0,"id":"x3793","source":"s","status":"accepted"}]}"#)
     static let duplicateBody = ByteBuffer(string: #"{"accepted":0,"duplicates":1,"rejected":0,"results":[{"index":0,"id":"x379","source":"s","status":"duplicate"}]}"#)
 }
